@@ -1,0 +1,117 @@
+# loa — build, test, demo and benchmark.
+#
+# `make demo` and `make test` install missing Debian packages first (tools/deps.sh), then
+# re-enter make so that pkg-config runs only once the libraries are there.
+
+CC      ?= cc
+FUZZCC  ?= clang
+PKGS    := libuv libpq libcurl libcjson libmicrohttpd inih libutf8proc libcrypto xlsxwriter
+PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Wshadow -Wformat=2
+CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -I. -Ibuild/gen $(WARN) $(PKGCFLAGS)
+REL_CFLAGS  = $(CFLAGS_COMMON) -O2 -g
+ASAN_CFLAGS = $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+
+SRCS     := $(wildcard engine/*.c gateways/*.c segments/*.c campaigns/*.c)
+LIBSRCS  := $(filter-out engine/main.c,$(SRCS))
+SQLS     := $(sort $(wildcard sql/*.sql))
+WEBS     := $(sort $(wildcard web/*.html web/*.js web/*.css))
+UNITS    := $(wildcard tests/unit/test_*.c)
+FUZZERS  := $(wildcard tests/fuzz/fuzz_*.c)
+GEN      := build/gen/embedded.c
+
+REL_OBJS  := $(LIBSRCS:%.c=build/rel/%.o) build/rel/gen/embedded.o
+ASAN_OBJS := $(LIBSRCS:%.c=build/asan/%.o) build/asan/gen/embedded.o
+FUZZ_OBJS := $(LIBSRCS:%.c=build/fuzz/%.o) build/fuzz/gen/embedded.o
+
+.PHONY: all build asan deps test test-run demo demo-run bench bench-run fuzz clean distclean
+all: build
+build: build/loa build/tests/sink
+asan: build/loa-asan
+
+deps:
+	@tools/deps.sh
+
+$(GEN): tools/embed.sh $(SQLS) $(WEBS)
+	@mkdir -p $(dir $@)
+	tools/embed.sh $@ $(SQLS) $(WEBS)
+
+build/rel/gen/embedded.o: $(GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c $< -o $@
+build/asan/gen/embedded.o: $(GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
+build/fuzz/gen/embedded.o: $(GEN)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+build/rel/libloa.a: $(REL_OBJS)
+	ar rcs $@ $^
+build/asan/libloa.a: $(ASAN_OBJS)
+	ar rcs $@ $^
+build/fuzz/libloa.a: $(FUZZ_OBJS)
+	ar rcs $@ $^
+
+build/loa: build/rel/engine/main.o build/rel/libloa.a
+	$(CC) $(REL_CFLAGS) $^ $(PKGLIBS) -o $@
+build/loa-asan: build/asan/engine/main.o build/asan/libloa.a
+	$(CC) $(ASAN_CFLAGS) $^ $(PKGLIBS) -o $@
+
+# The benchmark sink: a small C HTTP server that answers like Kannel's sendsms.
+build/tests/sink: tests/bench/sink.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $< $(PKGLIBS) -o $@
+
+# Unit tests: one process per test file, each linked against the library (plain and sanitized).
+UNIT_REL  := $(UNITS:tests/unit/%.c=build/tests/rel/%)
+UNIT_ASAN := $(UNITS:tests/unit/%.c=build/tests/asan/%)
+build/tests/rel/%: tests/unit/%.c build/rel/libloa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $< build/rel/libloa.a $(PKGLIBS) -lcmocka -o $@
+build/tests/asan/%: tests/unit/%.c build/asan/libloa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) $< build/asan/libloa.a $(PKGLIBS) -lcmocka -o $@
+
+FUZZ_BINS := $(FUZZERS:tests/fuzz/%.c=build/fuzz/bin/%)
+build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libloa.a
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< build/fuzz/libloa.a $(PKGLIBS) -o $@
+
+units: $(UNIT_REL) $(UNIT_ASAN)
+fuzzers: $(FUZZ_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory test-run
+test-run: build/loa build/loa-asan build/tests/sink units fuzzers
+	@tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+demo-run: build/loa build/tests/sink
+	@tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+bench-run: build/loa build/tests/sink
+	@tests/bench/bench.sh
+
+clean:
+	rm -rf build
+distclean: clean
+	tests/pg.sh stop var/pg >/dev/null 2>&1 || true
+	rm -rf var
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,51 @@
+#ifndef LOA_CLI_H
+#define LOA_CLI_H
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+struct config;
+
+/* What every command gets. The database connection is opened on first use by cli_db(). */
+struct cli {
+    const char *config_path;   /* -c FILE, $LOA_CONFIG, ./loa.conf, or NULL for defaults */
+    struct config *cfg;
+    bool json;                 /* --json: print one JSON object on stdout instead of text */
+    PGconn *db;
+};
+
+/* Exit codes of contract.md. */
+enum { CLI_OK = 0, CLI_REFUSED = 1, CLI_USAGE = 2 };
+
+/* A command: WORDS is its name as typed ("campaign create"). FN gets argv with argv[0] the last
+ * word of the name, so getopt_long works as usual. It returns one of the exit codes above. */
+typedef int (*cli_fn)(struct cli *c, int argc, char **argv);
+struct cli_command {
+    const char *words;
+    cli_fn fn;
+    const char *usage;   /* "NAME --filter FILE.json" */
+    const char *help;    /* one sentence */
+};
+
+/* Opens (once) and returns the database connection of the configuration, or prints the reason
+ * on stderr and returns NULL. */
+PGconn *cli_db(struct cli *c);
+
+/* Prints "loa: " + the message on stderr and returns CLI_REFUSED / CLI_USAGE. */
+int cli_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_usage(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Finds the command table row for WORDS (to print its usage). */
+const struct cli_command *cli_find(const char *words);
+
+/* Scans argv for --json and --help in any position (getopt_long with the command's own options
+ * is still used for the rest). */
+bool cli_has_flag(int argc, char **argv, const char *flag);
+
+/* Prints the usage and help of a command on F. */
+void cli_print_usage(FILE *f, const struct cli_command *cmd);
+
+/* The main entry: parses global options and runs the command. */
+int cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,127 @@
+#include "engine/db.h"
+#include "engine/embedded.h"
+#include "engine/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    snprintf(err, errlen, "%s", msg ? msg : "unknown database error");
+    /* libpq messages end with a newline; the caller adds its own. */
+    size_t n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+}
+
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        set_err(err, errlen, PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    /* Dates and ages are computed in the policy time zone by the queries themselves; the
+     * session stays in UTC so that timestamps print unambiguously. */
+    PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
+    PQclear(r);
+    return c;
+}
+
+PGresult *db_query(PGconn *c, char *err, size_t errlen, const char *sql, int nparams,
+                   const char *const *params)
+{
+    PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
+        return r;
+    set_err(err, errlen, PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    PQclear(r);
+    return NULL;
+}
+
+int db_exec(PGconn *c, char *err, size_t errlen, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r = db_query(c, err, errlen, sql, nparams, params);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+int db_begin(PGconn *c, char *err, size_t errlen) { return db_exec(c, err, errlen, "BEGIN", 0, NULL); }
+int db_commit(PGconn *c, char *err, size_t errlen) { return db_exec(c, err, errlen, "COMMIT", 0, NULL); }
+void db_rollback(PGconn *c)
+{
+    PGresult *r = PQexec(c, "ROLLBACK");
+    PQclear(r);
+}
+
+void db_notify(PGconn *c, const char *channel, const char *payload)
+{
+    const char *p[2] = {channel, payload};
+    PGresult *r = PQexecParams(c, "SELECT pg_notify($1, $2)", 2, NULL, p, NULL, NULL, 0);
+    PQclear(r);
+}
+
+/* Migrations are the embedded files named sql/NNN_*.sql, already in name order. */
+int db_migrate(PGconn *c, int *applied, char *err, size_t errlen)
+{
+    *applied = 0;
+    /* One migrating process at a time; the lock is released with the session. */
+    if (db_exec(c, err, errlen, "SELECT pg_advisory_lock(7140001)", 0, NULL) < 0)
+        return -1;
+    int rc = -1;
+    if (db_exec(c, err, errlen,
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version int PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL) < 0)
+        goto out;
+    for (const struct embedded_file *f = embedded_files; f->path; f++) {
+        if (strncmp(f->path, "sql/", 4) != 0)
+            continue;
+        const char *name = f->path + 4;
+        int version = atoi(name);
+        if (version <= 0) {
+            snprintf(err, errlen, "migration %s has no number", f->path);
+            goto out;
+        }
+        char vbuf[16];
+        snprintf(vbuf, sizeof vbuf, "%d", version);
+        const char *p[2] = {vbuf, name};
+        PGresult *r = db_query(c, err, errlen, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, p);
+        if (!r)
+            goto out;
+        int done = PQntuples(r) > 0;
+        PQclear(r);
+        if (done)
+            continue;
+        if (db_begin(c, err, errlen) < 0)
+            goto out;
+        /* A migration file holds several statements, so it goes as a simple query. */
+        r = PQexec(c, f->data);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+            char msg[400];
+            set_err(msg, sizeof msg, PQresultErrorMessage(r));
+            snprintf(err, errlen, "%s: %s", f->path, msg);
+            PQclear(r);
+            db_rollback(c);
+            goto out;
+        }
+        PQclear(r);
+        if (db_exec(c, err, errlen, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, p) < 0 ||
+            db_commit(c, err, errlen) < 0) {
+            db_rollback(c);
+            goto out;
+        }
+        log_info("event=migrated file=%s", f->path);
+        (*applied)++;
+    }
+    rc = 0;
+out:;
+    char ignore[8];
+    db_exec(c, ignore, sizeof ignore, "SELECT pg_advisory_unlock(7140001)", 0, NULL);
+    return rc;
+}

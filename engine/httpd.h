@@ -1,0 +1,47 @@
+#ifndef LOA_HTTPD_H
+#define LOA_HTTPD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+/* The HTTP server (webhooks, /healthz, /metrics, API, dashboard): libmicrohttpd with no thread
+ * of its own, its epoll descriptor watched by uv_poll on the daemon's loop. A handler may answer
+ * at once or later (after a database round trip): the connection is suspended until
+ * http_reply() is called. Every request must be answered exactly once. */
+
+struct httpd;
+struct http_req;
+
+typedef void (*httpd_handler)(void *arg, struct http_req *req);
+
+/* LISTEN is "host:port" (port 0: any free port, see httpd_port()). Bodies larger than MAX_BODY
+ * are answered 413 without calling a handler. NULL with ERR set on failure. */
+struct httpd *httpd_new(uv_loop_t *loop, const char *listen, size_t max_body, char *err, size_t errlen);
+unsigned short httpd_port(const struct httpd *d);
+
+/* Routes requests whose path starts with PREFIX (longest prefix wins) and whose method is
+ * METHOD (NULL: any) to HANDLER. */
+int httpd_route(struct httpd *d, const char *method, const char *prefix, httpd_handler handler, void *arg);
+
+const char *http_req_method(const struct http_req *r);
+const char *http_req_path(const struct http_req *r);           /* without the query string */
+const char *http_req_query(const struct http_req *r, const char *key);  /* decoded, or NULL */
+const char *http_req_header(const struct http_req *r, const char *name); /* or NULL */
+const char *http_req_body(const struct http_req *r, size_t *len);       /* "" when none */
+/* The raw query string ("a=1&b=2", undecoded), rebuilt for logging raw events. */
+const char *http_req_raw_query(struct http_req *r);
+/* The path after PREFIX of the matched route. */
+const char *http_req_subpath(const struct http_req *r);
+
+/* Answers REQ and frees it. */
+void http_reply(struct http_req *r, int status, const char *content_type, const char *body, size_t len);
+void http_reply_text(struct http_req *r, int status, const char *text);
+void http_reply_json(struct http_req *r, int status, const char *json);
+
+/* Counters for /metrics. */
+unsigned long httpd_requests(const struct httpd *d);
+
+/* Stops listening; requests still suspended are answered 503. */
+void httpd_close(struct httpd *d);
+
+#endif

@@ -1,0 +1,38 @@
+#ifndef LOA_PGASYNC_H
+#define LOA_PGASYNC_H
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <uv.h>
+
+/* A small pool of non-blocking libpq connections driven by uv_poll (design principle 2).
+ * Queries queue in FIFO order until a connection is free; each runs as one statement, so it is
+ * its own transaction: write multi-step changes as one statement (CTEs) or a SQL function.
+ * Broken connections are reopened with back-off; queries on them get an error. */
+
+struct pgpool;
+
+/* RES is NULL when ERR is set (connection lost, SQL error). RES is freed by the pool after the
+ * callback returns: do not PQclear it. The callback runs exactly once, from the loop. */
+typedef void (*pg_cb)(void *arg, PGresult *res, const char *err);
+typedef void (*pg_notify_cb)(void *arg, const char *channel, const char *payload);
+
+struct pgpool *pgpool_new(uv_loop_t *loop, const char *conninfo, int size);
+
+/* Queues a query. Parameters are copied, so they may be freed on return. 0, or -1 when the pool
+ * is closing (the callback is not called). */
+int pgpool_query(struct pgpool *p, const char *sql, int nparams, const char *const *params,
+                 pg_cb cb, void *arg);
+
+/* LISTEN CHANNEL on the pool's own listening connection; CB runs for every NOTIFY. */
+int pgpool_listen(struct pgpool *p, const char *channel, pg_notify_cb cb, void *arg);
+
+/* True once a connection has been established and none is known broken. */
+bool pgpool_healthy(const struct pgpool *p);
+/* Queries waiting or running. */
+unsigned pgpool_busy(const struct pgpool *p);
+
+/* Stops taking queries, lets running ones finish (their callbacks run), closes connections,
+ * then calls DONE. The pool is freed after DONE returns. */
+void pgpool_close(struct pgpool *p, void (*done)(void *arg), void *arg);
+
+#endif

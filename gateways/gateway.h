@@ -1,0 +1,110 @@
+#ifndef LOA_GATEWAY_H
+#define LOA_GATEWAY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "campaigns/smstext.h"
+#include "engine/config.h"
+
+/* One interface for every gateway (style.md: backends behind small vtables). The dispatcher owns
+ * leasing, rendering, throttling (rate, concurrency window, daily quota, sending window) and
+ * recording outcomes; a gateway only speaks its provider's protocol: submit one message and say
+ * what happened, and turn the provider's webhooks into events. */
+
+struct engine;
+struct gateway;
+struct http_req;
+
+/* What the dispatcher hands a gateway. Strings live until the submit callback has returned. */
+struct gw_message {
+    int64_t campaign_id;
+    int64_t message_id;
+    int attempts;                /* attempts made before this one */
+    const char *phone;           /* 84XXXXXXXXX, or NULL */
+    const char *zalo_user_id;    /* or NULL */
+    const char *text;            /* SMS / consultation text, UTF-8 */
+    size_t text_len;
+    enum sms_coding coding;      /* chosen by smstext_measure() */
+    int parts;
+    const char *zns_template_id; /* ZNS only */
+    const char *zns_data_json;   /* ZNS only: the template_data object as JSON text */
+};
+
+enum gw_outcome {
+    GW_ACCEPTED,    /* taken by the gateway; a delivery report may follow */
+    GW_DELIVERED,   /* known delivered already */
+    GW_TEMPFAIL,    /* try again later (back-off), up to engine.max_attempts */
+    GW_PERMFAIL,    /* never retry this message on this channel */
+    GW_FALLBACK,    /* this channel cannot reach the citizen: hand over to the next channel */
+    GW_IN_DOUBT,    /* may or may not have been sent (timeout on a non-idempotent gateway) */
+};
+
+/* What the answer means for the gateway or the campaign, beyond this one message. */
+enum gw_action {
+    GW_ACT_NONE,
+    GW_ACT_BACKOFF,     /* provider rate-limited us: shrink the window, wait retry_after_s */
+    GW_ACT_PAUSE,       /* stop using this gateway until pause_until (quota, night ban) */
+    GW_ACT_STOP_STEP,   /* this campaign's step on this gateway cannot work (template refused) */
+};
+
+struct gw_result {
+    enum gw_outcome outcome;
+    enum gw_action action;
+    char gateway_msg_id[96];
+    char reason[160];            /* short, for messages.reason and logs: no personal data */
+    int retry_after_s;           /* TEMPFAIL / BACKOFF: 0 = the engine's own back-off */
+    int64_t pause_until;         /* PAUSE: unix seconds */
+    bool no_zalo_account;        /* record citizens.has_zalo = false */
+    bool phone_invalid;          /* record citizens.phone_invalid = true */
+    long quota_remaining;        /* -1 unknown */
+};
+typedef void (*gw_submit_cb)(void *arg, const struct gw_result *r);
+
+struct gateway_type {
+    const char *name;               /* the `type` config value */
+    const char *channel;            /* "sms" or "zalo" */
+    const struct cfg_key *keys;     /* its own config keys, ended by a row with name NULL */
+    bool idempotent;                /* resends carry the same key: in_doubt may be resent */
+    /* Reads the configuration of GW->section, allocates GW->impl. */
+    int  (*open)(struct gateway *gw, char *err, size_t errlen);
+    /* 0: CB will be called exactly once, later, from the loop. <0: nothing was sent and CB will
+     * not be called. */
+    int  (*submit)(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg);
+    /* Handles GET/POST /hooks/TYPE/NAME/SUBPATH; must answer REQ (now or later). May be NULL. */
+    void (*webhook)(struct gateway *gw, struct http_req *req, const char *subpath);
+    /* True when the gateway can take messages now (e.g. it holds a valid token). May be NULL. */
+    bool (*ready)(struct gateway *gw);
+    /* Frees GW->impl. Called after every submit callback has run. */
+    void (*close)(struct gateway *gw);
+};
+
+struct gateway {
+    const struct gateway_type *type;
+    char name[64];
+    char section[96];               /* "gateway.NAME" */
+    const struct config *cfg;
+    struct engine *engine;          /* loop, database pool, HTTP client and server */
+    void *impl;
+};
+
+/* Every gateway type, ended by NULL (gateways/registry.c). */
+extern const struct gateway_type *const gateway_types[];
+const struct gateway_type *gateway_type_find(const char *name);
+
+/* Events decoded from webhooks, applied by engine_events_apply() (engine/events.h). */
+enum gw_event_kind { GW_EV_DELIVERY, GW_EV_REPLY, GW_EV_FOLLOW, GW_EV_UNFOLLOW };
+enum gw_dlr { GW_DLR_DELIVERED, GW_DLR_UNDELIVERED, GW_DLR_INTERMEDIATE };
+struct gw_event {
+    enum gw_event_kind kind;
+    int64_t campaign_id, message_id;  /* 0 when the provider only knows its own id */
+    const char *gateway_msg_id;       /* the provider's id, or NULL */
+    enum gw_dlr dlr;
+    const char *status;               /* the provider's status text, for delivery_events */
+    const char *from;                 /* REPLY/FOLLOW: 84… phone or Zalo user id */
+    const char *text;                 /* REPLY */
+    const char *external_id;          /* de-duplication key (Zalo msg_id, Kannel id, …) */
+    const char *raw;                  /* the request as received, for delivery_events */
+};
+
+#endif

@@ -1,0 +1,17 @@
+#include "gateways/gateway.h"
+
+#include <string.h>
+
+/* Each gateway type defines its descriptor in its own file. */
+
+const struct gateway_type *const gateway_types[] = {
+    NULL,
+};
+
+const struct gateway_type *gateway_type_find(const char *name)
+{
+    for (size_t i = 0; gateway_types[i]; i++)
+        if (strcmp(gateway_types[i]->name, name) == 0)
+            return gateway_types[i];
+    return NULL;
+}

@@ -1,0 +1,41 @@
+#ifndef LOA_MESSAGE_H
+#define LOA_MESSAGE_H
+#include <stdbool.h>
+
+/* The states of a message (design.md "Message states"). Every change of state is checked by
+ * message_transition_ok() before it is written, and the SQL that writes it repeats the check
+ * in its WHERE clause (`AND state = ANY($from)`), so a late or duplicated event cannot move a
+ * message backwards. */
+enum msg_state {
+    MSG_PENDING,
+    MSG_LEASED,
+    MSG_SUBMITTED,
+    MSG_DELIVERED,
+    MSG_UNDELIVERED,
+    MSG_RETRY_WAIT,
+    MSG_FAILED,
+    MSG_IN_DOUBT,
+    MSG_FALLBACK,
+    MSG_SUPPRESSED,
+    MSG_EXPIRED,
+    MSG_CANCELLED,
+    MSG_NSTATES
+};
+
+const char *message_state_name(enum msg_state s);
+/* 0 and *OUT set, or -1 for an unknown name. */
+int message_state_parse(const char *name, enum msg_state *out);
+bool message_transition_ok(enum msg_state from, enum msg_state to);
+/* Final states never change again. */
+bool message_state_final(enum msg_state s);
+
+/* The `outcomes` key of `campaign show` a state counts under, or NULL for `fallback` (the
+ * citizen is counted by the message of the next channel instead). pending, leased and
+ * retry_wait all count as "pending". */
+const char *message_outcome_name(enum msg_state s);
+
+/* The SQL array literal of the states that may move to TO, e.g. "{leased,in_doubt}", for use
+ * as a parameter in `WHERE state = ANY($n::text[])`. Static storage. */
+const char *message_states_into(enum msg_state to);
+
+#endif

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
+#include "campaigns/smstext.h"
+
 /* Message templates: `{{placeholder}}` text compiled once, rendered per citizen without
  * allocating. The dispatcher calls template_render() for every message, so it must be fast
  * (target: render + encode + count parts at ≥ 1,000,000 messages/s on one core). */
@@ -25,12 +27,30 @@ struct tpl_citizen {
     const char *participation;
     const char *voluntary_due_date;
     const char *zalo_user_id;
+    const char *tags;               /* the PostgreSQL text[] literal, e.g. `{poor}`; picks the
+                                     * policy figures (policy_rules) together with group_code
+                                     * and language; NULL when none */
 };
 
 /* Everything a rendering needs besides the citizen: today's date (for ages), the policy
  * figures per target group (from the database), the salutation thresholds and the opt-out
  * hint. Built once per campaign (or per preview); read-only while rendering. */
 struct tpl_env;
+struct config;
+
+/* Makes an environment from the [policy] keys: today's date in [policy] timezone, the salutation
+ * settings and the opt-out hint. The policy figures are not loaded yet. NULL only on ENOMEM. */
+struct tpl_env *tpl_env_new(const struct config *cfg);
+void tpl_env_free(struct tpl_env *env);
+/* Sets "today" (tests and reports for another day); call it before tpl_env_load_policy(). */
+void tpl_env_set_today(struct tpl_env *env, int year, int month, int day);
+
+/* A query without parameters returning every policy rule with the figures of its policy, in
+ * priority order. The CLI runs it with db_query(), the daemon through its pool; both hand the
+ * result to tpl_env_load_policy(), which keeps the figures valid on the env's today. Refused
+ * (-1, ERR) when a rule's policy has no figures valid today or no rule matches everybody. */
+extern const char *const TPL_POLICY_SQL;
+int tpl_env_load_policy(struct tpl_env *env, const PGresult *res, char *err, size_t errlen);
 
 struct template;
 
@@ -40,8 +60,87 @@ struct template *template_compile(const char *body, char *err, size_t errlen);
 void template_free(struct template *t);
 
 /* Renders into OUT (capacity CAP, NUL-terminated). Returns the length in bytes, or -1 when the
- * rendering does not fit. Never allocates. */
+ * rendering does not fit, or when the template uses a policy figure ({{min_contribution_vnd}},
+ * {{state_support_pct}}) and ENV has no policy loaded. Never allocates. */
 int template_render(const struct template *t, const struct tpl_citizen *c,
                     const struct tpl_env *env, char *out, size_t cap);
+
+/* True when the template uses {{min_contribution_vnd}} or {{state_support_pct}}. */
+int template_uses_policy(const struct template *t);
+/* Characters outside the Basic Multilingual Plane (emoji) in the template's own text: each forces
+ * UCS-2 and counts 2 units. */
+int template_emoji_count(const struct template *t);
+
+/* A buffer this large holds any rendering a gateway accepts (10 parts of 153 septets, at up to
+ * 4 bytes a character) with room to spare. */
+enum { TPL_RENDER_MAX = 8192 };
+
+/* ---- Templates with language variants (templates + template_variants) ---- */
+
+enum tpl_channel { TPL_SMS, TPL_ZNS };
+
+/* One ZNS parameter: Zalo's name for it, the expression that fills it, its length limit in
+ * characters. */
+struct tpl_zns_param {
+    char name[32];
+    int max_chars;
+    struct template *expr;
+};
+
+/* One language variant, compiled. For SMS, BODY; for ZNS, PARAMS. */
+struct tpl_variant {
+    char language[8];
+    int unaccent;                   /* SMS: send "không dấu" */
+    char zns_template_id[64];
+    struct template *body;
+    struct tpl_zns_param *params;
+    int nparams;
+};
+
+enum { TPL_MAX_VARIANTS = 16 };
+
+struct template_set {
+    enum tpl_channel channel;
+    int nvariants;
+    struct tpl_variant variants[TPL_MAX_VARIANTS];
+};
+
+/* The variants of template $1 (its id): rows of language, body, channel, unaccent ('t'/'f'),
+ * zns_template_id (may be NULL). */
+extern const char *const TPL_VARIANTS_SQL;
+
+/* Compiles every row of RES (from TPL_VARIANTS_SQL). NULL with ERR when a body does not compile,
+ * or when there is no `vi` variant (every citizen must have one to fall back to). The caller
+ * frees it with template_set_free(). */
+struct template_set *template_set_from_result(const PGresult *res, char *err, size_t errlen);
+void template_set_free(struct template_set *set);
+
+/* The variant in LANGUAGE, else the `vi` one. Never NULL for a set from the loader. */
+const struct tpl_variant *template_set_pick(const struct template_set *set, const char *language);
+
+/* One SMS for citizen C: picks the variant, renders, unaccents when the variant says so, and
+ * measures. Returns the length in OUT, or -1 (too long for CAP or no policy: see
+ * template_render()). Never allocates. */
+int template_set_render_sms(const struct template_set *set, const struct tpl_citizen *c,
+                            const struct tpl_env *env, char *out, size_t cap,
+                            struct sms_info *info);
+
+/* Compiles the JSON body of a ZNS variant: an object mapping Zalo parameter names (1..30 of
+ * [A-Za-z0-9_]) to an expression, or to {"expr": EXPR, "max": N}. The default limit is 30
+ * characters for a parameter whose name contains "name", 200 otherwise. 0, or -1 with ERR. */
+int template_zns_compile(const char *json, struct tpl_zns_param **params, int *nparams,
+                         char *err, size_t errlen);
+void template_zns_free(struct tpl_zns_param *params, int nparams);
+
+/* Builds Zalo's `template_data` object for citizen C from the variant of their language.
+ * 0 and *OUT (the caller cJSON_Delete()s it), or -1 with ERR when a value is longer than its
+ * limit or cannot be rendered. */
+struct cJSON;
+int template_render_zns(const struct template_set *set, const struct tpl_citizen *c,
+                        const struct tpl_env *env, struct cJSON **out, char *err, size_t errlen);
+
+/* Whether a campaign may use template TEMPLATE_ID: it exists, has a `vi` variant and every
+ * variant compiles. 0, or -1 with the reason in ERR. */
+int template_check_usable(PGconn *db, int64_t template_id, char *err, size_t errlen);
 
 #endif

@@ -139,6 +139,17 @@ struct cJSON;
 int template_render_zns(const struct template_set *set, const struct tpl_citizen *c,
                         const struct tpl_env *env, struct cJSON **out, char *err, size_t errlen);
 
+/* The citizen columns a rendering reads, in the order tpl_citizen_from_row() expects, over
+ * TPL_CITIZEN_FROM (citizens aliased c, their commune m). */
+#define TPL_CITIZEN_COLUMNS                                                                    \
+    "c.id, c.full_name, c.phone, c.commune_code, m.name, c.province_code, c.gender,"          \
+    " c.birth_date::text, c.group_code, c.language, c.bhxh_code, c.participation,"           \
+    " c.voluntary_due_date::text, c.zalo_user_id, c.tags::text"
+#define TPL_CITIZEN_NCOLUMNS 15
+#define TPL_CITIZEN_FROM "citizens c LEFT JOIN communes m ON m.code = c.commune_code"
+/* Points C's fields into row ROW of RES from column COL on (no copy: valid while RES is). */
+void tpl_citizen_from_row(const PGresult *res, int row, int col, struct tpl_citizen *c);
+
 /* Whether a campaign may use template TEMPLATE_ID: it exists, has a `vi` variant and every
  * variant compiles. 0, or -1 with the reason in ERR. */
 int template_check_usable(PGconn *db, int64_t template_id, char *err, size_t errlen);

@@ -245,6 +245,33 @@ fail:
     return -1;
 }
 
+static const char *cell(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+void tpl_citizen_from_row(const PGresult *res, int row, int col, struct tpl_citizen *c)
+{
+    const char *id = cell(res, row, col);
+    *c = (struct tpl_citizen){
+        .id = id ? strtoll(id, NULL, 10) : 0,
+        .full_name = cell(res, row, col + 1),
+        .phone = cell(res, row, col + 2),
+        .commune_code = cell(res, row, col + 3),
+        .commune_name = cell(res, row, col + 4),
+        .province_code = cell(res, row, col + 5),
+        .gender = cell(res, row, col + 6),
+        .birth_date = cell(res, row, col + 7),
+        .group_code = cell(res, row, col + 8),
+        .language = cell(res, row, col + 9),
+        .bhxh_code = cell(res, row, col + 10),
+        .participation = cell(res, row, col + 11),
+        .voluntary_due_date = cell(res, row, col + 12),
+        .zalo_user_id = cell(res, row, col + 13),
+        .tags = cell(res, row, col + 14),
+    };
+}
+
 int template_check_usable(PGconn *db, int64_t template_id, char *err, size_t errlen)
 {
     char id[24];

@@ -1,6 +1,8 @@
 #include "engine/cli.h"
 #include "engine/cmd_db.h"
 #include "segments/segment.h"
+#include "campaigns/template_cmd.h"
+#include "campaigns/preview.h"
 
 #include <stddef.h>
 
@@ -12,5 +14,7 @@ const struct cli_command cli_commands[] = {
     {"segment create", cmd_segment_create, "NAME --filter FILE.json [--json]", "define a segment (or update it) from a JSON filter"},
     {"segment count", cmd_segment_count, "NAME | --filter FILE.json [--json]", "count who is in a segment now, and how many are reachable by SMS"},
     {"segment list", cmd_segment_list, "[--json]", "list the segments with their filters"},
+    {"template create", cmd_template_create, "NAME --channel sms|zns --file FILE [--lang vi] [--unaccent] [--zns-template-id ID] [--json]", "add or replace a language variant of a template (vi is required before a campaign can use it)"},
+    {"template preview", cmd_template_preview, "NAME [--citizen ID] [--segment SEG] [--gateway GW] [--json]", "render a sample, and the longest rendering, parts and cost over a segment"},
     {NULL, NULL, NULL, NULL},
 };

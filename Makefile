@@ -75,6 +75,11 @@ build/tests/sink: tests/bench/sink.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) $< $(PKGLIBS) -o $@
 
+# Template rendering throughput (tests/bench/part_render.sh).
+build/tests/render_bench: tests/bench/render_bench.c build/rel/libloa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $< build/rel/libloa.a $(PKGLIBS) -o $@
+
 # Unit tests: one process per test file, each linked against the library (plain and sanitized).
 UNIT_REL  := $(UNITS:tests/unit/%.c=build/tests/rel/%)
 UNIT_ASAN := $(UNITS:tests/unit/%.c=build/tests/asan/%)
@@ -105,7 +110,7 @@ demo-run: build/loa build/tests/sink
 
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
-bench-run: build/loa build/tests/sink
+bench-run: build/loa build/tests/sink build/tests/render_bench
 	@tests/bench/bench.sh
 
 clean:

@@ -76,16 +76,30 @@ static int count_parts(const unsigned char *s, size_t n, int gsm, int per_part)
     return parts;
 }
 
+/* Septets of each ASCII character (0: not in GSM 03.38), built once from gsm_septets(). */
+static unsigned char gsm_ascii[128];
+static pthread_once_t gsm_once = PTHREAD_ONCE_INIT;
+
+static void gsm_init(void)
+{
+    for (int c = 0; c < 128; c++) gsm_ascii[c] = (unsigned char)gsm_septets(c);
+}
+
 void smstext_measure(const char *text, size_t len, struct sms_info *out)
 {
+    pthread_once(&gsm_once, gsm_init);
     const unsigned char *s = (const unsigned char *)text;
     int septets = 0, units = 0, gsm = 1;
+    /* Whether a character of 2 units occurs (a GSM escape, a surrogate pair): only then can a
+     * character straddle a part boundary and the parts need counting one by one. */
+    int gsm_wide = 0, ucs_wide = 0;
     size_t i = 0;
     while (i < len) {
         if (s[i] < 0x80) {
             /* ASCII is most of every message: no decoding needed. */
-            int w = gsm_septets(s[i]);
-            if (w == 0) gsm = 0;
+            int w = gsm_ascii[s[i]];
+            gsm &= w != 0;
+            gsm_wide |= w == 2;
             septets += w;
             units++;
             i++;
@@ -95,16 +109,20 @@ void smstext_measure(const char *text, size_t len, struct sms_info *out)
         int32_t cp = utf8_next(s + i, len - i, &l);
         if (gsm) {
             int w = cp < 0 ? 0 : gsm_septets(cp);
-            if (w == 0) gsm = 0;
+            gsm &= w != 0;
+            gsm_wide |= w == 2;
             septets += w;
         }
+        ucs_wide |= cp >= 0x10000;
         units += cp >= 0x10000 ? 2 : 1;
         i += l;
     }
     out->coding = gsm ? SMS_GSM7 : SMS_UCS2;
     out->units = gsm ? septets : units;
-    int single = gsm ? GSM_SINGLE : UCS_SINGLE;
-    out->parts = out->units <= single ? 1 : count_parts(s, len, gsm, gsm ? GSM_PART : UCS_PART);
+    int single = gsm ? GSM_SINGLE : UCS_SINGLE, per = gsm ? GSM_PART : UCS_PART;
+    if (out->units <= single) out->parts = 1;
+    else if (!(gsm ? gsm_wide : ucs_wide)) out->parts = (out->units + per - 1) / per;
+    else out->parts = count_parts(s, len, gsm, per);
 }
 
 /* Unaccenting: for every code point of the Latin blocks (U+0080..U+024F and the Latin Extended
@@ -155,17 +173,28 @@ static size_t put_utf8(unsigned char *o, int32_t cp)
     return 2;
 }
 
+/* Whether the last character written to OUT[0..J) is a Latin letter, so that a separate
+ * combining mark after it (decomposed input) is an accent to drop. Marks are rare: looking back
+ * only then keeps the common path a plain copy. */
+static int ends_with_latin(const unsigned char *o, size_t j)
+{
+    if (j == 0) return 0;
+    size_t k = j - 1;
+    while (k > 0 && (o[k] & 0xC0) == 0x80 && j - k < 4) k--;
+    size_t l;
+    int32_t cp = utf8_next(o + k, j - k, &l);
+    return cp >= 0 && is_latin_letter(cp);
+}
+
 size_t smstext_unaccent(const char *in, size_t len, char *out, size_t cap)
 {
     pthread_once(&strip_once, strip_init);
     const unsigned char *s = (const unsigned char *)in;
     unsigned char *o = (unsigned char *)out;
     size_t i = 0, j = 0;
-    int after_latin = 0;   /* drop a separate combining mark (NFD input) that follows a letter */
     while (i < len) {
         if (s[i] < 0x80) {
             if (j + 1 >= cap) return (size_t)-1;
-            after_latin = is_latin_letter(s[i]);
             o[j++] = s[i++];
             continue;
         }
@@ -177,13 +206,11 @@ size_t smstext_unaccent(const char *in, size_t len, char *out, size_t cap)
         if (base) {
             if (j + (base < 0x80 ? 1 : 2) >= cap) return (size_t)-1;
             j += put_utf8(o + j, base);
-            after_latin = 1;
-        } else if (cp >= 0 && after_latin && is_mark(cp)) {
+        } else if (cp >= 0x300 && is_mark(cp) && ends_with_latin(o, j)) {
             /* dropped */
         } else {
             if (j + l >= cap) return (size_t)-1;
             for (size_t k = 0; k < l; k++) o[j++] = s[i + k];
-            after_latin = cp >= 0 && is_latin_letter(cp);
         }
         i += l;
     }

@@ -116,7 +116,7 @@ def loa_bin():
     if not b.is_absolute():
         b = REPO / b
     if not os.access(b, os.X_OK):
-        pytest.fail(f"{b} is missing: run `make build/loa` first")
+        pytest.fail(f"{b} is missing: run `make {b.relative_to(REPO) if b.is_relative_to(REPO) else b}` first")
     return b
 
 

@@ -1,0 +1,583 @@
+#include "segments/csvfile.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utf8proc.h>
+
+/* libcsv's parser state between records (ROW_NOT_BEGUN in libcsv.c): the public struct exposes
+ * it, and it is the only way to know whether a fed line left a quoted field open. */
+#define LIBCSV_ROW_NOT_BEGUN 0
+
+/* What a problem row carries into the reject report when it could not be parsed: its start. */
+#define RAW_KEEP 1024
+
+struct csvfile {
+    char *path;
+    int fd;
+    const unsigned char *map;
+    size_t size, start;
+    char delim, eol;
+    struct csv_parser p;
+
+    /* The record being parsed: field bytes (NUL-terminated) and their offsets. */
+    char *buf;
+    size_t blen, bcap;
+    size_t *offs, *lens;
+    char **ptrs;
+    int nf, fcap;
+    const char *problem;
+    char problem_buf[64];
+    bool oom;
+
+    int header_nf;              /* -1 until the header is read */
+    long rec_line, rec_lines;   /* where the record started, and over how many lines */
+    size_t rec_off, rec_bytes;
+    bool mismatch;              /* a multi-line record ended with the wrong number of fields */
+
+    csvfile_row_fn fn;
+    void *ud;
+    char *err;
+    size_t errlen;
+    bool stop;
+    long records;
+};
+
+bool csvfile_utf8_valid(const char *s, size_t len, size_t *bad_at)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII runs are most of a citizen list: skip them eight bytes at a time. */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(u + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0) {
+            if (bad_at)
+                *bad_at = i;
+            return false;
+        }
+        i += (size_t)n;
+    }
+    return true;
+}
+
+static int refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static long line_of(const struct csvfile *f, size_t off)
+{
+    long line = 1;
+    for (const unsigned char *p = f->map, *end = f->map + off;
+         (p = memchr(p, f->eol, (size_t)(end - p))) != NULL; p++)
+        line++;
+    return line;
+}
+
+/* Refuses what is not UTF-8 text, naming the evidence. */
+static int encoding_check(struct csvfile *f, char *err, size_t errlen)
+{
+    const unsigned char *m = f->map;
+    size_t n = f->size;
+    if ((n >= 4 && m[0] == 0 && m[1] == 0 && m[2] == 0xFE && m[3] == 0xFF) ||
+        (n >= 4 && m[0] == 0xFF && m[1] == 0xFE && m[2] == 0 && m[3] == 0))
+        return refuse(err, errlen, "%s is UTF-32 (it starts with a byte-order mark); save it as "
+                      "\"CSV UTF-8\" and import it again", f->path);
+    if (n >= 2 && ((m[0] == 0xFF && m[1] == 0xFE) || (m[0] == 0xFE && m[1] == 0xFF)))
+        return refuse(err, errlen, "%s is UTF-16 (it starts with a UTF-16 byte-order mark); save "
+                      "it as \"CSV UTF-8\" and import it again", f->path);
+    const unsigned char *nul = memchr(m, 0, n);
+    if (nul) {
+        size_t probe = n < 4096 ? n : 4096, zeros = 0;
+        for (size_t i = 0; i < probe; i++)
+            zeros += m[i] == 0;
+        if (zeros * 4 >= probe)
+            return refuse(err, errlen, "%s looks like UTF-16 without a byte-order mark (every "
+                          "other byte is 0); save it as \"CSV UTF-8\" and import it again", f->path);
+        return refuse(err, errlen, "%s is not a text file (a NUL byte at offset %zu)", f->path,
+                      (size_t)(nul - m));
+    }
+    size_t bad;
+    if (!csvfile_utf8_valid((const char *)m, n, &bad))
+        return refuse(err, errlen, "%s is not UTF-8: line %ld has the byte 0x%02X (Windows-1258, "
+                      "TCVN3 or another legacy encoding?); save it as \"CSV UTF-8\" and import "
+                      "it again", f->path, line_of(f, bad), m[bad]);
+    return 0;
+}
+
+/* The separator the header line uses most, outside quotes. */
+static char delimiter_detect(const unsigned char *s, size_t n, char eol)
+{
+    size_t comma = 0, semi = 0, tab = 0;
+    bool quoted = false;
+    for (size_t i = 0; i < n && (quoted || s[i] != eol); i++) {
+        if (s[i] == '"')
+            quoted = !quoted;
+        else if (!quoted)
+            comma += s[i] == ',', semi += s[i] == ';', tab += s[i] == '\t';
+    }
+    if (semi > comma && semi >= tab)
+        return ';';
+    if (tab > comma && tab > semi)
+        return '\t';
+    return ',';
+}
+
+static void parser_start(struct csvfile *f)
+{
+    csv_init(&f->p, CSV_APPEND_NULL | CSV_STRICT_FINI);
+    csv_set_delim(&f->p, (unsigned char)f->delim);
+}
+
+int csvfile_open(const char *path, struct csvfile **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct csvfile *f = calloc(1, sizeof *f);
+    if (!f)
+        return refuse(err, errlen, "out of memory");
+    f->fd = -1;
+    f->header_nf = -1;
+    f->path = strdup(path);
+    struct stat st;
+    if (!f->path) {
+        csvfile_close(f);
+        return refuse(err, errlen, "out of memory");
+    }
+    if ((f->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(f->fd, &st) < 0) {
+        int e = errno;
+        csvfile_close(f);
+        return refuse(err, errlen, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        csvfile_close(f);
+        return refuse(err, errlen, "%s is not a regular file", path);
+    }
+    f->size = (size_t)st.st_size;
+    if (f->size > 0) {
+        void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            csvfile_close(f);
+            return refuse(err, errlen, "%s: %s", path, strerror(e));
+        }
+        madvise(m, f->size, MADV_SEQUENTIAL);
+        f->map = m;
+    }
+    if (f->size && encoding_check(f, err, errlen) < 0) {
+        csvfile_close(f);
+        return -1;
+    }
+    if (f->size >= 3 && memcmp(f->map, "\xEF\xBB\xBF", 3) == 0)
+        f->start = 3;
+    /* Files from old Mac spreadsheets end lines with CR alone. */
+    f->eol = f->size && !memchr(f->map, '\n', f->size) && memchr(f->map, '\r', f->size) ? '\r' : '\n';
+    f->delim = delimiter_detect(f->map + f->start, f->size - f->start, f->eol);
+    parser_start(f);
+    *out = f;
+    return 0;
+}
+
+char csvfile_delimiter(const struct csvfile *f)
+{
+    return f->delim;
+}
+
+void csvfile_close(struct csvfile *f)
+{
+    if (!f)
+        return;
+    if (f->map)
+        munmap((void *)f->map, f->size);
+    if (f->fd >= 0)
+        close(f->fd);
+    csv_free(&f->p);
+    free(f->buf);
+    free(f->offs);
+    free(f->lens);
+    free(f->ptrs);
+    free(f->path);
+    free(f);
+}
+
+static bool field_room(struct csvfile *f, size_t len)
+{
+    if (f->nf == f->fcap) {
+        int ncap = f->fcap ? f->fcap * 2 : 32;
+        size_t *o = realloc(f->offs, (size_t)ncap * sizeof *o);
+        if (o)
+            f->offs = o;
+        size_t *l = realloc(f->lens, (size_t)ncap * sizeof *l);
+        if (l)
+            f->lens = l;
+        char **p = realloc(f->ptrs, (size_t)ncap * sizeof *p);
+        if (p)
+            f->ptrs = p;
+        if (!o || !l || !p)
+            return false;
+        f->fcap = ncap;
+    }
+    if (f->blen + len + 1 > f->bcap) {
+        size_t ncap = f->bcap ? f->bcap : 4096;
+        while (ncap < f->blen + len + 1)
+            ncap *= 2;
+        char *b = realloc(f->buf, ncap);
+        if (!b)
+            return false;
+        f->buf = b;
+        f->bcap = ncap;
+    }
+    return true;
+}
+
+static void on_field(void *data, size_t len, void *ud)
+{
+    struct csvfile *f = ud;
+    if (f->oom || !field_room(f, len)) {
+        f->oom = true;
+        return;
+    }
+    if (len > CSVFILE_MAX_FIELD && !f->problem) {
+        snprintf(f->problem_buf, sizeof f->problem_buf, "field over 4 KB (column %d)", f->nf + 1);
+        f->problem = f->problem_buf;
+    }
+    f->offs[f->nf] = f->blen;
+    f->lens[f->nf] = len;
+    if (len)
+        memcpy(f->buf + f->blen, data, len);
+    f->buf[f->blen + len] = '\0';
+    f->blen += len + 1;
+    f->nf++;
+}
+
+static void record_reset(struct csvfile *f)
+{
+    f->nf = 0;
+    f->blen = 0;
+    f->problem = NULL;
+}
+
+static void deliver(struct csvfile *f, const char *problem)
+{
+    if (f->stop)
+        return;
+    for (int i = 0; i < f->nf; i++)
+        f->ptrs[i] = f->buf + f->offs[i];
+    struct csvfile_row row = {
+        .fields = f->ptrs, .lens = f->lens, .nfields = f->nf, .line = f->rec_line,
+        .header = f->records == 0, .problem = problem ? problem : f->problem,
+    };
+    f->records++;
+    if (f->fn(f->ud, &row, f->err, f->errlen) < 0)
+        f->stop = true;
+}
+
+static void on_record(int c, void *ud)
+{
+    struct csvfile *f = ud;
+    if (f->oom)
+        return;
+    /* A record over several lines with the wrong number of fields is a quote that opened by
+     * mistake and closed in a later row: the caller restarts after its first line. */
+    if (f->rec_lines > 1 && f->header_nf >= 0 && f->nf != f->header_nf) {
+        f->mismatch = true;
+        record_reset(f);
+        return;
+    }
+    if (f->header_nf < 0)
+        f->header_nf = f->nf;
+    deliver(f, NULL);
+    record_reset(f);
+}
+
+/* Delivers a row that could not be parsed, with the start of its first line as its one field. */
+static void deliver_raw(struct csvfile *f, size_t off, long line, const char *problem)
+{
+    const unsigned char *s = f->map + off, *nl = memchr(s, f->eol, f->size - off);
+    size_t len = nl ? (size_t)(nl - s) : f->size - off;
+    if (len && s[len - 1] == '\r')
+        len--;
+    record_reset(f);
+    size_t keep = len < RAW_KEEP ? len : RAW_KEEP;
+    /* Do not cut a UTF-8 sequence in two. */
+    while (keep < len && keep > 0 && (s[keep] & 0xC0) == 0x80)
+        keep--;
+    on_field((void *)s, keep, f);
+    f->problem = NULL;
+    f->rec_line = line;
+    if (f->oom)
+        return;
+    deliver(f, problem);
+    record_reset(f);
+}
+
+static size_t line_end(const struct csvfile *f, size_t pos)
+{
+    const unsigned char *nl = memchr(f->map + pos, f->eol, f->size - pos);
+    return nl ? (size_t)(nl - f->map) + 1 : f->size;
+}
+
+/* Gives up on the open record: rejects its first line and resumes parsing on the next one. */
+static size_t restart_after(struct csvfile *f, long *line, const char *problem)
+{
+    csv_free(&f->p);
+    parser_start(f);
+    deliver_raw(f, f->rec_off, f->rec_line, problem);
+    *line = f->rec_line + 1;
+    f->mismatch = false;
+    return line_end(f, f->rec_off);
+}
+
+static bool blank(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return false;
+    return true;
+}
+
+static const char unbalanced[] = "unbalanced quote: the quoted field that opens on this line never closes";
+
+int csvfile_read(struct csvfile *f, csvfile_row_fn fn, void *ud, char *err, size_t errlen)
+{
+    f->fn = fn, f->ud = ud, f->err = err, f->errlen = errlen;
+    size_t pos = f->start;
+    long line = 1;
+    bool open_rec = false;
+    while (pos < f->size && !f->stop && !f->oom) {
+        size_t end = line_end(f, pos), len = end - pos;
+        if (!open_rec) {
+            f->rec_line = line, f->rec_off = pos, f->rec_bytes = 0, f->rec_lines = 0;
+            if (blank(f->map + pos, len)) {
+                pos = end, line++;
+                continue;
+            }
+        }
+        if (len > CSVFILE_MAX_ROW || f->rec_bytes + len > CSVFILE_MAX_ROW) {
+            if (open_rec) {
+                pos = restart_after(f, &line, "record over 64 KB, or a quote that never closes");
+                open_rec = false;
+            } else {
+                deliver_raw(f, pos, line, "row over 64 KB");
+                pos = end, line++;
+            }
+            continue;
+        }
+        f->rec_bytes += len;
+        f->rec_lines++;
+        if (csv_parse(&f->p, f->map + pos, len, on_field, on_record, f) != len)
+            return refuse(err, errlen, "%s: line %ld: %s", f->path, line,
+                          csv_strerror(csv_error(&f->p)));
+        if (f->mismatch) {
+            pos = restart_after(f, &line, unbalanced);
+            open_rec = false;
+            continue;
+        }
+        open_rec = f->p.pstate != LIBCSV_ROW_NOT_BEGUN;
+        pos = end, line++;
+        /* The file ends inside a quoted field: reject where it opened, read on after it. */
+        if (pos >= f->size && open_rec && !f->stop &&
+            csv_fini(&f->p, on_field, on_record, f) != 0) {
+            if (f->rec_lines > 1) {
+                pos = restart_after(f, &line, unbalanced);
+            } else {
+                csv_free(&f->p);
+                parser_start(f);
+                deliver_raw(f, f->rec_off, f->rec_line, unbalanced);
+            }
+            open_rec = false;
+        } else if (pos >= f->size) {
+            open_rec = false;
+        }
+    }
+    if (f->oom)
+        return refuse(err, errlen, "out of memory");
+    if (f->stop)
+        return -1;
+    return 0;
+}
+
+void csvfile_fold(const char *in, char *out, size_t cap)
+{
+    utf8proc_uint8_t *m = NULL;
+    size_t j = 0;
+    if (cap == 0)
+        return;
+    if (utf8proc_map((const utf8proc_uint8_t *)in, 0, &m,
+                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
+                         UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD) < 0)
+        m = NULL;
+    const unsigned char *s = m ? m : (const unsigned char *)in;
+    bool sep = false;
+    for (size_t i = 0; s[i] && j + 1 < cap; i++) {
+        unsigned char ch = s[i];
+        if (ch == 0xC4 && s[i + 1] == 0x91) {   /* đ does not decompose */
+            ch = 'd';
+            i++;
+        } else if (ch == 0xC4 && s[i + 1] == 0x90) {
+            ch = 'd';
+            i++;
+        }
+        if (ch == ' ' || ch == '\t' || ch == '-' || ch == '.' || ch == '_' || ch == '\r' || ch == '\n') {
+            sep = j > 0;
+            continue;
+        }
+        if (sep && j + 2 < cap)
+            out[j++] = '_';
+        sep = false;
+        out[j++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    out[j] = '\0';
+    free(m);
+}
+
+int csvfile_text_clean(const char *in, char *out, size_t cap)
+{
+    size_t n = strlen(in);
+    if (!csvfile_utf8_valid(in, n, NULL))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') || ch == 0x7f)
+            return -1;
+    }
+    utf8proc_uint8_t *nfc = utf8proc_NFC((const utf8proc_uint8_t *)in);
+    if (!nfc)
+        return -1;
+    size_t j = 0;
+    bool space = false;
+    int rc = 0;
+    for (const unsigned char *s = nfc; *s;) {
+        size_t w = 1;
+        bool ws = *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r';
+        if (s[0] == 0xC2 && s[1] == 0xA0)                    /* no-break space */
+            ws = true, w = 2;
+        else if (s[0] == 0xE2 && s[1] == 0x80 && s[2] == 0x8B) { /* zero-width space: drop */
+            s += 3;
+            continue;
+        }
+        if (ws) {
+            space = j > 0;
+            s += w;
+            continue;
+        }
+        w = *s < 0x80 ? 1 : *s < 0xE0 ? 2 : *s < 0xF0 ? 3 : 4;
+        if (j + (space ? 1 : 0) + w + 1 > cap) {
+            rc = -1;
+            break;
+        }
+        if (space)
+            out[j++] = ' ';
+        space = false;
+        memcpy(out + j, s, w);
+        j += w, s += w;
+    }
+    free(nfc);
+    if (rc < 0)
+        return -1;
+    out[j] = '\0';
+    return (int)j;
+}
+
+/* ---- Reject report ---------------------------------------------------------------------- */
+
+struct csvfile_rejects {
+    FILE *fp;
+    char delim;
+    bool failed;
+};
+
+struct csvfile_rejects *csvfile_rejects_open(const char *path, char delim, char *err, size_t errlen)
+{
+    struct csvfile_rejects *r = calloc(1, sizeof *r);
+    if (!r) {
+        refuse(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->fp = fopen(path, "wb");
+    if (!r->fp) {
+        refuse(err, errlen, "%s: %s", path, strerror(errno));
+        free(r);
+        return NULL;
+    }
+    r->delim = delim;
+    setvbuf(r->fp, NULL, _IOFBF, 1 << 16);
+    fputs("\xEF\xBB\xBF", r->fp);
+    return r;
+}
+
+static void put_field(struct csvfile_rejects *r, const char *s, bool first)
+{
+    if (!first)
+        fputc(r->delim, r->fp);
+    size_t n = strlen(s);
+    bool quote = n && (s[0] == ' ' || s[n - 1] == ' ');
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == r->delim || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (quote) {
+        if (csv_fwrite(r->fp, s, n) != 0)
+            r->failed = true;
+    } else if (n && fwrite(s, 1, n, r->fp) != n) {
+        r->failed = true;
+    }
+}
+
+static int put_row(struct csvfile_rejects *r, char *const *fields, int n, const char *line,
+                   const char *reason)
+{
+    for (int i = 0; i < n; i++)
+        put_field(r, fields[i], i == 0);
+    put_field(r, line, n == 0);
+    put_field(r, reason, false);
+    fputs("\r\n", r->fp);
+    return r->failed || ferror(r->fp) ? -1 : 0;
+}
+
+int csvfile_rejects_header(struct csvfile_rejects *r, char *const *fields, int n)
+{
+    return put_row(r, fields, n, "line", "reason");
+}
+
+int csvfile_rejects_row(struct csvfile_rejects *r, char *const *fields, int n, long line,
+                        const char *reason)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%ld", line);
+    return put_row(r, fields, n, buf, reason);
+}
+
+int csvfile_rejects_close(struct csvfile_rejects *r)
+{
+    if (!r)
+        return 0;
+    int rc = r->failed ? -1 : 0;
+    if (fclose(r->fp) != 0)
+        rc = -1;
+    free(r);
+    return rc;
+}

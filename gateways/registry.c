@@ -1,10 +1,12 @@
 #include "gateways/gateway.h"
+#include "gateways/kannel.h"
 
 #include <string.h>
 
 /* Each gateway type defines its descriptor in its own file. */
 
 const struct gateway_type *const gateway_types[] = {
+    &kannel_type,
     NULL,
 };
 

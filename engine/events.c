@@ -1,0 +1,149 @@
+#include "engine/events.h"
+#include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/log.h"
+#include "engine/pgasync.h"
+#include "campaigns/smstext.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static unsigned in_flight;
+
+unsigned engine_events_in_flight(void) { return in_flight; }
+
+/* One call of engine_events_apply(): its callback runs when the last statement is done. */
+struct batch {
+    size_t left;
+    int rc;
+    void (*cb)(void *arg, int rc);
+    void *arg;
+    char gateway[64];
+};
+
+static void batch_step_done(void *arg, PGresult *res, const char *err)
+{
+    struct batch *b = arg;
+    if (err) {
+        b->rc = -1;
+        log_warn("event=event_apply_failed gw=%s error=\"%s\"", b->gateway, err);
+    } else if (PQntuples(res) == 1 && PQnfields(res) == 1) {
+        log_debug("event=event_applied gw=%s result=%s", b->gateway, PQgetvalue(res, 0, 0));
+    }
+    if (--b->left == 0) {
+        in_flight--;
+        b->cb(b->arg, b->rc);
+        free(b);
+    }
+}
+
+const char *engine_reply_intent(const char *text, const char *keyword)
+{
+    if (!text)
+        return "other";
+    char flat[256];
+    size_t n = smstext_unaccent(text, strlen(text), flat, sizeof flat);
+    if (n == (size_t)-1)
+        return "other";
+    /* Trim, fold case, squeeze inner spaces and drop trailing punctuation. */
+    char norm[256];
+    size_t j = 0;
+    for (size_t i = 0; i < n && j + 1 < sizeof norm; i++) {
+        unsigned char ch = (unsigned char)flat[i];
+        if (isspace(ch)) {
+            if (j > 0 && norm[j - 1] != ' ')
+                norm[j++] = ' ';
+        } else {
+            norm[j++] = (char)toupper(ch);
+        }
+    }
+    while (j > 0 && (norm[j - 1] == ' ' || norm[j - 1] == '.' || norm[j - 1] == '!'))
+        j--;
+    norm[j] = '\0';
+    static const char *const stops[] = {"STOP", "HUY", "TU CHOI", "TUCHOI", "KHONG NHAN", NULL};
+    if (keyword && *keyword && strcasecmp(norm, keyword) == 0)
+        return "stop";
+    for (size_t i = 0; stops[i]; i++)
+        if (strcmp(norm, stops[i]) == 0)
+            return "stop";
+    return "other";
+}
+
+static const char *dlr_final(enum gw_dlr d)
+{
+    return d == GW_DLR_DELIVERED ? "delivered" : d == GW_DLR_UNDELIVERED ? "undelivered" : NULL;
+}
+
+static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event *ev, struct batch *b)
+{
+    char cid[24], mid[24];
+    snprintf(cid, sizeof cid, "%" PRId64, ev->campaign_id);
+    snprintf(mid, sizeof mid, "%" PRId64, ev->message_id);
+    bool ids = ev->campaign_id > 0 && ev->message_id > 0;
+    switch (ev->kind) {
+    case GW_EV_DELIVERY: {
+        const char *p[8] = {gw->name, ids ? cid : NULL, ids ? mid : NULL, ev->gateway_msg_id,
+                            strcmp(gw->type->channel, "zalo") == 0 ? "zns_receipt" : "dlr",
+                            ev->status, ev->raw ? ev->raw : "", dlr_final(ev->dlr)};
+        return pgpool_query(e->db, "SELECT loa_apply_dlr($1, $2::bigint, $3::bigint, $4, $5, $6, $7, $8)",
+                            8, p, batch_step_done, b);
+    }
+    case GW_EV_REPLY: {
+        const char *channel = gw->type->channel;
+        const char *intent = engine_reply_intent(ev->text, config_str(e->cfg, "policy", "opt_out_keyword"));
+        const char *source = strcmp(channel, "zalo") == 0 ? "zalo_reply" : "sms_reply";
+        const char *p[7] = {gw->name, channel, ev->from, ev->text ? ev->text : "", ev->external_id, intent, source};
+        return pgpool_query(e->db, "SELECT loa_apply_reply($1, $2, $3, $4, $5, $6, $7)", 7, p,
+                            batch_step_done, b);
+    }
+    case GW_EV_FOLLOW:
+    case GW_EV_UNFOLLOW: {
+        const char *p[3] = {gw->name, ev->from, ev->kind == GW_EV_FOLLOW ? "true" : "false"};
+        return pgpool_query(e->db,
+                            "INSERT INTO zalo_followers (gateway, user_id, following) VALUES ($1, $2, $3::boolean) "
+                            "ON CONFLICT (gateway, user_id) DO UPDATE SET following = EXCLUDED.following, updated_at = now()",
+                            3, p, batch_step_done, b);
+    }
+    }
+    return -1;
+}
+
+int engine_events_apply(struct engine *e, struct gateway *gw, const struct gw_event *ev, size_t n,
+                        void (*cb)(void *arg, int rc), void *arg)
+{
+    if (!e || !e->db || n == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((ev[i].kind != GW_EV_DELIVERY && !ev[i].from) ||
+            (ev[i].kind == GW_EV_DELIVERY && !(ev[i].campaign_id > 0 && ev[i].message_id > 0) && !ev[i].gateway_msg_id))
+            return -1;
+    struct batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return -1;
+    b->cb = cb;
+    b->arg = arg;
+    snprintf(b->gateway, sizeof b->gateway, "%s", gw->name);
+    /* One extra reference while queueing, so that a callback cannot finish the batch early. */
+    b->left = 1;
+    in_flight++;
+    for (size_t i = 0; i < n; i++) {
+        b->left++;
+        if (queue_one(e, gw, &ev[i], b) < 0) {
+            b->left--;
+            b->rc = -1;
+        }
+    }
+    if (b->left == 1 && b->rc < 0) {
+        /* Nothing was queued: the caller answers itself, the callback does not run. */
+        in_flight--;
+        free(b);
+        return -1;
+    }
+    /* Drop the queueing reference; the pool's callbacks run later from the loop. */
+    b->left--;
+    return 0;
+}

@@ -1,0 +1,34 @@
+#ifndef LOA_EVENTS_H
+#define LOA_EVENTS_H
+#include <stddef.h>
+
+#include "gateways/gateway.h"
+
+/* Applies events decoded from gateway webhooks to the database, each event in one statement:
+ *  DELIVERY  appends the raw report to delivery_events and moves the message submitted /
+ *            in_doubt → delivered / undelivered (an intermediate report is only recorded),
+ *            found by (campaign_id, message_id) or by (gateway, gateway_msg_id). A duplicate
+ *            changes no state.
+ *  REPLY     inserts into replies (de-duplicated on gateway + external_id), matched to the
+ *            citizen by phone (or Zalo user id) and the latest campaign that messaged them,
+ *            classified by reply_classify(); a 'stop' opts out every citizen with that address
+ *            (channel 'all') and suppresses their pending / retry_wait messages at once.
+ *  FOLLOW / UNFOLLOW  recorded in zalo_followers.
+ * Event strings are copied: EV may be freed on return. CB runs once, from the loop, after the
+ * last statement finished, with 0 or -1 (a database error; some events may have been applied,
+ * and applying them again is harmless). Returns 0, or -1 when nothing could be queued (CB is
+ * not called). */
+struct engine;
+int engine_events_apply(struct engine *e, struct gateway *gw, const struct gw_event *ev, size_t n,
+                        void (*cb)(void *arg, int rc), void *arg);
+
+/* Batches queued and not finished yet (serve.c waits for 0 before closing the HTTP server, whose
+ * suspended requests the callbacks answer). */
+unsigned engine_events_in_flight(void);
+
+/* The intent of a reply text: "stop" when it is the opt-out keyword ([policy] opt_out_keyword,
+ * e.g. "TC") or a usual way of saying it ("STOP", "HUY", "TU CHOI", "Từ chối"), case, accents and
+ * surrounding spaces ignored; else "other". */
+const char *engine_reply_intent(const char *text, const char *keyword);
+
+#endif

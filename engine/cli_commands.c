@@ -4,6 +4,11 @@
 #include "segments/segment.h"
 #include "campaigns/template_cmd.h"
 #include "campaigns/preview.h"
+#include "campaigns/campaign.h"
+#include "campaigns/stats.h"
+#include "campaigns/replies.h"
+#include "campaigns/report.h"
+#include "campaigns/users.h"
 
 #include <stddef.h>
 
@@ -18,5 +23,17 @@ const struct cli_command cli_commands[] = {
     {"segment list", cmd_segment_list, "[--json]", "list the segments with their filters"},
     {"template create", cmd_template_create, "NAME --channel sms|zns --file FILE [--lang vi] [--unaccent] [--zns-template-id ID] [--json]", "add or replace a language variant of a template (vi is required before a campaign can use it)"},
     {"template preview", cmd_template_preview, "NAME [--citizen ID] [--segment SEG] [--gateway GW] [--json]", "render a sample, and the longest rendering, parts and cost over a segment"},
+    {"campaign create", cmd_campaign_create, "NAME --segment SEG --channels zalo:TPL,sms[@GATEWAY]:TPL [--start ISO8601] [--end ISO8601] [--window HH:MM-HH:MM] [--json]", "create a draft campaign; channels are tried in order, each later one a fallback; prints its id"},
+    {"campaign approve", cmd_campaign_approve, "CAMPAIGN [--by SUPERVISOR] [--json]", "approve a draft campaign that targets more than [policy] approval_threshold citizens"},
+    {"campaign start", cmd_campaign_start, "CAMPAIGN [--json]", "schedule a draft campaign: the daemon sends it from its start time"},
+    {"campaign pause", cmd_campaign_pause, "CAMPAIGN [--json]", "pause a scheduled or running campaign"},
+    {"campaign resume", cmd_campaign_resume, "CAMPAIGN [--json]", "resume a paused campaign where it was"},
+    {"campaign cancel", cmd_campaign_cancel, "CAMPAIGN [--json]", "cancel a campaign and every message not yet handed to a gateway"},
+    {"campaign show", cmd_campaign_show, "CAMPAIGN [--by commune|group|channel] [--json]", "statistics of a campaign, or citizens targeted and reached per commune, group or channel"},
+    {"campaign list", cmd_campaign_list, "[--json]", "every campaign with its main figures, one line each"},
+    {"replies list", cmd_replies_list, "[--campaign C] [--unanswered] [--limit N] [--json [--unmasked]]", "the officers' queue of citizens' replies, newest first (numbers masked)"},
+    {"replies answer", cmd_replies_answer, "ID TEXT [--by NAME] [--json]", "answer a citizen's reply; the daemon sends the answer on the reply's channel"},
+    {"report", cmd_report, "--from DATE --to DATE --format xlsx|csv --out FILE [--target PCT] [--json]", "the supervisors' report per campaign, commune, group and channel, with reach per commune"},
+    {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--json]", "add a user of the API and print their token once"},
     {NULL, NULL, NULL, NULL},
 };

@@ -1,0 +1,353 @@
+#include "campaigns/report.h"
+#include "engine/cli.h"
+#include "engine/config.h"
+#include "engine/db.h"
+
+#include <cjson/cJSON.h>
+#include <csv.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xlsxwriter.h>
+
+enum { ERRLEN = 600 };
+
+/* $1 from, $2 to (dates), $3 the policy time zone. */
+#define PERIOD_CTE                                                                            \
+    "WITH camp AS (SELECT id, name FROM campaigns"                                             \
+    " WHERE coalesce(started_at, starts_at, created_at) >= ($1::date::timestamp AT TIME ZONE $3::text)" \
+    "   AND coalesce(started_at, starts_at, created_at) < (($2::date + 1)::timestamp AT TIME ZONE $3::text))"
+
+static const char *const DETAIL_SQL =
+    PERIOD_CTE ","
+    " msg AS (SELECT m.campaign_id, c.commune_code, coalesce(c.group_code, '') AS grp, m.channel,"
+    "   count(*) FILTER (WHERE m.state <> 'fallback') AS targeted,"
+    "   count(*) FILTER (WHERE m.state IN ('submitted','delivered','undelivered','in_doubt')) AS sent,"
+    "   count(*) FILTER (WHERE m.state = 'delivered') AS delivered,"
+    "   count(*) FILTER (WHERE m.state IN ('failed','undelivered')) AS failed,"
+    "   count(*) FILTER (WHERE m.state = 'fallback') AS fallback,"
+    "   coalesce(sum(m.parts) FILTER (WHERE m.channel = 'sms' AND m.state IN"
+    "     ('submitted','delivered','undelivered','in_doubt')), 0) AS parts,"
+    "   coalesce(sum(m.cost_vnd) FILTER (WHERE m.state IN"
+    "     ('submitted','delivered','undelivered','in_doubt')), 0) AS cost"
+    "   FROM messages m JOIN camp ON camp.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
+    "   GROUP BY 1, 2, 3, 4),"
+    " rep AS (SELECT r.campaign_id, coalesce(c.commune_code, '') AS commune_code,"
+    "   coalesce(c.group_code, '') AS grp, r.channel, count(*) AS replies,"
+    "   count(*) FILTER (WHERE r.intent = 'stop') AS opted_out"
+    "   FROM replies r JOIN camp ON camp.id = r.campaign_id LEFT JOIN citizens c ON c.id = r.citizen_id"
+    "   GROUP BY 1, 2, 3, 4)"
+    " SELECT camp.id, camp.name, k.commune_code, coalesce(co.name, ''), coalesce(p.name, ''),"
+    "   k.grp, coalesce(g.label_vi, ''), k.channel,"
+    "   coalesce(msg.targeted, 0), coalesce(msg.sent, 0), coalesce(msg.delivered, 0),"
+    "   coalesce(msg.failed, 0), coalesce(msg.fallback, 0), coalesce(msg.parts, 0),"
+    "   coalesce(rep.replies, 0), coalesce(rep.opted_out, 0), coalesce(msg.cost, 0)"
+    " FROM (SELECT campaign_id, commune_code, grp, channel FROM msg"
+    "       UNION SELECT campaign_id, commune_code, grp, channel FROM rep) k"
+    " JOIN camp ON camp.id = k.campaign_id"
+    " LEFT JOIN msg USING (campaign_id, commune_code, grp, channel)"
+    " LEFT JOIN rep USING (campaign_id, commune_code, grp, channel)"
+    " LEFT JOIN communes co ON co.code = k.commune_code"
+    " LEFT JOIN provinces p ON p.code = co.province_code"
+    " LEFT JOIN target_groups g ON g.code = k.grp"
+    " ORDER BY camp.id, p.name, co.name, k.commune_code, k.grp, k.channel";
+
+static const char *const COMMUNE_SQL =
+    PERIOD_CTE ","
+    " pop AS (SELECT commune_code, count(*) AS n FROM citizens GROUP BY 1),"
+    " reach AS (SELECT c.commune_code, count(DISTINCT m.citizen_id) AS targeted,"
+    "   count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered') AS reached"
+    "   FROM messages m JOIN camp ON camp.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
+    "   GROUP BY 1)"
+    " SELECT co.code, co.name, p.name, pop.n, coalesce(reach.targeted, 0), coalesce(reach.reached, 0),"
+    "   round(100.0 * coalesce(reach.reached, 0) / pop.n, 1)"
+    " FROM pop JOIN communes co ON co.code = pop.commune_code"
+    " JOIN provinces p ON p.code = co.province_code"
+    " LEFT JOIN reach ON reach.commune_code = co.code"
+    " ORDER BY p.name, co.name, co.code";
+
+/* A column of an output table: its CSV name, its XLSX title, and whether it is a number. */
+struct column {
+    const char *csv, *title;
+    bool number;
+};
+
+static const struct column detail_cols[] = {
+    {"campaign_id", "Mã chiến dịch", true},     {"campaign", "Chiến dịch", false},
+    {"commune_code", "Mã xã", false},          {"commune", "Xã/phường", false},
+    {"province", "Tỉnh", false},               {"group_code", "Mã nhóm", false},
+    {"group", "Nhóm đối tượng", false},        {"channel", "Kênh", false},
+    {"targeted", "Số đối tượng", true},        {"sent", "Đã gửi", true},
+    {"delivered", "Đã nhận", true},            {"failed", "Không thành công", true},
+    {"fallback", "Chuyển kênh khác", true},    {"sms_parts", "Số phần SMS", true},
+    {"replies", "Phản hồi", true},             {"opted_out", "Từ chối nhận tin", true},
+    {"cost_vnd", "Chi phí (VND)", true},
+};
+enum { DETAIL_NCOLS = sizeof detail_cols / sizeof detail_cols[0] };
+
+static const struct column commune_cols[] = {
+    {"commune_code", "Mã xã", false},          {"commune", "Xã/phường", false},
+    {"province", "Tỉnh", false},               {"citizens", "Số người trong danh sách", true},
+    {"targeted", "Số đối tượng đã nhắn", true}, {"reached", "Số người đã nhận tin", true},
+    {"reach_pct", "Tỷ lệ tiếp cận (%)", true},  {"meets_target", "Đạt chỉ tiêu", false},
+};
+enum { COMMUNE_NCOLS = sizeof commune_cols / sizeof commune_cols[0] };
+
+struct report_opts {
+    const char *from, *to, *format, *out;
+    double target;          /* < 0: none */
+};
+
+/* The value of cell (ROW, COL) of a table: the query's columns, then for the communes table
+ * the computed "meets target". */
+static const char *cell(const PGresult *r, int row, int col, const struct report_opts *o)
+{
+    if (col < PQnfields(r))
+        return PQgetvalue(r, row, col);
+    if (o->target < 0)
+        return "";
+    return strtod(PQgetvalue(r, row, 6), NULL) >= o->target ? "yes" : "no";
+}
+
+/* ---- CSV ---- */
+
+static int write_csv(const char *path, const PGresult *r, const struct column *cols, int ncols,
+                     const struct report_opts *o)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs("\xEF\xBB\xBF", f);
+    for (int j = 0; j < ncols; j++) {
+        if (j)
+            fputc(',', f);
+        csv_fwrite(f, cols[j].csv, strlen(cols[j].csv));
+    }
+    fputs("\r\n", f);
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (int j = 0; j < ncols; j++) {
+            const char *v = cell(r, i, j, o);
+            if (j)
+                fputc(',', f);
+            csv_fwrite(f, v, strlen(v));
+        }
+        fputs("\r\n", f);
+    }
+    bool bad = ferror(f) != 0;
+    return fclose(f) == 0 && !bad ? 0 : -1;
+}
+
+/* ---- XLSX ---- */
+
+static void write_sheet(lxw_workbook *wb, const char *name, const PGresult *r,
+                        const struct column *cols, int ncols, const struct report_opts *o,
+                        lxw_format *bold)
+{
+    lxw_worksheet *ws = workbook_add_worksheet(wb, name);
+    for (int j = 0; j < ncols; j++) {
+        worksheet_write_string(ws, 0, (lxw_col_t)j, cols[j].title, bold);
+        worksheet_set_column(ws, (lxw_col_t)j, (lxw_col_t)j, cols[j].number ? 14 : 24, NULL);
+    }
+    worksheet_freeze_panes(ws, 1, 0);
+    for (int i = 0; i < PQntuples(r); i++)
+        for (int j = 0; j < ncols; j++) {
+            const char *v = cell(r, i, j, o);
+            if (cols[j].number)
+                worksheet_write_number(ws, (lxw_row_t)(i + 1), (lxw_col_t)j, strtod(v, NULL), NULL);
+            else
+                worksheet_write_string(ws, (lxw_row_t)(i + 1), (lxw_col_t)j, v, NULL);
+        }
+}
+
+struct totals {
+    long long campaigns, targeted, sent, delivered, failed, replies, opted_out, cost;
+    long long communes, active_communes;
+};
+
+static void write_summary(lxw_workbook *wb, const struct totals *t, const struct report_opts *o,
+                          lxw_format *bold)
+{
+    lxw_worksheet *ws = workbook_add_worksheet(wb, "Tổng hợp");
+    worksheet_set_column(ws, 0, 0, 44, NULL);
+    worksheet_set_column(ws, 1, 1, 18, NULL);
+    worksheet_write_string(ws, 0, 0, "Chỉ tiêu", bold);
+    worksheet_write_string(ws, 0, 1, "Giá trị", bold);
+    worksheet_write_string(ws, 1, 0, "Từ ngày", NULL);
+    worksheet_write_string(ws, 1, 1, o->from, NULL);
+    worksheet_write_string(ws, 2, 0, "Đến ngày", NULL);
+    worksheet_write_string(ws, 2, 1, o->to, NULL);
+    const struct { const char *label; double v; } rows[] = {
+        {"Số chiến dịch", (double)t->campaigns},
+        {"Số đối tượng", (double)t->targeted},
+        {"Đã gửi", (double)t->sent},
+        {"Đã nhận", (double)t->delivered},
+        {"Không thành công", (double)t->failed},
+        {"Phản hồi", (double)t->replies},
+        {"Từ chối nhận tin", (double)t->opted_out},
+        {"Chi phí (VND)", (double)t->cost},
+        {"Số xã/phường có dân trong danh sách", (double)t->communes},
+        {"Số xã/phường có người đã nhận tin", (double)t->active_communes},
+        {"Tỷ lệ xã/phường có hoạt động (%)",
+         t->communes ? (double)(long long)(1000.0 * (double)t->active_communes / (double)t->communes + 0.5) / 10 : 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        worksheet_write_string(ws, (lxw_row_t)(i + 3), 0, rows[i].label, NULL);
+        worksheet_write_number(ws, (lxw_row_t)(i + 3), 1, rows[i].v, NULL);
+    }
+}
+
+static int write_xlsx(const struct report_opts *o, const PGresult *detail, const PGresult *communes,
+                      const struct totals *t, char *err, size_t errlen)
+{
+    lxw_workbook *wb = workbook_new(o->out);
+    if (!wb) {
+        snprintf(err, errlen, "cannot create %s", o->out);
+        return -1;
+    }
+    lxw_format *bold = workbook_add_format(wb);
+    format_set_bold(bold);
+    write_sheet(wb, "Chiến dịch", detail, detail_cols, DETAIL_NCOLS, o, bold);
+    write_sheet(wb, "Xã phường", communes, commune_cols, COMMUNE_NCOLS, o, bold);
+    write_summary(wb, t, o, bold);
+    lxw_error e = workbook_close(wb);
+    if (e != LXW_NO_ERROR) {
+        snprintf(err, errlen, "cannot write %s: %s", o->out, lxw_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+void report_communes_path(const char *out, char *buf, size_t len)
+{
+    size_t n = strlen(out);
+    if (n > 4 && strcasecmp(out + n - 4, ".csv") == 0)
+        snprintf(buf, len, "%.*s-communes.csv", (int)(n - 4), out);
+    else
+        snprintf(buf, len, "%s-communes.csv", out);
+}
+
+static void sum_totals(const PGresult *d, const PGresult *cm, struct totals *t)
+{
+    memset(t, 0, sizeof *t);
+    const char *last = "";
+    for (int i = 0; i < PQntuples(d); i++) {
+        if (strcmp(PQgetvalue(d, i, 0), last) != 0)
+            t->campaigns++;
+        last = PQgetvalue(d, i, 0);
+        t->targeted += strtoll(PQgetvalue(d, i, 8), NULL, 10);
+        t->sent += strtoll(PQgetvalue(d, i, 9), NULL, 10);
+        t->delivered += strtoll(PQgetvalue(d, i, 10), NULL, 10);
+        t->failed += strtoll(PQgetvalue(d, i, 11), NULL, 10);
+        t->replies += strtoll(PQgetvalue(d, i, 14), NULL, 10);
+        t->opted_out += strtoll(PQgetvalue(d, i, 15), NULL, 10);
+        t->cost += strtoll(PQgetvalue(d, i, 16), NULL, 10);
+    }
+    for (int i = 0; i < PQntuples(cm); i++) {
+        t->communes++;
+        if (strtoll(PQgetvalue(cm, i, 5), NULL, 10) > 0)
+            t->active_communes++;
+    }
+}
+
+static int parse_opts(int argc, char **argv, struct report_opts *o)
+{
+    const struct cli_command *cmd = cli_find("report");
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
+        {"format", required_argument, NULL, 'F'}, {"out", required_argument, NULL, 'o'},
+        {"target", required_argument, NULL, 'T'}, {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}};
+    o->target = -1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': o->from = optarg; break;
+        case 't': o->to = optarg; break;
+        case 'F': o->format = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'T': {
+            char *end;
+            o->target = strtod(optarg, &end);
+            if (*end || end == optarg || o->target < 0 || o->target > 100)
+                return cli_usage(cmd, "--target takes a percentage from 0 to 100, not '%s'", optarg);
+            break;
+        }
+        case 'j': break;
+        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage(cmd, "unexpected argument %s", argv[optind]);
+    if (!o->from || !o->to || !o->format || !o->out)
+        return cli_usage(cmd, "--from, --to, --format and --out are required");
+    if (strcmp(o->format, "xlsx") != 0 && strcmp(o->format, "csv") != 0)
+        return cli_usage(cmd, "--format takes xlsx or csv, not '%s'", o->format);
+    const char *dates[2] = {o->from, o->to};
+    for (int i = 0; i < 2; i++) {
+        int y, m, d, n = 0;
+        if (sscanf(dates[i], "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || dates[i][n] || n != 10 ||
+            m < 1 || m > 12 || d < 1 || d > 31)
+            return cli_usage(cmd, "--%s '%s' is not a date YYYY-MM-DD", i ? "to" : "from", dates[i]);
+    }
+    if (strcmp(o->from, o->to) > 0)
+        return cli_usage(cmd, "--from %s is after --to %s", o->from, o->to);
+    return CLI_OK;
+}
+
+int cmd_report(struct cli *c, int argc, char **argv)
+{
+    struct report_opts o = {0};
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != CLI_OK)
+        return rc;
+    PGconn *db = cli_db(c);
+    if (!db)
+        return CLI_REFUSED;
+    char err[ERRLEN];
+    const char *p[3] = {o.from, o.to, config_str(c->cfg, "policy", "timezone")};
+    PGresult *d = db_query(db, err, sizeof err, DETAIL_SQL, 3, p);
+    if (!d)
+        return cli_refuse("%s", err);
+    PGresult *cm = db_query(db, err, sizeof err, COMMUNE_SQL, 3, p);
+    if (!cm) {
+        PQclear(d);
+        return cli_refuse("%s", err);
+    }
+    struct totals t;
+    sum_totals(d, cm, &t);
+    char second[4096] = "";
+    if (strcmp(o.format, "csv") == 0) {
+        report_communes_path(o.out, second, sizeof second);
+        if (write_csv(o.out, d, detail_cols, DETAIL_NCOLS, &o) < 0 ||
+            write_csv(second, cm, commune_cols, COMMUNE_NCOLS, &o) < 0)
+            rc = cli_refuse("cannot write %s: %m", o.out);
+    } else if (write_xlsx(&o, d, cm, &t, err, sizeof err) < 0)
+        rc = cli_refuse("%s", err);
+    int nd = PQntuples(d), nc = PQntuples(cm);
+    PQclear(d);
+    PQclear(cm);
+    if (rc != CLI_OK)
+        return rc;
+    if (c->json) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "out", o.out);
+        if (second[0])
+            cJSON_AddStringToObject(x, "communes_out", second);
+        cJSON_AddNumberToObject(x, "campaigns", (double)t.campaigns);
+        cJSON_AddNumberToObject(x, "rows", nd);
+        cJSON_AddNumberToObject(x, "communes", nc);
+        cJSON_AddNumberToObject(x, "active_communes", (double)t.active_communes);
+        char *s = cJSON_PrintUnformatted(x);
+        puts(s);
+        free(s);
+        cJSON_Delete(x);
+    } else
+        printf("report %s..%s: %lld campaign(s), %d row(s), %d commune(s) (%lld reached) -> %s%s%s\n",
+               o.from, o.to, t.campaigns, nd, nc, t.active_communes, o.out, second[0] ? ", " : "",
+               second);
+    return CLI_OK;
+}

@@ -1,0 +1,29 @@
+#ifndef LOA_REPORT_H
+#define LOA_REPORT_H
+#include <stddef.h>
+
+/* The supervisors' report (`loa report`), e.g. the yearly report due before 15 January.
+ *
+ * A campaign belongs to the period [FROM, TO] (dates in [policy] timezone, both included) when
+ * it started in it (started_at, else its planned starts_at, else its creation). For those
+ * campaigns the report has:
+ *  - one row per campaign, commune, target group and channel: targeted (messages of that
+ *    channel not handed to a later channel, so the channels of a campaign add up to the
+ *    citizens it targeted), sent / delivered / failed / fallback as in `campaign show`, SMS
+ *    parts, replies and opt-outs (matched by the replying citizen's commune and group and the
+ *    reply's channel), cost in VND;
+ *  - one row per commune with citizens: citizens on file, citizens targeted and reached
+ *    (a delivered message) in the period, reach in percent, and with --target PCT whether it
+ *    meets that target (the plans set targets as a share of a population reached).
+ * XLSX: the sheets "Chiến dịch" (the first table), "Xã phường" (the second) and "Tổng hợp"
+ * (totals and the share of communes with at least one citizen reached).
+ * CSV: FILE holds the first table and FILE-communes.csv (FILE.csv → FILE-communes.csv) the
+ * second, UTF-8 with a byte-order mark (for spreadsheets), every field quoted. */
+
+/* The name of the communes CSV beside OUT ("r.csv" → "r-communes.csv"). */
+void report_communes_path(const char *out, char *buf, size_t len);
+
+struct cli;
+int cmd_report(struct cli *c, int argc, char **argv);
+
+#endif

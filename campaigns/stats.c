@@ -1,0 +1,424 @@
+#include "campaigns/stats.h"
+#include "campaigns/campaign.h"
+#include "campaigns/message.h"
+#include "engine/cli.h"
+#include "engine/config.h"
+#include "engine/db.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ERRLEN = 600 };
+
+const char *const stats_outcome_names[STATS_NOUTCOMES] = {
+    "pending", "submitted", "delivered", "undelivered", "failed",
+    "in_doubt", "suppressed", "expired", "cancelled",
+};
+
+static const char *const channel_names[STATS_NCHANNELS] = {"zalo", "sms"};
+
+static bool state_sent(enum msg_state s)
+{
+    return s == MSG_SUBMITTED || s == MSG_DELIVERED || s == MSG_UNDELIVERED || s == MSG_IN_DOUBT;
+}
+
+int campaign_stats_add(struct campaign_stats *s, const char *channel, const char *state,
+                       long long n, long long parts, long long cost_vnd)
+{
+    int ch = -1;
+    for (int i = 0; i < STATS_NCHANNELS; i++)
+        if (channel && strcmp(channel, channel_names[i]) == 0)
+            ch = i;
+    enum msg_state st;
+    if (ch < 0 || !state || message_state_parse(state, &st) < 0)
+        return -1;
+    struct channel_stats *c = &s->channel[ch];
+    const char *outcome = message_outcome_name(st);
+    if (!outcome) {
+        c->fallback += n;
+        return 0;
+    }
+    int o = -1;
+    for (int i = 0; i < STATS_NOUTCOMES; i++)
+        if (strcmp(outcome, stats_outcome_names[i]) == 0)
+            o = i;
+    if (o < 0)
+        return -1;
+    s->targeted += n;
+    s->outcomes[o] += n;
+    if (state_sent(st)) {
+        c->sent += n;
+        c->cost_vnd += cost_vnd;
+        s->cost_vnd += cost_vnd;
+        if (ch == STATS_SMS)
+            c->parts += parts;
+    }
+    if (st == MSG_DELIVERED)
+        c->delivered += n;
+    if (st == MSG_FAILED || st == MSG_UNDELIVERED)
+        c->failed += n;
+    return 0;
+}
+
+/* Adds every row of R (campaign_id, channel, state, n, parts, cost_vnd) whose campaign is ID. */
+static void add_counter_rows(struct campaign_stats *s, const PGresult *r, const char *id)
+{
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, 0), id) == 0)
+            campaign_stats_add(s, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                               strtoll(PQgetvalue(r, i, 3), NULL, 10),
+                               strtoll(PQgetvalue(r, i, 4), NULL, 10),
+                               strtoll(PQgetvalue(r, i, 5), NULL, 10));
+}
+
+static void add_reply_rows(struct campaign_stats *s, const PGresult *r, const char *id)
+{
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, 0), id) == 0) {
+            s->replies = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+            s->opted_out = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        }
+}
+
+#define COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
+#define REPLIES_SQL                                                                           \
+    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'stop') FROM replies"
+
+int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char *err,
+                        size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char idtxt[24];
+    snprintf(idtxt, sizeof idtxt, "%" PRId64, id);
+    const char *p[1] = {idtxt};
+    PGresult *r = db_query(db, err, errlen, COUNTERS_SQL " WHERE campaign_id = $1::bigint", 1, p);
+    if (!r)
+        return -1;
+    add_counter_rows(out, r, idtxt);
+    PQclear(r);
+    r = db_query(db, err, errlen, REPLIES_SQL " WHERE campaign_id = $1::bigint GROUP BY 1", 1, p);
+    if (!r)
+        return -1;
+    add_reply_rows(out, r, idtxt);
+    PQclear(r);
+    return 0;
+}
+
+void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o)
+{
+    cJSON_AddNumberToObject(o, "targeted", (double)s->targeted);
+    cJSON *oc = cJSON_AddObjectToObject(o, "outcomes");
+    for (int i = 0; i < STATS_NOUTCOMES; i++)
+        cJSON_AddNumberToObject(oc, stats_outcome_names[i], (double)s->outcomes[i]);
+    cJSON *bc = cJSON_AddObjectToObject(o, "by_channel");
+    for (int i = 0; i < STATS_NCHANNELS; i++) {
+        const struct channel_stats *c = &s->channel[i];
+        cJSON *ch = cJSON_AddObjectToObject(bc, channel_names[i]);
+        cJSON_AddNumberToObject(ch, "sent", (double)c->sent);
+        cJSON_AddNumberToObject(ch, "delivered", (double)c->delivered);
+        cJSON_AddNumberToObject(ch, "failed", (double)c->failed);
+        cJSON_AddNumberToObject(ch, "fallback", (double)c->fallback);
+        if (i == STATS_SMS)
+            cJSON_AddNumberToObject(ch, "parts", (double)c->parts);
+        cJSON_AddNumberToObject(ch, "cost_vnd", (double)c->cost_vnd);
+    }
+    cJSON_AddNumberToObject(o, "replies", (double)s->replies);
+    cJSON_AddNumberToObject(o, "opted_out", (double)s->opted_out);
+    cJSON_AddNumberToObject(o, "cost_vnd", (double)s->cost_vnd);
+}
+
+static void print_json(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    puts(s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+/* ---- show ---- */
+
+/* The campaign's own columns; times as UTC ISO text ($2 unused) and as local text in the
+ * policy time zone ($2) for people. */
+#define DETAIL_SQL                                                                            \
+    "SELECT c.id, c.name, c.status, s.name,"                                                  \
+    " to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
+    " to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
+    " to_char(c.window_start, 'HH24:MI'), to_char(c.window_end, 'HH24:MI'),"                  \
+    " c.needs_approval, c.approved_by,"                                                       \
+    " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
+    " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                       \
+    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI')"                         \
+    " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
+
+static const char *opt_text(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static void add_opt_string(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static void show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
+                      const char *policy_window)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)strtoll(PQgetvalue(d, 0, 0), NULL, 10));
+    cJSON_AddStringToObject(o, "name", PQgetvalue(d, 0, 1));
+    cJSON_AddStringToObject(o, "status", PQgetvalue(d, 0, 2));
+    campaign_stats_to_json(s, o);
+    cJSON_AddStringToObject(o, "segment", PQgetvalue(d, 0, 3));
+    add_opt_string(o, "starts_at", opt_text(d, 0, 4));
+    add_opt_string(o, "ends_at", opt_text(d, 0, 5));
+    char win[16];
+    if (opt_text(d, 0, 6))
+        snprintf(win, sizeof win, "%s-%s", PQgetvalue(d, 0, 6), PQgetvalue(d, 0, 7));
+    else
+        snprintf(win, sizeof win, "%s", policy_window);
+    cJSON_AddStringToObject(o, "window", win);
+    cJSON_AddBoolToObject(o, "needs_approval", PQgetvalue(d, 0, 8)[0] == 't');
+    add_opt_string(o, "approved_by", opt_text(d, 0, 9));
+    add_opt_string(o, "approved_at", opt_text(d, 0, 10));
+    cJSON *a = cJSON_AddArrayToObject(o, "channels");
+    for (int i = 0; i < PQntuples(chans); i++) {
+        cJSON *ch = cJSON_CreateObject();
+        cJSON_AddStringToObject(ch, "channel", PQgetvalue(chans, i, 0));
+        cJSON_AddStringToObject(ch, "template", PQgetvalue(chans, i, 1));
+        add_opt_string(ch, "gateway", opt_text(chans, i, 2));
+        cJSON_AddItemToArray(a, ch);
+    }
+    print_json(o);
+}
+
+static void show_text(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
+                      const char *policy_window, const char *tz)
+{
+    printf("campaign %s '%s'  status %s\n", PQgetvalue(d, 0, 0), PQgetvalue(d, 0, 1),
+           PQgetvalue(d, 0, 2));
+    printf("  segment   %s\n", PQgetvalue(d, 0, 3));
+    printf("  channels  ");
+    for (int i = 0; i < PQntuples(chans); i++)
+        printf("%s%s%s%s:%s", i ? " -> " : "", PQgetvalue(chans, i, 0),
+               opt_text(chans, i, 2) ? "@" : "", PQgetvalue(chans, i, 2), PQgetvalue(chans, i, 1));
+    putchar('\n');
+    printf("  starts    %s   ends %s   (%s)\n", opt_text(d, 0, 11) ? PQgetvalue(d, 0, 11) : "when started",
+           opt_text(d, 0, 12) ? PQgetvalue(d, 0, 12) : "-", tz);
+    if (opt_text(d, 0, 6))
+        printf("  window    %s-%s\n", PQgetvalue(d, 0, 6), PQgetvalue(d, 0, 7));
+    else
+        printf("  window    %s (policy)\n", policy_window);
+    if (opt_text(d, 0, 9))
+        printf("  approved  by %s at %s\n", PQgetvalue(d, 0, 9), PQgetvalue(d, 0, 10));
+    else if (PQgetvalue(d, 0, 8)[0] == 't')
+        printf("  approved  no (needs a supervisor's approval)\n");
+    printf("\n  %-12s %12lld\n", "targeted", s->targeted);
+    for (int i = 0; i < STATS_NOUTCOMES; i++)
+        printf("    %-12s %10lld\n", stats_outcome_names[i], s->outcomes[i]);
+    printf("\n  %-8s %12s %12s %12s %12s %12s %14s\n", "channel", "sent", "delivered", "failed",
+           "fallback", "parts", "cost_vnd");
+    for (int i = 0; i < STATS_NCHANNELS; i++) {
+        const struct channel_stats *c = &s->channel[i];
+        char parts[24] = "-";
+        if (i == STATS_SMS)
+            snprintf(parts, sizeof parts, "%lld", c->parts);
+        printf("  %-8s %12lld %12lld %12lld %12lld %12s %14lld\n", channel_names[i], c->sent,
+               c->delivered, c->failed, c->fallback, parts, c->cost_vnd);
+    }
+    printf("\n  replies %lld   opted out %lld   cost %lld VND\n", s->replies, s->opted_out,
+           s->cost_vnd);
+}
+
+/* ---- the breakdown of `show --by` ---- */
+
+/* A report, not the dashboard: it reads the campaign's messages joined to citizens, one row
+ * per commune / target group / channel, counting citizens targeted and reached (delivered). */
+static const char *breakdown_sql(const char *by)
+{
+    if (strcmp(by, "commune") == 0)
+        return "SELECT c.commune_code, coalesce(co.name, ''),"
+               " count(DISTINCT m.citizen_id),"
+               " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
+               " FROM messages m JOIN citizens c ON c.id = m.citizen_id"
+               " LEFT JOIN communes co ON co.code = c.commune_code"
+               " WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 3 DESC, 1";
+    if (strcmp(by, "group") == 0)
+        return "SELECT coalesce(c.group_code, ''), coalesce(g.label_vi, ''),"
+               " count(DISTINCT m.citizen_id),"
+               " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
+               " FROM messages m JOIN citizens c ON c.id = m.citizen_id"
+               " LEFT JOIN target_groups g ON g.code = c.group_code"
+               " WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 3 DESC, 1";
+    if (strcmp(by, "channel") == 0)
+        return "SELECT m.channel, m.channel, count(DISTINCT m.citizen_id),"
+               " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
+               " FROM messages m WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 1";
+    return NULL;
+}
+
+static int show_breakdown(struct cli *c, PGconn *db, const struct campaign_row *row,
+                          const char *by)
+{
+    char err[ERRLEN], idtxt[24];
+    snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
+    const char *p[1] = {idtxt};
+    PGresult *r = db_query(db, err, sizeof err, breakdown_sql(by), 1, p);
+    if (!r)
+        return cli_refuse("%s", err);
+    cJSON *o = c->json ? cJSON_CreateObject() : NULL, *rows = NULL;
+    if (o) {
+        cJSON_AddNumberToObject(o, "id", (double)row->id);
+        cJSON_AddStringToObject(o, "name", row->name);
+        cJSON_AddStringToObject(o, "by", by);
+        rows = cJSON_AddArrayToObject(o, "rows");
+    } else
+        printf("campaign %s '%s' by %s\n  %-14s %-36s %10s %10s %7s\n", idtxt, row->name, by, by,
+               "name", "targeted", "reached", "reach%");
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long t = strtoll(PQgetvalue(r, i, 2), NULL, 10), d = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        double pct = t > 0 ? 100.0 * (double)d / (double)t : 0.0;
+        if (o) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "code", PQgetvalue(r, i, 0));
+            cJSON_AddStringToObject(x, "name", PQgetvalue(r, i, 1));
+            cJSON_AddNumberToObject(x, "targeted", (double)t);
+            cJSON_AddNumberToObject(x, "reached", (double)d);
+            cJSON_AddNumberToObject(x, "reach_pct", (double)(long long)(pct * 10 + 0.5) / 10);
+            cJSON_AddItemToArray(rows, x);
+        } else
+            printf("  %-14s %-36s %10lld %10lld %6.1f%%\n",
+                   PQgetvalue(r, i, 0)[0] ? PQgetvalue(r, i, 0) : "(none)", PQgetvalue(r, i, 1),
+                   t, d, pct);
+    }
+    PQclear(r);
+    if (o)
+        print_json(o);
+    return CLI_OK;
+}
+
+int cmd_campaign_show(struct cli *c, int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("campaign show");
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+    const char *by = NULL;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': break;
+        case 'b': by = optarg; break;
+        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage(cmd, optind >= argc ? "a CAMPAIGN (name or id) is required"
+                                             : "exactly one CAMPAIGN is expected");
+    if (by && !breakdown_sql(by))
+        return cli_usage(cmd, "--by takes commune, group or channel, not '%s'", by);
+    PGconn *db = cli_db(c);
+    if (!db)
+        return CLI_REFUSED;
+    char err[ERRLEN];
+    struct campaign_row row;
+    if (campaign_find(db, argv[optind], &row, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    if (by)
+        return show_breakdown(c, db, &row, by);
+
+    struct campaign_stats s;
+    if (campaign_stats_load(db, row.id, &s, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    char idtxt[24];
+    snprintf(idtxt, sizeof idtxt, "%" PRId64, row.id);
+    const char *tz = config_str(c->cfg, "policy", "timezone");
+    const char *p[2] = {idtxt, tz};
+    PGresult *d = db_query(db, err, sizeof err, DETAIL_SQL, 2, p);
+    if (!d)
+        return cli_refuse("%s", err);
+    PGresult *chans = db_query(db, err, sizeof err,
+                               "SELECT cc.channel, t.name, cc.gateway FROM campaign_channels cc"
+                               " JOIN templates t ON t.id = cc.template_id"
+                               " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position", 1, p);
+    if (!chans) {
+        PQclear(d);
+        return cli_refuse("%s", err);
+    }
+    const char *pw = config_str(c->cfg, "policy", "window");
+    if (PQntuples(d) != 1) {
+        PQclear(d);
+        PQclear(chans);
+        return cli_refuse("campaign %s vanished", idtxt);
+    }
+    if (c->json)
+        show_json(d, chans, &s, pw);
+    else
+        show_text(d, chans, &s, pw, tz);
+    PQclear(d);
+    PQclear(chans);
+    return CLI_OK;
+}
+
+/* ---- list ---- */
+
+int cmd_campaign_list(struct cli *c, int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("campaign list");
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            return cli_usage(cmd, "unexpected argument %s", argv[i]);
+    PGconn *db = cli_db(c);
+    if (!db)
+        return CLI_REFUSED;
+    char err[ERRLEN];
+    /* Three queries whatever the number of campaigns. */
+    PGresult *camps = db_query(db, err, sizeof err,
+                               "SELECT c.id, c.name, c.status, s.name FROM campaigns c"
+                               " JOIN segments s ON s.id = c.segment_id ORDER BY c.id", 0, NULL);
+    if (!camps)
+        return cli_refuse("%s", err);
+    PGresult *counters = db_query(db, err, sizeof err, COUNTERS_SQL, 0, NULL);
+    PGresult *replies = counters ? db_query(db, err, sizeof err, REPLIES_SQL " GROUP BY 1", 0, NULL) : NULL;
+    if (!replies) {
+        PQclear(camps);
+        PQclear(counters);
+        return cli_refuse("%s", err);
+    }
+    cJSON *o = c->json ? cJSON_CreateObject() : NULL;
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, "campaigns") : NULL;
+    if (!o)
+        printf("%6s  %-32s %-10s %10s %10s %10s %8s %12s\n", "id", "name", "status", "targeted",
+               "delivered", "pending", "replies", "cost_vnd");
+    for (int i = 0; i < PQntuples(camps); i++) {
+        const char *id = PQgetvalue(camps, i, 0);
+        struct campaign_stats s = {0};
+        add_counter_rows(&s, counters, id);
+        add_reply_rows(&s, replies, id);
+        if (o) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddNumberToObject(x, "id", (double)strtoll(id, NULL, 10));
+            cJSON_AddStringToObject(x, "name", PQgetvalue(camps, i, 1));
+            cJSON_AddStringToObject(x, "status", PQgetvalue(camps, i, 2));
+            campaign_stats_to_json(&s, x);
+            cJSON_AddStringToObject(x, "segment", PQgetvalue(camps, i, 3));
+            cJSON_AddItemToArray(arr, x);
+        } else
+            printf("%6s  %-32s %-10s %10lld %10lld %10lld %8lld %12lld\n", id,
+                   PQgetvalue(camps, i, 1), PQgetvalue(camps, i, 2), s.targeted, s.outcomes[2],
+                   s.outcomes[0], s.replies, s.cost_vnd);
+    }
+    PQclear(camps);
+    PQclear(counters);
+    PQclear(replies);
+    if (o)
+        print_json(o);
+    return CLI_OK;
+}

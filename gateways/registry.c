@@ -1,5 +1,8 @@
 #include "gateways/gateway.h"
+#include "gateways/http_sms.h"
 #include "gateways/kannel.h"
+#include "gateways/zalo_oa.h"
+#include "gateways/zalo_zns.h"
 
 #include <string.h>
 
@@ -7,6 +10,9 @@
 
 const struct gateway_type *const gateway_types[] = {
     &kannel_type,
+    &http_sms_type,
+    &zalo_zns_type,
+    &zalo_oa_type,
     NULL,
 };
 

@@ -154,7 +154,11 @@ static struct zalo_token *oa_token(struct gateway *gw)
     struct oa *z = gw->impl;
     if (z->own)
         return z->own;
-    return zalo_zns_token(engine_gateway_find(gw->engine, z->token_from));
+    struct engine *e = gw->engine;
+    for (size_t i = 0; i < e->ngateways; i++)
+        if (e->gateways[i] && strcmp(e->gateways[i]->name, z->token_from) == 0)
+            return zalo_zns_token(e->gateways[i]);
+    return NULL;
 }
 
 struct oa_req {

@@ -154,13 +154,13 @@ TEMPLATE='{{salutation}} {{given_name}} ơi, BHXH xã {{commune_name}} nhắc: t
 
 # step NAME ARGS...: runs `loa -c $RUN_CONF ARGS`, logging; on failure says which step and why.
 step() {
-  local name=$1 out="$BENCH_DIR/step.out" rc
+  local name=$1 out="$BENCH_DIR/step.out" err="$BENCH_DIR/step.err" rc
   shift
-  "$LOA" -c "$RUN_CONF" "$@" >"$out" 2>&1
+  "$LOA" -c "$RUN_CONF" "$@" >"$out" 2>"$err"
   rc=$?
-  cat "$out" >>"$RUN_LOG"
+  cat "$out" "$err" >>"$RUN_LOG"
   if [ "$rc" -ne 0 ]; then
-    RUN_FAILED="step '$name' failed: loa $* (exit $rc: $(head -n 1 "$out"))"
+    RUN_FAILED="step '$name' failed: loa $* (exit $rc: $(cat "$err" "$out" | head -n 1))"
     return 1
   fi
 }
@@ -209,7 +209,10 @@ run_campaign() {
   local before
   before=$(sink_count)
   t0=$(now)
-  step "campaign start" campaign start "bench_$n" || { stop_daemon; return 1; }
+  step "campaign start" campaign start "bench_$n" --json || { stop_daemon; return 1; }
+  local expected
+  expected=$(json_field 'j["segment_size"]' <"$BENCH_DIR/step.out" 2>>"$RUN_LOG")
+  [[ "$expected" =~ ^[0-9]+$ ]] || expected=$n
   deadline=$(calc "$t0 + ${BENCH_TIMEOUT:-$((60 + n / 100))}")
   local done_=0 targeted=0 pending=0 last=""
   while [ "$(calc "$(now) < $deadline")" = 1 ]; do
@@ -222,7 +225,7 @@ run_campaign() {
     if ! [[ "${targeted:-}" =~ ^[0-9]+$ && "${pending:-}" =~ ^[0-9]+$ ]]; then
       RUN_FAILED="campaign show --json lacks targeted or outcomes.pending: $show"; stop_daemon; return 1
     fi
-    if [ "$targeted" -ge "$n" ] && [ "$pending" -eq 0 ]; then done_=1; break; fi
+    if [ "$targeted" -ge "$expected" ] && [ "$pending" -eq 0 ]; then done_=1; break; fi
     if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
       RUN_FAILED="loa serve exited during the campaign (see $BENCH_DIR/daemon_$n.log)"; DAEMON_PID=""; return 1
     fi

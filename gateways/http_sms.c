@@ -18,9 +18,9 @@
 #include "engine/log.h"
 #include "gateways/zalo_webhook.h"
 
-/* An empty value means "the preset's". */
+/* An empty value means "the preset's"; a field name of "-" leaves the field out. */
 static const struct cfg_key http_sms_keys[] = {
-    {"gateway", "preset", CFG_STR, "esms", 0, 16, "defaults for the keys below: esms"},
+    {"gateway", "preset", CFG_STR, "esms", 0, 16, "defaults for the keys below (empty: the preset's; a field name \"-\" leaves the field out): esms"},
     {"gateway", "url", CFG_STR, "", 0, 1024, "the send endpoint (POST JSON)"},
     {"gateway", "api_key", CFG_SECRET, "", 0, 256, "the account's API key"},
     {"gateway", "secret_key", CFG_SECRET, "", 0, 256, "the account's secret key"},
@@ -142,8 +142,11 @@ int http_sms_conf_load(const struct config *cfg, const char *sec, const char *na
         {"dlr_delivered", c->delivered_codes, sizeof c->delivered_codes},
         {"dlr_undelivered", c->undelivered_codes, sizeof c->undelivered_codes},
     };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         get(cfg, sec, p, f[i].key, f[i].out, f[i].len);
+        if (strcmp(f[i].out, "-") == 0)
+            f[i].out[0] = '\0';
+    }
     if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0) {
         snprintf(err, errlen, "[%s] url: '%s' is not an http:// or https:// URL", sec, c->url);
         return -1;

@@ -26,7 +26,7 @@ struct http_sms_conf {
     char secret[260];                   /* webhook_secret: keys the callback tokens */
     long timeout_ms;
     int pause_s;
-    /* request field names ("" leaves the field out) */
+    /* request field names ("" leaves the field out; configured as "-") */
     char f_api_key[32], f_secret_key[32], f_phone[32], f_content[32], f_brandname[32], f_sms_type[32],
          f_unicode[32], f_request_id[32], f_callback[32], f_sandbox[32];
     /* answer */

@@ -200,9 +200,13 @@ run_campaign() {
     sleep 0.1
   done
   if [ "$ok" -ne 1 ]; then
-    RUN_FAILED="step 'loa serve' failed: /healthz did not answer 200 (see $BENCH_DIR/daemon_$n.log)"
-    tail -n 5 "$BENCH_DIR/daemon_$n.log" | sed 's/^/    | /' >&2
-    kill -TERM "$DAEMON_PID" 2>/dev/null; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
+    if kill -0 "$DAEMON_PID" 2>/dev/null; then
+      RUN_FAILED="step 'loa serve' failed: /healthz did not answer 200 within 30 s (see $BENCH_DIR/daemon_$n.log)"
+      kill -TERM "$DAEMON_PID" 2>/dev/null
+    else
+      RUN_FAILED="step 'loa serve' failed: it exited: $(head -n 1 "$BENCH_DIR/daemon_$n.log") (see $BENCH_DIR/daemon_$n.log)"
+    fi
+    wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
     return 1
   fi
 

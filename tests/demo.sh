@@ -1,0 +1,287 @@
+#!/bin/bash
+# `make demo`: a May campaign end to end on this machine, with real PostgreSQL and real Kannel.
+#
+#   1. the embedded cluster in ./var/pg; the database `loa` in it is emptied and migrated on
+#      every run, so running the demo again starts from the same state (the cluster is kept)
+#   2. Kannel (bearerbox, smsbox) and its fake SMSC in ./var/kannel (tests/kannel.sh)
+#   3. the gateway doubles found in tests/doubles/ (see below), e.g. the Zalo double
+#   4. var/demo.conf, ~3,000 synthetic citizens (`loa demo-data`), imported; a segment; a
+#      Vietnamese SMS template (and a ZNS one when the Zalo double is there); the campaign
+#      "Tháng vận động BHXH toàn dân 5/<year>", started
+#   5. `loa serve`, a progress line every second, then the campaign's statistics; the daemon
+#      and its dashboard stay up until Ctrl-C, which stops the daemon, Kannel and PostgreSQL.
+#
+# DEMO_ONCE=1 exits (status 0) as soon as the campaign is completed, and with status 1 and the
+# reason after DEMO_TIMEOUT seconds (300). DEMO_CITIZENS (3000), DEMO_PORT (8080, or a free
+# port when 8080 is taken).
+#
+# Gateway doubles: for every tests/doubles/NAME_double.py, the demo runs
+#     python3 tests/doubles/NAME_double.py config --port PORT --loa-url URL --name NAME
+# which prints the [gateway.NAME] section for loa.conf (or fails: the double is skipped), then
+#     python3 tests/doubles/NAME_double.py serve --port PORT --loa-url URL
+# in the background (log in var/doubles/NAME.log), and waits until PORT accepts connections.
+# URL is the daemon's base URL, for the double's callbacks. A double named zalo adds the Zalo
+# ZNS channel to the campaign, before SMS.
+set -u
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+LOA=$REPO/build/loa
+VAR=$REPO/var
+CONF=$VAR/demo.conf
+CITIZENS=${DEMO_CITIZENS:-3000}
+TIMEOUT=${DEMO_TIMEOUT:-300}
+ONCE=${DEMO_ONCE:-0}
+YEAR=$(date +%Y)
+CAMPAIGN="Tháng vận động BHXH toàn dân 5/$YEAR"
+
+mkdir -p "$VAR" "$VAR/doubles"
+say() { printf '\n== %s\n' "$*"; }
+die() {
+  printf '\ndemo: FAILED at step "%s": %s\n' "$STEP" "$*" >&2
+  exit 1
+}
+
+DAEMON_PID="" DOUBLE_PIDS=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  echo
+  echo "demo: stopping"
+  if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill -TERM "$DAEMON_PID" 2>/dev/null
+    wait "$DAEMON_PID" 2>/dev/null
+  fi
+  rm -f "$VAR/demo-daemon.pid"
+  for p in "${DOUBLE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  tests/kannel.sh stop "$VAR/kannel" >/dev/null 2>&1
+  tests/pg.sh stop "${PGREAL:-$VAR/pg}" >/dev/null 2>&1
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+loa() { "$LOA" -c "$CONF" "$@"; }
+
+# run_step NAME COMMAND...: runs a step; on failure prints its output and names the step.
+run_step() {
+  STEP=$1
+  shift
+  local out
+  if ! out=$("$@" 2>&1); then
+    printf '%s\n' "$out" | tail -n 15 >&2
+    die "$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | head -n 1)"
+  fi
+  printf '%s\n' "$out"
+}
+
+# As root the cluster belongs to the user `loa` (tests/pg.sh), who must be able to reach its
+# directory. When the checkout is somewhere it cannot (under /root, say), the cluster lives
+# under /var/tmp instead, and var/pg links to it (loa's built-in default finds it there).
+cluster_dir() {
+  local want=$1 parent alt
+  [ "$(id -u)" -eq 0 ] || { echo "$want"; return; }
+  id loa >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin loa
+  parent=$(dirname "$want")
+  if [ ! -L "$want" ] && runuser -u loa -- test -x "$parent"; then echo "$want"; return; fi
+  alt=/var/tmp/loa-$(basename "$want")-$(printf '%s' "$REPO" | md5sum | cut -c1-8)
+  mkdir -p "$alt"
+  chmod 755 "$alt"
+  if [ ! -L "$want" ]; then rmdir "$want" 2>/dev/null || true; ln -sfn "$alt" "$want"; fi
+  echo "$alt"
+}
+
+# --------------------------------------------------------------------------------------------
+# A demo left running by an earlier run (its terminal closed) would hold the port and the
+# database.
+if [ -f "$VAR/demo-daemon.pid" ]; then
+  old=$(cat "$VAR/demo-daemon.pid")
+  if [ -r "/proc/$old/cmdline" ] && tr '\0' ' ' <"/proc/$old/cmdline" | grep -q "$CONF serve"; then
+    echo "demo: stopping the daemon of an earlier run (pid $old)"
+    kill -TERM "$old" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$VAR/demo-daemon.pid"
+fi
+
+say "PostgreSQL: the embedded cluster in var/pg"
+STEP="start PostgreSQL"
+PGREAL=$(cluster_dir "$VAR/pg")
+[ "$PGREAL" = "$VAR/pg" ] || echo "(user loa cannot reach $VAR: the cluster is in $PGREAL, linked from var/pg)"
+URL=$(tests/pg.sh start "$PGREAL") || die "tests/pg.sh start $PGREAL failed"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+ADMIN_URL=$(echo "$URL" | sed 's|^postgresql:///loa?|postgresql:///postgres?|')
+STEP="reset the demo database"
+PGOPTIONS='-c client_min_messages=warning' "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" \
+  -c "DROP DATABASE IF EXISTS loa WITH (FORCE)" -c "CREATE DATABASE loa" >/dev/null \
+  || die "could not recreate the database loa"
+echo "$URL (database loa emptied)"
+
+# The MO hook's token, kept between runs.
+[ -s "$VAR/demo-hook.secret" ] || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$VAR/demo-hook.secret"
+chmod 600 "$VAR/demo-hook.secret"
+SECRET=$(cat "$VAR/demo-hook.secret")
+PORT=${DEMO_PORT:-8080}
+port_free "$PORT" || PORT=$(free_port)
+BASE="http://127.0.0.1:$PORT"
+
+say "Kannel with its fake SMSC in var/kannel"
+STEP="start Kannel"
+run_step "start Kannel" tests/kannel.sh start "$VAR/kannel" \
+  "$BASE/hooks/kannel/kannel/mo?from=%p&to=%P&text=%a&ts=%T&id=%I&token=$SECRET" >"$VAR/kannel.env.out"
+# shellcheck disable=SC1091
+. "$VAR/kannel/kannel.env"
+echo "sendsms $KANNEL_SENDSMS_URL; the fake SMSC's log: var/kannel/fakesmsc.log"
+
+# --------------------------------------------------------------------------------------------
+cat >"$CONF" <<EOF
+; Written by tests/demo.sh on every run.
+[database]
+url = $URL
+
+[http]
+listen = 127.0.0.1:$PORT
+public_url = $BASE
+
+[policy]
+; The demo sends at any hour; a real deployment keeps the default 07:00-21:00.
+window = 00:00-24:00
+
+[gateway.kannel]
+type = kannel
+sendsms_url = $KANNEL_SENDSMS_URL
+username = $KANNEL_USERNAME
+password = $KANNEL_PASSWORD
+sender = BHXH
+rate = 300
+concurrency = 20
+webhook_secret = @$VAR/demo-hook.secret
+EOF
+
+HAVE_ZALO=0
+for double in tests/doubles/*_double.py; do
+  [ -f "$double" ] || continue
+  name=$(basename "$double" _double.py)
+  say "gateway double: $name"
+  dport=$(free_port)
+  if ! section=$(python3 "$double" config --port "$dport" --loa-url "$BASE" --name "$name" 2>"$VAR/doubles/$name.config.err"); then
+    echo "skipped: \`$double config\` failed: $(head -n 1 "$VAR/doubles/$name.config.err")"
+    continue
+  fi
+  python3 "$double" serve --port "$dport" --loa-url "$BASE" >"$VAR/doubles/$name.log" 2>&1 &
+  DOUBLE_PIDS+=($!)
+  ok=0
+  for _ in $(seq 100); do
+    kill -0 "${DOUBLE_PIDS[-1]}" 2>/dev/null || break
+    if ! port_free "$dport"; then ok=1; break; fi
+    sleep 0.1
+  done
+  STEP="start the $name double"
+  [ "$ok" = 1 ] || die "$double serve did not listen on port $dport (see var/doubles/$name.log)"
+  printf '\n%s\n' "$section" >>"$CONF"
+  echo "listening on port $dport"
+  [ "$name" = zalo ] && HAVE_ZALO=1
+done
+
+say "configuration: var/demo.conf"
+run_step "loa config check" loa config check
+run_step "loa db migrate" loa db migrate
+
+say "$CITIZENS synthetic citizens"
+run_step "loa demo-data" loa demo-data --citizens "$CITIZENS" --seed "$YEAR" --out "$VAR/demo-citizens.csv"
+run_step "loa import citizens" loa import citizens "$VAR/demo-citizens.csv" --rejects "$VAR/demo-rejects.csv"
+
+say "segment, templates and the campaign"
+# Everyone not yet insured: never joined, or stopped paying.
+cat >"$VAR/demo-segment.json" <<'EOF'
+{"all": [{"field": "participation", "in": ["none", "stopped"]},
+         {"field": "age", "between": [15, 60]}]}
+EOF
+run_step "loa segment create" loa segment create chua_tham_gia --filter "$VAR/demo-segment.json"
+cat >"$VAR/demo-sms.txt" <<'EOF'
+{{salutation}} {{given_name}} ơi, tháng 5 là Tháng vận động BHXH toàn dân. BHXH xã {{commune_name}} mời tham gia BHXH tự nguyện để có lương hưu. {{opt_out_hint}}
+EOF
+run_step "loa template create (sms)" loa template create thang5_sms --channel sms --file "$VAR/demo-sms.txt"
+CHANNELS="sms@kannel:thang5_sms"
+if [ "$HAVE_ZALO" = 1 ]; then
+  cat >"$VAR/demo-zns.json" <<'EOF'
+{"customer_name": "{{salutation}} {{given_name}}", "commune": "{{commune_name}}",
+ "due_date": "{{voluntary_due_date}}", "support": "{{state_support_pct}}"}
+EOF
+  run_step "loa template create (zns)" loa template create thang5_zns --channel zns \
+    --file "$VAR/demo-zns.json" --zns-template-id 245001
+  CHANNELS="zalo:thang5_zns,$CHANNELS"
+fi
+run_step "loa template preview" loa template preview thang5_sms --segment chua_tham_gia
+run_step "loa campaign create" loa campaign create "$CAMPAIGN" --segment chua_tham_gia \
+  --channels "$CHANNELS" --window 00:00-24:00
+run_step "loa campaign start" loa campaign start "$CAMPAIGN"
+
+say "loa serve (log: var/demo-daemon.log)"
+STEP="loa serve"
+loa serve >"$VAR/demo-daemon.log" 2>&1 &
+DAEMON_PID=$!
+echo "$DAEMON_PID" >"$VAR/demo-daemon.pid"
+ok=0
+for _ in $(seq 300); do
+  kill -0 "$DAEMON_PID" 2>/dev/null || break
+  if curl -sf "$BASE/healthz" >/dev/null; then ok=1; break; fi
+  sleep 0.1
+done
+if [ "$ok" != 1 ]; then
+  if kill -0 "$DAEMON_PID" 2>/dev/null; then
+    tail -n 15 "$VAR/demo-daemon.log" >&2
+    die "/healthz did not answer 200 within 30 s (see var/demo-daemon.log)"
+  fi
+  wait "$DAEMON_PID"
+  rc=$?
+  DAEMON_PID=""
+  die "loa serve exited with status $rc: $(head -n 1 "$VAR/demo-daemon.log") (see var/demo-daemon.log)"
+fi
+echo "dashboard: $BASE/"
+
+# --------------------------------------------------------------------------------------------
+say "progress"
+STEP="wait for the campaign"
+start=$(date +%s)
+status=""
+while :; do
+  if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+    tail -n 15 "$VAR/demo-daemon.log" >&2
+    die "loa serve exited (see var/demo-daemon.log)"
+  fi
+  if show=$(loa campaign show "$CAMPAIGN" --json 2>/dev/null); then
+    line=$(printf '%s' "$show" | python3 -c '
+import json, sys
+j = json.load(sys.stdin); o = j["outcomes"]
+print(j["status"], "%s: %d/%d delivered, %d submitted, %d pending, %d suppressed, %d failed, %d replies" % (
+    j["status"], o["delivered"], j["targeted"], o["submitted"], o["pending"], o["suppressed"],
+    o["failed"] + o["undelivered"], j.get("replies", 0)))')
+    status=${line%% *}
+    printf '[%3ds] %s\n' "$(($(date +%s) - start))" "${line#* }"
+    case $status in completed | cancelled) break ;; esac
+  else
+    printf '[%3ds] (campaign show failed)\n' "$(($(date +%s) - start))"
+  fi
+  if [ $(($(date +%s) - start)) -ge "$TIMEOUT" ]; then
+    if [ "$ONCE" = 1 ]; then die "the campaign was not completed within ${TIMEOUT}s (last status: ${status:-unknown})"; fi
+    echo "(not completed after ${TIMEOUT}s; still waiting — Ctrl-C stops the demo)"
+    TIMEOUT=$((TIMEOUT * 1000))
+  fi
+  sleep 1
+done
+
+say "statistics"
+run_step "loa campaign show" loa campaign show "$CAMPAIGN"
+echo "the fake SMSC received $(grep -c 'Got message' "$VAR/kannel/fakesmsc.log") SMS parts (var/kannel/fakesmsc.log)"
+[ "$status" = completed ] || die "the campaign ended $status"
+
+if [ "$ONCE" = 1 ]; then
+  echo "demo: the campaign is completed"
+  exit 0
+fi
+echo
+echo "The daemon is still running: dashboard $BASE/, config var/demo.conf (e.g. build/loa -c var/demo.conf replies list)."
+echo "A citizen's reply: tests/kannel.sh mo var/kannel 84912345678 'TC'.  Ctrl-C stops everything."
+wait "$DAEMON_PID"

@@ -39,6 +39,7 @@ static const struct cfg_key base_keys[] = {
     {"engine", "materialise_chunk", CFG_INT, "20000", 100, 1000000, "citizens per materialisation step"},
     {"engine", "tick_ms", CFG_INT, "500", 10, 60000, "scheduler period"},
     {"engine", "shutdown_grace_seconds", CFG_INT, "10", 0, 600, "SIGTERM waits this long for requests in flight"},
+    {"engine", "settle_seconds", CFG_INT, "30", 0, 86400, "a campaign completes once nothing is waiting and its last submission is this old"},
     {"engine", "log_level", CFG_STR, "info", 0, 16, "debug, info, warn or error"},
     {"gateway", "type", CFG_STR, NULL, 0, 32, "kannel, http_sms, zalo_zns or zalo_oa"},
     {"gateway", "rate", CFG_DOUBLE, "10", 0.01, 100000, "SMS parts (or Zalo messages) per second"},

@@ -3,14 +3,12 @@
 #include "engine/engine.h"
 #include "engine/log.h"
 #include "engine/pgasync.h"
-#include "campaigns/smstext.h"
+#include "campaigns/replies.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static unsigned in_flight;
 
@@ -41,38 +39,6 @@ static void batch_step_done(void *arg, PGresult *res, const char *err)
     }
 }
 
-const char *engine_reply_intent(const char *text, const char *keyword)
-{
-    if (!text)
-        return "other";
-    char flat[256];
-    size_t n = smstext_unaccent(text, strlen(text), flat, sizeof flat);
-    if (n == (size_t)-1)
-        return "other";
-    /* Trim, fold case, squeeze inner spaces and drop trailing punctuation. */
-    char norm[256];
-    size_t j = 0;
-    for (size_t i = 0; i < n && j + 1 < sizeof norm; i++) {
-        unsigned char ch = (unsigned char)flat[i];
-        if (isspace(ch)) {
-            if (j > 0 && norm[j - 1] != ' ')
-                norm[j++] = ' ';
-        } else {
-            norm[j++] = (char)toupper(ch);
-        }
-    }
-    while (j > 0 && (norm[j - 1] == ' ' || norm[j - 1] == '.' || norm[j - 1] == '!'))
-        j--;
-    norm[j] = '\0';
-    static const char *const stops[] = {"STOP", "HUY", "TU CHOI", "TUCHOI", "KHONG NHAN", NULL};
-    if (keyword && *keyword && strcasecmp(norm, keyword) == 0)
-        return "stop";
-    for (size_t i = 0; stops[i]; i++)
-        if (strcmp(norm, stops[i]) == 0)
-            return "stop";
-    return "other";
-}
-
 static const char *dlr_final(enum gw_dlr d)
 {
     return d == GW_DLR_DELIVERED ? "delivered" : d == GW_DLR_UNDELIVERED ? "undelivered" : NULL;
@@ -94,7 +60,7 @@ static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event
     }
     case GW_EV_REPLY: {
         const char *channel = gw->type->channel;
-        const char *intent = engine_reply_intent(ev->text, config_str(e->cfg, "policy", "opt_out_keyword"));
+        const char *intent = reply_intent_name(reply_classify(ev->text ? ev->text : ""));
         const char *source = strcmp(channel, "zalo") == 0 ? "zalo_reply" : "sms_reply";
         const char *p[7] = {gw->name, channel, ev->from, ev->text ? ev->text : "", ev->external_id, intent, source};
         return pgpool_query(e->db, "SELECT loa_apply_reply($1, $2, $3, $4, $5, $6, $7)", 7, p,

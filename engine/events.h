@@ -26,9 +26,4 @@ int engine_events_apply(struct engine *e, struct gateway *gw, const struct gw_ev
  * suspended requests the callbacks answer). */
 unsigned engine_events_in_flight(void);
 
-/* The intent of a reply text: "stop" when it is the opt-out keyword ([policy] opt_out_keyword,
- * e.g. "TC") or a usual way of saying it ("STOP", "HUY", "TU CHOI", "Từ chối"), case, accents and
- * surrounding spaces ignored; else "other". */
-const char *engine_reply_intent(const char *text, const char *keyword);
-
 #endif

@@ -1,0 +1,464 @@
+#include "engine/scheduler.h"
+#include "engine/config.h"
+#include "engine/dispatcher.h"
+#include "engine/engine.h"
+#include "engine/fallback.h"
+#include "engine/log.h"
+#include "engine/pgasync.h"
+#include "gateways/gateway.h"
+#include "segments/filter.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct scheduler {
+    struct engine *e;
+    uv_timer_t timer;
+    bool running, again, closing, closed;
+    char idem[1024];            /* "{a,b}": the idempotent gateways */
+    /* The campaign being materialised: its statement is built once (the filter compiled). */
+    int64_t mat_id;
+    char *mat_sql;
+    char **mat_params;          /* 7 fixed + the filter's */
+    int mat_nparams;
+    int64_t warned_no_gateway;
+};
+
+static void pass_done(struct scheduler *s);
+static void step_end(struct scheduler *s);
+static void step_leases(struct scheduler *s);
+static void step_reports(struct scheduler *s);
+static void step_complete(struct scheduler *s);
+static void step_running(struct scheduler *s);
+static void step_materialise(struct scheduler *s);
+
+/* Runs SQL and continues with NEXT whatever happened: a failed step is logged and the pass goes
+ * on, so one bad statement never stalls the others. */
+struct hop {
+    struct scheduler *s;
+    const char *name;
+    void (*next)(struct scheduler *s);
+    void (*use)(struct scheduler *s, PGresult *res);
+};
+
+static void hop_done(void *arg, PGresult *res, const char *err)
+{
+    struct hop *h = arg;
+    struct scheduler *s = h->s;
+    if (err)
+        log_warn("event=scheduler_step_failed step=%s error=\"%s\"", h->name, err);
+    else if (h->use)
+        h->use(s, res);
+    void (*next)(struct scheduler *) = h->next;
+    free(h);
+    if (s->closing) {
+        pass_done(s);
+        return;
+    }
+    next(s);
+}
+
+static void hop(struct scheduler *s, const char *name, const char *sql, int n, const char *const *p,
+                void (*use)(struct scheduler *, PGresult *), void (*next)(struct scheduler *))
+{
+    struct hop *h = malloc(sizeof *h);
+    if (!h) {
+        pass_done(s);
+        return;
+    }
+    *h = (struct hop){s, name, next, use};
+    if (pgpool_query(s->e->db, sql, n, p, hop_done, h) < 0) {
+        free(h);
+        pass_done(s);
+    }
+}
+
+/* ---- the steps ---- */
+
+static void log_started(struct scheduler *s, PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        log_info("event=campaign_running campaign=%s", PQgetvalue(res, i, 0));
+}
+
+static void step_start_due(struct scheduler *s)
+{
+    hop(s, "start_due",
+        "UPDATE campaigns SET status = 'running', started_at = COALESCE(started_at, now())"
+        " WHERE status = 'scheduled' AND (starts_at IS NULL OR starts_at <= now())"
+        "   AND (NOT needs_approval OR approved_at IS NOT NULL)"
+        " RETURNING id",
+        0, NULL, log_started, step_end);
+}
+
+static void log_ended(struct scheduler *s, PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        log_info("event=campaign_completed campaign=%s reason=ends_at expired=%s", PQgetvalue(res, i, 0),
+                 PQgetvalue(res, i, 1));
+}
+
+static void step_end(struct scheduler *s)
+{
+    /* Leased messages are left to finish: their answer is recorded whatever the campaign's status. */
+    hop(s, "end",
+        "WITH k AS (UPDATE campaigns SET status = 'completed', completed_at = now(), materialised = true"
+        "            WHERE status IN ('running', 'paused') AND ends_at <= now() RETURNING id),"
+        " x AS (UPDATE messages m SET state = 'expired', reason = 'campaign ended', final_at = now()"
+        "        FROM k WHERE m.campaign_id = k.id AND m.state IN ('pending', 'retry_wait')"
+        "        RETURNING m.campaign_id)"
+        " SELECT k.id, (SELECT count(*) FROM x WHERE x.campaign_id = k.id) FROM k",
+        0, NULL, log_ended, step_leases);
+}
+
+static void log_leases(struct scheduler *s, PGresult *res)
+{
+    if (atoi(PQcmdTuples(res)) > 0)
+        log_warn("event=leases_expired rows=%s", PQcmdTuples(res));
+}
+
+static void step_leases(struct scheduler *s)
+{
+    const char *p[1] = {s->idem};
+    hop(s, "leases",
+        "UPDATE messages SET state = CASE WHEN gateway = ANY($1::text[]) THEN 'pending' ELSE 'in_doubt' END,"
+        "       reason = CASE WHEN gateway = ANY($1::text[]) THEN reason"
+        "                     ELSE 'lease expired: the gateway may have taken it' END,"
+        "       lease_owner = NULL, lease_until = NULL"
+        " WHERE state = 'leased' AND lease_until < now()",
+        1, p, log_leases, step_reports);
+}
+
+static void step_reports(struct scheduler *s)
+{
+    fallback_sweep(s->e);
+    hop(s, "reports", "SELECT loa_dlr_reconcile()", 0, NULL, NULL, step_complete);
+}
+
+static void log_completed(struct scheduler *s, PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        log_info("event=campaign_completed campaign=%s reason=all_sent", PQgetvalue(res, i, 0));
+}
+
+static void step_complete(struct scheduler *s)
+{
+    char settle[16];
+    snprintf(settle, sizeof settle, "%ld", config_int(s->e->cfg, "engine", "settle_seconds"));
+    const char *p[2] = {settle, s->idem};
+    /* Nothing waiting (by the counters, cheap) and no submission younger than the settle time (so
+     * that most reports have arrived); in_doubt rows of an idempotent gateway are still waiting,
+     * since they will be resent. */
+    hop(s, "complete",
+        "UPDATE campaigns k SET status = 'completed', completed_at = now()"
+        " WHERE k.status = 'running' AND k.materialised"
+        "   AND NOT EXISTS (SELECT 1 FROM campaign_counters n WHERE n.campaign_id = k.id AND n.n > 0"
+        "                     AND n.state IN ('pending', 'leased', 'retry_wait'))"
+        "   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = k.id"
+        "                     AND ((m.state = 'submitted' AND m.submitted_at > now() - make_interval(secs => $1::int))"
+        "                          OR (m.state = 'in_doubt' AND m.gateway = ANY($2::text[]))))"
+        " RETURNING k.id",
+        2, p, log_completed, step_running);
+}
+
+static void use_running(struct scheduler *s, PGresult *res)
+{
+    int n = PQntuples(res);
+    int64_t *ids = calloc((size_t)(n ? n : 1), sizeof *ids);
+    if (!ids)
+        return;
+    for (int i = 0; i < n; i++)
+        ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    if (s->e->dispatcher) {
+        dispatcher_campaigns_sync(s->e->dispatcher, ids, (size_t)n);
+        dispatcher_kick(s->e->dispatcher);
+    }
+    free(ids);
+}
+
+static void step_running(struct scheduler *s)
+{
+    hop(s, "running", "SELECT id FROM campaigns WHERE status = 'running' ORDER BY id LIMIT 500", 0, NULL,
+        use_running, step_materialise);
+}
+
+/* ---- materialisation ---- */
+
+static void mat_reset(struct scheduler *s)
+{
+    free(s->mat_sql);
+    if (s->mat_params)
+        for (int i = 0; i < s->mat_nparams; i++)
+            free(s->mat_params[i]);
+    free(s->mat_params);
+    s->mat_sql = NULL;
+    s->mat_params = NULL;
+    s->mat_nparams = 0;
+    s->mat_id = 0;
+}
+
+static void mat_chunk(struct scheduler *s);
+
+static void mat_chunk_done(void *arg, PGresult *res, const char *err)
+{
+    struct scheduler *s = arg;
+    if (err) {
+        log_warn("event=materialise_failed campaign=%" PRId64 " error=\"%s\"", s->mat_id, err);
+        mat_reset(s);
+        pass_done(s);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        /* Paused, cancelled or finished by someone else meanwhile. */
+        mat_reset(s);
+        pass_done(s);
+        return;
+    }
+    bool done = PQgetvalue(res, 0, 0)[0] == 't';
+    log_info("event=materialised campaign=%" PRId64 " targeted=%s chunk=%s done=%s", s->mat_id, PQgetvalue(res, 0, 1),
+             PQgetvalue(res, 0, 2), done ? "yes" : "no");
+    if (s->e->dispatcher)
+        dispatcher_kick(s->e->dispatcher);
+    if (done || s->closing || s->e->stopping) {
+        mat_reset(s);
+        pass_done(s);
+        return;
+    }
+    mat_chunk(s);
+}
+
+static void mat_chunk(struct scheduler *s)
+{
+    if (pgpool_query(s->e->db, s->mat_sql, s->mat_nparams, (const char *const *)s->mat_params, mat_chunk_done, s) < 0) {
+        mat_reset(s);
+        pass_done(s);
+    }
+}
+
+static void mat_partition_done(void *arg, PGresult *res, const char *err)
+{
+    struct scheduler *s = arg;
+    if (err) {
+        log_warn("event=materialise_failed campaign=%" PRId64 " error=\"%s\"", s->mat_id, err);
+        mat_reset(s);
+        pass_done(s);
+        return;
+    }
+    mat_chunk(s);
+}
+
+/* Builds the chunk statement: ONE insert of the next citizens in id order after the cursor,
+ * with every citizen who cannot be sent to inserted as suppressed with the reason, and the
+ * cursor and targeted advanced in the same statement. $1 channel (also segment_sendable_sql's
+ * $1), $2 campaign, $3 gateway, $4 step, $5 chunk, $6/$7 frequency cap, $8… the filter. */
+static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, const char *channel,
+                     const char *gateway, const char *step)
+{
+    struct filter_sql fs = {0};
+    char err[300];
+    if (filter_compile(filter_json, 7, &fs, err, sizeof err) < 0) {
+        log_error("event=materialise_refused campaign=%" PRId64 " reason=\"segment filter: %s\"", id, err);
+        return -1;
+    }
+    static const char head[] =
+        "WITH cur AS (SELECT material_cursor FROM campaigns WHERE id = $2::bigint AND status = 'running'"
+        "              AND NOT materialised FOR UPDATE),"
+        " batch AS (SELECT c.id, CASE"
+        "   WHEN EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = c.id AND o.channel IN ('all', $1::text))"
+        "        THEN 'opted out'"
+        "   WHEN NOT (%s) THEN 'no usable address'"
+        "   WHEN (SELECT count(*) FROM messages x WHERE x.citizen_id = c.id"
+        "           AND x.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')"
+        "           AND x.submitted_at >= now() - make_interval(days => $7::int)) >= $6::int"
+        "        THEN 'frequency cap' END AS reason"
+        "   FROM citizens c, cur WHERE c.id > cur.material_cursor AND (%s)"
+        "  ORDER BY c.id LIMIT $5::int),"
+        " ins AS (INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, reason, final_at)"
+        "   SELECT $2::bigint, b.id, $4::smallint, $1::text, $3::text,"
+        "          CASE WHEN b.reason IS NULL THEN 'pending' ELSE 'suppressed' END, b.reason,"
+        "          CASE WHEN b.reason IS NOT NULL THEN now() END"
+        "     FROM batch b ORDER BY b.id"
+        "   ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING RETURNING 1)"
+        " UPDATE campaigns k SET material_cursor = COALESCE((SELECT max(id) FROM batch), k.material_cursor),"
+        "        targeted = k.targeted + (SELECT count(*) FROM ins),"
+        "        materialised = (SELECT count(*) FROM batch) < $5::int"
+        "   FROM cur WHERE k.id = $2::bigint"
+        " RETURNING k.materialised, k.targeted, (SELECT count(*) FROM ins)";
+    size_t len = sizeof head + strlen(fs.where) + strlen(segment_sendable_sql()) + 16;
+    s->mat_sql = malloc(len);
+    s->mat_params = calloc((size_t)(7 + fs.nparams), sizeof *s->mat_params);
+    if (!s->mat_sql || !s->mat_params) {
+        filter_sql_free(&fs);
+        mat_reset(s);
+        return -1;
+    }
+    snprintf(s->mat_sql, len, head, segment_sendable_sql(), fs.where);
+    int cap_n = 2, cap_d = 7;
+    config_parse_cap(config_str(s->e->cfg, "policy", "frequency_cap"), &cap_n, &cap_d);
+    char buf[3][24];
+    snprintf(buf[0], sizeof buf[0], "%" PRId64, id);
+    snprintf(buf[1], sizeof buf[1], "%ld", config_int(s->e->cfg, "engine", "materialise_chunk"));
+    s->mat_params[0] = strdup(channel);
+    s->mat_params[1] = strdup(buf[0]);
+    s->mat_params[2] = strdup(gateway);
+    s->mat_params[3] = strdup(step);
+    s->mat_params[4] = strdup(buf[1]);
+    snprintf(buf[2], sizeof buf[2], "%d", cap_n);
+    s->mat_params[5] = strdup(buf[2]);
+    snprintf(buf[2], sizeof buf[2], "%d", cap_d);
+    s->mat_params[6] = strdup(buf[2]);
+    for (int i = 0; i < fs.nparams; i++)
+        s->mat_params[7 + i] = strdup(fs.params[i]);
+    s->mat_nparams = 7 + fs.nparams;
+    s->mat_id = id;
+    filter_sql_free(&fs);
+    return 0;
+}
+
+static void use_materialise(struct scheduler *s, PGresult *res)
+{
+    if (PQntuples(res) == 0)
+        return;
+    int64_t id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    const char *filter = PQgetvalue(res, 0, 1);
+    const char *step = PQgetvalue(res, 0, 2);
+    const char *channel = PQgetvalue(res, 0, 3);
+    const char *gateway = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
+    struct gateway *gw = gateway ? engine_gateway_find(s->e, gateway) : engine_gateway_for_channel(s->e, channel);
+    if (!gw) {
+        if (s->warned_no_gateway != id)
+            log_error("event=materialise_refused campaign=%" PRId64 " reason=\"no %s gateway configured for its first step\"",
+                      id, channel);
+        s->warned_no_gateway = id;
+        return;
+    }
+    mat_reset(s);
+    if (mat_build(s, id, filter, channel, gw->name, step) < 0)
+        return;
+}
+
+static void step_materialise_go(struct scheduler *s)
+{
+    if (!s->mat_sql) {
+        pass_done(s);
+        return;
+    }
+    char cid[24];
+    snprintf(cid, sizeof cid, "%" PRId64, s->mat_id);
+    const char *p[1] = {cid};
+    if (pgpool_query(s->e->db, "SELECT campaign_partition_ensure($1::bigint)", 1, p, mat_partition_done, s) < 0) {
+        mat_reset(s);
+        pass_done(s);
+    }
+}
+
+static void step_materialise(struct scheduler *s)
+{
+    if (s->e->stopping) {
+        pass_done(s);
+        return;
+    }
+    hop(s, "materialise",
+        "SELECT k.id, g.filter::text, cc.position, cc.channel, cc.gateway"
+        "  FROM campaigns k JOIN segments g ON g.id = k.segment_id"
+        "  CROSS JOIN LATERAL (SELECT position, channel, gateway FROM campaign_channels"
+        "                       WHERE campaign_id = k.id ORDER BY position LIMIT 1) cc"
+        " WHERE k.status = 'running' AND NOT k.materialised ORDER BY k.id LIMIT 1",
+        0, NULL, use_materialise, step_materialise_go);
+}
+
+/* ---- the pass ---- */
+
+static void pass_start(struct scheduler *s)
+{
+    if (s->running || s->closing || !s->e->db)
+        return;
+    /* While the database is unreachable the pool reconnects and says so; a pass would only fail. */
+    if (!pgpool_healthy(s->e->db))
+        return;
+    s->running = true;
+    s->again = false;
+    step_start_due(s);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct scheduler *s = h->data;
+    s->closed = true;
+}
+
+static void pass_done(struct scheduler *s)
+{
+    s->running = false;
+    if (s->closing) {
+        uv_close((uv_handle_t *)&s->timer, on_closed);
+        return;
+    }
+    if (s->again)
+        pass_start(s);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct scheduler *s = t->data;
+    pass_start(s);     /* a tick during a pass is simply skipped */
+}
+
+static void on_notify(void *arg, const char *channel, const char *payload)
+{
+    struct scheduler *s = arg;
+    log_debug("event=notify channel=%s", channel);
+    scheduler_wake(s);
+}
+
+void scheduler_wake(struct scheduler *s)
+{
+    if (s->closing)
+        return;
+    if (s->running)
+        s->again = true;
+    else
+        pass_start(s);
+}
+
+struct scheduler *scheduler_new(struct engine *e)
+{
+    struct scheduler *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->e = e;
+    size_t j = (size_t)snprintf(s->idem, sizeof s->idem, "{");
+    for (size_t i = 0; i < e->ngateways; i++)
+        if (e->gateways[i]->type->idempotent && j + 80 < sizeof s->idem)
+            j += (size_t)snprintf(s->idem + j, sizeof s->idem - j, "%s\"%s\"", j > 1 ? "," : "", e->gateways[i]->name);
+    snprintf(s->idem + j, sizeof s->idem - j, "}");
+    uv_timer_init(e->loop, &s->timer);
+    s->timer.data = s;
+    long tick = config_int(e->cfg, "engine", "tick_ms");
+    uv_timer_start(&s->timer, on_tick, 0, (uint64_t)tick);
+    pgpool_listen(e->db, "loa_campaigns", on_notify, s);
+    return s;
+}
+
+void scheduler_close(struct scheduler *s)
+{
+    if (!s || s->closing)
+        return;
+    s->closing = true;
+    uv_timer_stop(&s->timer);
+    if (!s->running)
+        uv_close((uv_handle_t *)&s->timer, on_closed);
+}
+
+bool scheduler_closed(const struct scheduler *s) { return !s || s->closed; }
+
+void scheduler_free(struct scheduler *s)
+{
+    if (!s)
+        return;
+    mat_reset(s);
+    free(s);
+}

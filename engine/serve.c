@@ -1,0 +1,290 @@
+#include "engine/serve.h"
+#include "engine/config.h"
+#include "engine/dispatcher.h"
+#include "engine/engine.h"
+#include "engine/events.h"
+#include "engine/httpc.h"
+#include "engine/httpd.h"
+#include "engine/log.h"
+#include "engine/pgasync.h"
+#include "engine/scheduler.h"
+#include "gateways/gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct gateway *engine_gateway_find(struct engine *e, const char *name)
+{
+    for (size_t i = 0; i < e->ngateways; i++)
+        if (e->gateways[i] && strcmp(e->gateways[i]->name, name) == 0)
+            return e->gateways[i];
+    return NULL;
+}
+
+struct gateway *engine_gateway_for_channel(struct engine *e, const char *channel)
+{
+    for (size_t i = 0; i < e->ngateways; i++) {
+        struct gateway *gw = e->gateways[i];
+        if (!gw || strcmp(gw->type->channel, channel) != 0)
+            continue;
+        /* A Zalo campaign step is a ZNS template: a consultation (zalo_oa) gateway cannot send it. */
+        if (strcmp(channel, "zalo") == 0 && strcmp(gw->type->name, "zalo_oa") == 0)
+            continue;
+        return gw;
+    }
+    return NULL;
+}
+
+/* The daemon's own state besides struct engine: signals and the shutdown sequence. */
+struct serve {
+    struct engine e;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t wait_timer;          /* polls for webhooks in flight during shutdown */
+    int ngw_opened;
+    unsigned long started_ms;
+};
+
+/* ---- HTTP routes ---- */
+
+static void on_hooks(void *arg, struct http_req *req)
+{
+    struct engine *e = arg;
+    /* /hooks/TYPE/NAME[/REST] */
+    const char *sub = http_req_subpath(req);
+    char type[64], name[64];
+    const char *slash = strchr(sub, '/');
+    if (!slash || (size_t)(slash - sub) >= sizeof type) {
+        http_reply_text(req, 404, "not found\n");
+        return;
+    }
+    snprintf(type, sizeof type, "%.*s", (int)(slash - sub), sub);
+    const char *rest = slash + 1;
+    const char *slash2 = strchr(rest, '/');
+    size_t nlen = slash2 ? (size_t)(slash2 - rest) : strlen(rest);
+    if (nlen == 0 || nlen >= sizeof name) {
+        http_reply_text(req, 404, "not found\n");
+        return;
+    }
+    snprintf(name, sizeof name, "%.*s", (int)nlen, rest);
+    struct gateway *gw = engine_gateway_find(e, name);
+    if (!gw || strcmp(gw->type->name, type) != 0 || !gw->type->webhook) {
+        http_reply_text(req, 404, "no such gateway\n");
+        return;
+    }
+    gw->type->webhook(gw, req, slash2 ? slash2 + 1 : "");
+}
+
+static void on_healthz(void *arg, struct http_req *req)
+{
+    struct engine *e = arg;
+    bool db = e->db && pgpool_healthy(e->db);
+    char body[256];
+    snprintf(body, sizeof body, "{\"status\":\"%s\",\"database\":%s,\"gateways\":%zu,\"stopping\":%s}",
+             db ? "ok" : "unavailable", db ? "true" : "false", e->ngateways, e->stopping ? "true" : "false");
+    http_reply_json(req, db ? 200 : 503, body);
+}
+
+static void on_metrics(void *arg, struct http_req *req)
+{
+    struct engine *e = arg;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        http_reply_text(req, 500, "out of memory\n");
+        return;
+    }
+    fprintf(f, "# TYPE loa_up gauge\nloa_up 1\n");
+    fprintf(f, "# TYPE loa_database_up gauge\nloa_database_up %d\n", e->db && pgpool_healthy(e->db) ? 1 : 0);
+    fprintf(f, "# TYPE loa_db_busy gauge\nloa_db_busy %u\n", e->db ? pgpool_busy(e->db) : 0);
+    fprintf(f, "# TYPE loa_http_requests_total counter\nloa_http_requests_total %lu\n", httpd_requests(e->httpd));
+    fprintf(f, "# TYPE loa_gateway_requests_in_flight gauge\nloa_gateway_requests_in_flight %u\n",
+            e->http ? httpc_in_flight(e->http) : 0);
+    fprintf(f, "# TYPE loa_webhook_events_in_flight gauge\nloa_webhook_events_in_flight %u\n", engine_events_in_flight());
+    if (e->dispatcher)
+        dispatcher_metrics_write(e->dispatcher, f);
+    fclose(f);
+    http_reply(req, 200, "text/plain; version=0.0.4", buf, len);
+    free(buf);
+}
+
+/* ---- shutdown, in reverse order of creation ---- */
+
+static void pool_closed(void *arg)
+{
+    struct serve *sv = arg;
+    struct engine *e = &sv->e;
+    e->db = NULL;
+    scheduler_free(e->scheduler);
+    e->scheduler = NULL;
+    uv_close((uv_handle_t *)&sv->wait_timer, NULL);
+    uv_close((uv_handle_t *)&sv->sigterm, NULL);
+    uv_close((uv_handle_t *)&sv->sigint, NULL);
+    log_info("event=stopped");
+}
+
+static void http_client_closed(void *arg)
+{
+    struct serve *sv = arg;
+    struct engine *e = &sv->e;
+    e->http = NULL;
+    /* No submit callback can run any more: the dispatcher and the gateways may go. */
+    dispatcher_free(e->dispatcher);
+    e->dispatcher = NULL;
+    for (size_t i = e->ngateways; i-- > 0;) {
+        struct gateway *gw = e->gateways[i];
+        if (gw && gw->impl && gw->type->close)
+            gw->type->close(gw);
+        free(gw);
+        e->gateways[i] = NULL;
+    }
+    pgpool_close(e->db, pool_closed, sv);
+}
+
+/* Webhooks still being written answer their suspended requests: the HTTP server closes only when
+ * none is left (httpd_close() would answer them 503 and free them under their callbacks). */
+static void wait_webhooks(uv_timer_t *t)
+{
+    struct serve *sv = t->data;
+    struct engine *e = &sv->e;
+    if (engine_events_in_flight() > 0 || !scheduler_closed(e->scheduler)) {
+        uv_timer_start(&sv->wait_timer, wait_webhooks, 20, 0);
+        return;
+    }
+    httpd_close(e->httpd);
+    e->httpd = NULL;
+    httpc_close(e->http, http_client_closed, sv);
+}
+
+static void drained(void *arg)
+{
+    struct serve *sv = arg;
+    log_info("event=drained");
+    wait_webhooks(&sv->wait_timer);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve *sv = h->data;
+    struct engine *e = &sv->e;
+    if (e->stopping) {
+        log_warn("event=signal signal=%d note=already_stopping", signum);
+        return;
+    }
+    e->stopping = true;
+    log_info("event=stopping signal=%s", signum == SIGTERM ? "TERM" : "INT");
+    uv_signal_stop(&sv->sigterm);
+    uv_signal_stop(&sv->sigint);
+    scheduler_close(e->scheduler);
+    dispatcher_drain(e->dispatcher, config_int(e->cfg, "engine", "shutdown_grace_seconds") * 1000, drained, sv);
+}
+
+/* ---- start ---- */
+
+static void nothing(void *arg) {}
+
+static int open_gateways(struct serve *sv, char *err, size_t errlen)
+{
+    struct engine *e = &sv->e;
+    size_t n = config_gateway_count(e->cfg);
+    e->gateways = calloc(n ? n : 1, sizeof *e->gateways);
+    if (!e->gateways)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        struct gateway *gw = calloc(1, sizeof *gw);
+        if (!gw)
+            return -1;
+        gw->type = gateway_type_find(config_gateway_type(e->cfg, i));
+        snprintf(gw->name, sizeof gw->name, "%s", config_gateway_name(e->cfg, i));
+        snprintf(gw->section, sizeof gw->section, "%s", config_gateway_section(e->cfg, i));
+        gw->cfg = e->cfg;
+        gw->engine = e;
+        e->gateways[i] = gw;
+        e->ngateways = i + 1;
+        if (gw->type->open(gw, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int cmd_serve(struct cli *c, int argc, char **argv)
+{
+    if (argc > 1)
+        return cli_usage(cli_find("serve"), "unexpected argument %s", argv[1]);
+    static struct serve sv;
+    memset(&sv, 0, sizeof sv);
+    struct engine *e = &sv.e;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    e->loop = &loop;
+    e->cfg = c->cfg;
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(e->instance, sizeof e->instance, "%s:%d", host, (int)getpid());
+
+    char err[600];
+    int rc = CLI_OK;
+    e->db = pgpool_new(&loop, config_str(c->cfg, "database", "url"), (int)config_int(c->cfg, "database", "pool_size"));
+    e->http = httpc_new(&loop, 65536);
+    e->httpd = httpd_new(&loop, config_str(c->cfg, "http", "listen"), (size_t)config_int(c->cfg, "http", "max_body"), err,
+                         sizeof err);
+    if (!e->db || !e->http || !e->httpd) {
+        rc = cli_refuse("cannot serve: %s", e->httpd ? "out of memory" : err);
+        goto fail;
+    }
+    if (open_gateways(&sv, err, sizeof err) < 0) {
+        rc = cli_refuse("cannot serve: gateway: %s", err);
+        goto fail;
+    }
+    httpd_route(e->httpd, NULL, "/hooks/", on_hooks, e);
+    httpd_route(e->httpd, "GET", "/healthz", on_healthz, e);
+    httpd_route(e->httpd, "GET", "/metrics", on_metrics, e);
+    e->dispatcher = dispatcher_new(e);
+    e->scheduler = scheduler_new(e);
+    if (!e->dispatcher || !e->scheduler) {
+        rc = cli_refuse("cannot serve: out of memory");
+        goto fail;
+    }
+    uv_signal_init(&loop, &sv.sigterm);
+    uv_signal_init(&loop, &sv.sigint);
+    uv_timer_init(&loop, &sv.wait_timer);
+    sv.sigterm.data = sv.sigint.data = sv.wait_timer.data = &sv;
+    uv_signal_start(&sv.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&sv.sigint, on_signal, SIGINT);
+
+    char gws[1024] = "";
+    size_t j = 0;
+    for (size_t i = 0; i < e->ngateways && j + 140 < sizeof gws; i++)
+        j += (size_t)snprintf(gws + j, sizeof gws - j, "%s%s:%s", i ? "," : "", e->gateways[i]->name,
+                              e->gateways[i]->type->name);
+    log_info("event=started listen=%s port=%u public_url=%s gateways=%s instance=%s",
+             config_str(c->cfg, "http", "listen"), httpd_port(e->httpd), config_str(c->cfg, "http", "public_url"),
+             j ? gws : "(none)", e->instance);
+    if (!pgpool_healthy(e->db))
+        log_warn("event=waiting_for_database note=\"healthz answers 503 until it is reachable; retrying\"");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    free(e->gateways);
+    return CLI_OK;
+
+fail:
+    /* Start-up failed before the loop ran: close what was opened and let the loop finish it. */
+    for (size_t i = 0; i < e->ngateways; i++) {
+        struct gateway *gw = e->gateways[i];
+        if (gw && gw->impl && gw->type->close)
+            gw->type->close(gw);
+        free(gw);
+    }
+    free(e->gateways);
+    if (e->httpd)
+        httpd_close(e->httpd);
+    if (e->http)
+        httpc_close(e->http, nothing, NULL);
+    if (e->db)
+        pgpool_close(e->db, nothing, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return rc;
+}

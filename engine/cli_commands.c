@@ -1,5 +1,6 @@
 #include "engine/cli.h"
 #include "engine/cmd_db.h"
+#include "engine/serve.h"
 #include "segments/csvimport.h"
 #include "segments/segment.h"
 #include "campaigns/template_cmd.h"
@@ -35,5 +36,6 @@ const struct cli_command cli_commands[] = {
     {"replies answer", cmd_replies_answer, "ID TEXT [--by NAME] [--json]", "answer a citizen's reply; the daemon sends the answer on the reply's channel"},
     {"report", cmd_report, "--from DATE --to DATE --format xlsx|csv --out FILE [--target PCT] [--json]", "the supervisors' report per campaign, commune, group and channel, with reach per commune"},
     {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--json]", "add a user of the API and print their token once"},
+    {"serve", cmd_serve, "", "the daemon: sends running campaigns, serves webhooks, /healthz and /metrics until SIGTERM"},
     {NULL, NULL, NULL, NULL},
 };

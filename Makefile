@@ -12,7 +12,7 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -W
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -I. -Ibuild/gen $(WARN) $(PKGCFLAGS)
 REL_CFLAGS  = $(CFLAGS_COMMON) -O2 -g
 ASAN_CFLAGS = $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS = $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_CFLAGS = $(CFLAGS_COMMON) -Wno-unknown-warning-option -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
 SRCS     := $(wildcard engine/*.c gateways/*.c segments/*.c campaigns/*.c)
 LIBSRCS  := $(filter-out engine/main.c,$(SRCS))
@@ -85,15 +85,15 @@ UNIT_REL  := $(UNITS:tests/unit/%.c=build/tests/rel/%)
 UNIT_ASAN := $(UNITS:tests/unit/%.c=build/tests/asan/%)
 build/tests/rel/%: tests/unit/%.c build/rel/libloa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) $< build/rel/libloa.a $(PKGLIBS) -lcmocka -o $@
+	$(CC) $(REL_CFLAGS) -MMD -MP $< build/rel/libloa.a $(PKGLIBS) -lcmocka -o $@
 build/tests/asan/%: tests/unit/%.c build/asan/libloa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) $< build/asan/libloa.a $(PKGLIBS) -lcmocka -o $@
+	$(CC) $(ASAN_CFLAGS) -MMD -MP $< build/asan/libloa.a $(PKGLIBS) -lcmocka -o $@
 
 FUZZ_BINS := $(FUZZERS:tests/fuzz/%.c=build/fuzz/bin/%)
 build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libloa.a
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< build/fuzz/libloa.a $(PKGLIBS) -o $@
+	$(FUZZCC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer $< build/fuzz/libloa.a $(PKGLIBS) -o $@
 
 units: $(UNIT_REL) $(UNIT_ASAN)
 fuzzers: $(FUZZ_BINS)

@@ -1,0 +1,173 @@
+"""`loa report`: the supervisors' report from a seeded database, as CSV (read back) and XLSX
+(a valid workbook with the expected sheets, bold headers and Vietnamese text)."""
+
+import csv
+import re
+import zipfile
+
+import pytest
+
+
+def seed(psql):
+    """Two campaigns in 2025 and one in 2024; citizens in two communes and two groups, and a
+    third commune with citizens nobody messaged."""
+    psql("""
+        INSERT INTO segments (name, filter) VALUES ('gl', '{"field":"province_code","eq":"52"}');
+        INSERT INTO templates (name, channel) VALUES ('t_sms', 'sms'), ('t_zns', 'zns');
+        INSERT INTO template_variants SELECT id, 'vi', 'Kính gửi {{full_name}}.' FROM templates WHERE name = 't_sms';
+        INSERT INTO template_variants SELECT id, 'vi', '{"name": "full_name"}' FROM templates WHERE name = 't_zns';
+        INSERT INTO citizens (full_name, phone, commune_code, province_code, group_code)
+        SELECT 'Trần Thị ' || i, '8498800' || lpad(i::text, 4, '0'),
+               CASE WHEN i <= 6 THEN '23200' WHEN i <= 10 THEN '23203' ELSE '23206' END, '52',
+               CASE WHEN i % 2 = 0 THEN 'farmer' ELSE 'student' END
+          FROM generate_series(1, 12) i;
+    """)
+    ids = {int(r[1]): int(r[0]) for r in psql(
+        "SELECT id, substr(full_name, 9)::int FROM citizens ORDER BY id")}
+    return ids
+
+
+def campaign(loa, psql, name, started):
+    cid = loa.json("campaign", "create", name, "--segment", "gl", "--channels",
+                   "zalo:t_zns,sms:t_sms")["id"]
+    psql(f"UPDATE campaigns SET status = 'completed', started_at = '{started}' WHERE id = {cid}")
+    return cid
+
+
+def messages(psql, cid, rows):
+    values = ",".join(f"({cid},{c},{s},'{ch}','{st}',{p},{cost})" for c, s, ch, st, p, cost in rows)
+    psql("INSERT INTO messages (campaign_id, citizen_id, step, channel, state, parts, cost_vnd)"
+         f" VALUES {values}")
+
+
+@pytest.fixture
+def seeded(loa, psql):
+    ids = seed(psql)
+    may = campaign(loa, psql, "Tháng vận động 2025", "2025-05-02 01:00+00")
+    tet = campaign(loa, psql, "Tết 2025", "2025-12-31 20:00+00")   # 1 Jan 2026 in Vietnam
+    old = campaign(loa, psql, 'Cũ, "2024"', "2024-05-01 01:00+00")   # quoting
+    # may: citizens 1..6 (commune 23200) and 7..10 (23203)
+    rows = []
+    for i in range(1, 11):
+        c = ids[i]
+        if i in (1, 2, 7):
+            rows.append((c, 0, "zalo", "delivered", 0, 300))
+        else:
+            rows.append((c, 0, "zalo", "fallback", 0, 0))
+            st = {3: "delivered", 4: "undelivered", 5: "failed", 6: "pending",
+                  8: "delivered", 9: "in_doubt", 10: "suppressed"}[i]
+            sent = st in ("delivered", "undelivered", "in_doubt")
+            rows.append((c, 1, "sms", st, 2 if sent else 0, 700 if sent else 0))
+    messages(psql, may, rows)
+    messages(psql, tet, [(ids[1], 0, "sms", "delivered", 1, 350)])
+    messages(psql, old, [(ids[i], 0, "sms", "delivered", 1, 350) for i in range(1, 13)])
+    psql(f"""INSERT INTO replies (channel, gateway, from_addr, citizen_id, campaign_id, body, intent)
+             VALUES ('sms', 'kannel', '84988000003', {ids[3]}, {may}, 'TC', 'stop'),
+                    ('sms', 'kannel', '84988000005', {ids[5]}, {may}, 'Hỏi mức đóng', 'ask'),
+                    ('sms', 'kannel', '84988000001', {ids[1]}, {old}, 'TC', 'stop')""")
+    return {"may": may, "tet": tet, "old": old, "ids": ids}
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f))
+
+
+def test_report_csv_reads_back(loa, psql, seeded):
+    out = loa.dir / "bao-cao-2025.csv"
+    res = loa.json("report", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv",
+                   "--out", out)
+    assert res["campaigns"] == 1          # "Tết 2025" started on 1 January 2026 in Vietnam
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = read_csv(out)
+    assert {r["campaign"] for r in rows} == {"Tháng vận động 2025"}
+    key = {(r["commune_code"], r["group_code"], r["channel"]): r for r in rows}
+    # 23200 students are citizens 1 3 5: zalo 1 delivered; 3 and 5 fell back to sms
+    r = key[("23200", "student", "zalo")]
+    assert (r["targeted"], r["sent"], r["delivered"], r["fallback"], r["cost_vnd"]) == \
+        ("1", "1", "1", "2", "300")
+    assert r["commune"] == "Phường Pleiku" and r["province"] == "Gia Lai"
+    assert r["group"] == "Học sinh, sinh viên"
+    r = key[("23200", "student", "sms")]
+    assert (r["targeted"], r["sent"], r["delivered"], r["failed"], r["sms_parts"],
+            r["replies"], r["opted_out"], r["cost_vnd"]) == ("2", "1", "1", "1", "2", "2", "1", "700")
+    r = key[("23200", "farmer", "sms")]   # 4 undelivered, 6 pending
+    assert (r["targeted"], r["sent"], r["delivered"], r["failed"], r["cost_vnd"]) == \
+        ("2", "1", "0", "1", "700")
+    r = key[("23203", "student", "sms")]  # 9 in_doubt
+    assert (r["targeted"], r["sent"], r["failed"]) == ("1", "1", "0")
+    r = key[("23203", "farmer", "sms")]   # 8 delivered, 10 suppressed
+    assert (r["targeted"], r["sent"], r["delivered"]) == ("2", "1", "1")
+    # Channels add up to the citizens targeted, and the cost to the campaign's.
+    assert sum(int(r["targeted"]) for r in rows) == 10
+    show = loa.json("campaign", "show", str(seeded["may"]))
+    assert sum(int(r["cost_vnd"]) for r in rows) == show["cost_vnd"]
+    assert sum(int(r["delivered"]) for r in rows) == show["outcomes"]["delivered"]
+
+    communes = read_csv(res["communes_out"])
+    assert res["communes_out"].endswith("bao-cao-2025-communes.csv")
+    by = {r["commune_code"]: r for r in communes}
+    assert set(by) == {"23200", "23203", "23206"}
+    assert (by["23200"]["citizens"], by["23200"]["targeted"], by["23200"]["reached"],
+            by["23200"]["reach_pct"]) == ("6", "6", "3", "50.0")
+    assert (by["23203"]["targeted"], by["23203"]["reached"], by["23203"]["reach_pct"]) == ("4", "2", "50.0")
+    assert (by["23206"]["targeted"], by["23206"]["reached"], by["23206"]["reach_pct"]) == ("0", "0", "0.0")
+    assert by["23200"]["meets_target"] == ""
+
+
+def test_report_period_and_target(loa, psql, seeded):
+    out = loa.dir / "r.csv"
+    loa.ok("report", "--from", "2024-01-01", "--to", "2026-01-31", "--format", "csv", "--out", out,
+           "--target", "60")
+    rows = read_csv(out)
+    assert {r["campaign"] for r in rows} == {"Tháng vận động 2025", "Tết 2025", 'Cũ, "2024"'}
+    old = [r for r in rows if r["campaign"] == 'Cũ, "2024"']
+    assert sum(int(r["delivered"]) for r in old) == 12
+    assert sum(int(r["opted_out"]) for r in old) == 1
+    by = {r["commune_code"]: r for r in read_csv(loa.dir / "r-communes.csv")}
+    # every citizen reached by "old": 100% everywhere
+    assert all(r["reach_pct"] == "100.0" and r["meets_target"] == "yes" for r in by.values())
+    loa.ok("report", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv", "--out", out,
+           "--target", "50")
+    by = {r["commune_code"]: r["meets_target"] for r in read_csv(loa.dir / "r-communes.csv")}
+    assert by == {"23200": "yes", "23203": "yes", "23206": "no"}
+    # A period with nothing: headers only.
+    loa.ok("report", "--from", "2020-01-01", "--to", "2020-12-31", "--format", "csv", "--out", out)
+    assert read_csv(out) == []
+
+
+def test_report_xlsx_is_a_workbook_with_the_sheets(loa, psql, seeded):
+    out = loa.dir / "bao-cao.xlsx"
+    p = loa.ok("report", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "xlsx", "--out", out)
+    assert str(out) in p.stdout
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        workbook = z.read("xl/workbook.xml").decode("utf-8")
+        sheets = re.findall(r'<sheet name="([^"]+)"', workbook)
+        assert sheets == ["Chiến dịch", "Xã phường", "Tổng hợp"]
+        strings = z.read("xl/sharedStrings.xml").decode("utf-8")
+        for s in ("Số đối tượng", "Tháng vận động 2025", "Phường Pleiku", "Tỷ lệ tiếp cận (%)"):
+            assert s in strings
+        assert "Tết 2025" not in strings
+        styles = z.read("xl/styles.xml").decode("utf-8")
+        assert "<b/>" in styles
+        sheet1 = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        # header and one row per (commune, group, channel) with messages
+        assert len(re.findall(r"<row ", sheet1)) == 1 + 8
+
+
+def test_report_bad_usage(loa, psql):
+    out = loa.dir / "x.csv"
+    for args in (["--from", "2025-01-01", "--to", "2025-12-31", "--format", "pdf", "--out", out],
+                 ["--from", "2025-12-31", "--to", "2025-01-01", "--format", "csv", "--out", out],
+                 ["--from", "2025-1-1", "--to", "2025-12-31", "--format", "csv", "--out", out],
+                 ["--to", "2025-12-31", "--format", "csv", "--out", out],
+                 ["--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv"],
+                 ["--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv", "--out", out,
+                  "--target", "120"]):
+        p = loa.run("report", *args)
+        assert p.returncode == 2, (args, p.stderr)
+    assert not out.exists()
+    p = loa.run("report", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv",
+                "--out", loa.dir / "no" / "such" / "dir.csv")
+    assert p.returncode == 1 and "cannot write" in p.stderr

@@ -3,6 +3,7 @@
  * loa_campaigns so that a running daemon reacts at once. */
 #include "campaigns/campaign.h"
 #include "campaigns/message.h"
+#include "campaigns/preview.h"
 #include "campaigns/template.h"
 #include "engine/cli.h"
 #include "engine/config.h"
@@ -432,6 +433,50 @@ static int check_templates(PGconn *db, const char *idtxt, char *err, size_t errl
     return rc;
 }
 
+/* Every citizen's rendering fits the gateway of each step (sms-vn.md: parts are counted for the
+ * longest rendering, not the sample). Renders the whole segment once per step; the refusal shows
+ * the longest rendering so that the officer can shorten the template. */
+static int check_renderings(PGconn *db, const struct config *cfg, const char *idtxt, const char *segment,
+                            char *err, size_t errlen)
+{
+    const char *p[1] = {idtxt};
+    PGresult *r = db_query(db, err, errlen,
+                           "SELECT cc.template_id, t.name, cc.gateway FROM campaign_channels cc"
+                           " JOIN templates t ON t.id = cc.template_id"
+                           " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position", 1, p);
+    if (!r)
+        return -1;
+    struct preview_result *pr = calloc(1, sizeof *pr);
+    if (!pr)
+        abort();
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        struct filter_sql f = {0};
+        int64_t sid;
+        char why[ERRLEN];
+        if (segment_load(db, segment, 1, &f, &sid, why, sizeof why) < 0) {
+            snprintf(err, errlen, "segment '%s': %s", segment, why);
+            rc = -1;
+            break;
+        }
+        memset(pr, 0, sizeof *pr);
+        if (template_preview_segment(db, strtoll(PQgetvalue(r, i, 0), NULL, 10), f.where, f.params, f.nparams,
+                                     cfg, PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), pr, why,
+                                     sizeof why) < 0) {
+            if (pr->has_longest)
+                snprintf(err, errlen, "template '%s': %s\nlongest rendering (citizen %" PRId64 ", %d parts):\n%s",
+                         PQgetvalue(r, i, 1), why, pr->longest_id, pr->longest_info.parts, pr->longest);
+            else
+                snprintf(err, errlen, "template '%s': %s", PQgetvalue(r, i, 1), why);
+            rc = -1;
+        }
+        filter_sql_free(&f);
+    }
+    free(pr);
+    PQclear(r);
+    return rc;
+}
+
 int cmd_campaign_start(struct cli *c, int argc, char **argv)
 {
     const char *key = NULL;
@@ -462,6 +507,9 @@ int cmd_campaign_start(struct cli *c, int argc, char **argv)
         return cli_refuse("campaign '%s' ends in the past; it cannot be started", row.name);
     if (check_templates(db, idtxt, err, sizeof err) < 0)
         return cli_refuse("campaign '%s': %s", row.name, err);
+    char rerr[8192];
+    if (check_renderings(db, c->cfg, idtxt, row.segment_name, rerr, sizeof rerr) < 0)
+        return cli_refuse("campaign '%s' cannot start: %s", row.name, rerr);
     long long n = segment_size(db, row.segment_name, err, sizeof err);
     if (n < 0)
         return cli_refuse("campaign '%s': segment '%s': %s", row.name, row.segment_name, err);

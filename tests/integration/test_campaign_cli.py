@@ -396,3 +396,21 @@ def test_user_add_prints_the_token_once_and_stores_its_hash(loa, psql):
     a = loa.json("user", "add", "a1", "--role", "officer")["token"]
     b = loa.json("user", "add", "a2", "--role", "officer")["token"]
     assert a != b
+
+
+def test_start_refuses_a_template_too_long_for_the_gateway(loa, psql):
+    """sms-vn.md: parts are counted on the longest rendering. A template that fits in three
+    parts for short names but not for the longest one is refused at start, and the refusal
+    shows that rendering."""
+    seed(psql, 5)
+    psql("UPDATE citizens SET full_name = 'Nguyễn Thị Phương Thảo Hoàng Lan Anh' WHERE id = "
+         "(SELECT max(id) FROM citizens)")
+    psql("INSERT INTO templates (name, channel) VALUES ('t_long', 'sms')")
+    body = "Kính gửi {{full_name}}. " + "Thông tin BHXH tự nguyện. " * 7
+    psql("INSERT INTO template_variants SELECT id, 'vi', %s FROM templates WHERE name = 't_long'"
+         % ("'" + body.replace("'", "''") + "'"))
+    create(loa, "long", "sms:t_long")
+    p = refused(loa, "campaign", "start", "long", says="cannot start")
+    assert "longest rendering" in p.stderr
+    assert "Hoàng Lan Anh" in p.stderr
+    assert loa.json("campaign", "show", "long", "--json")["status"] == "draft"

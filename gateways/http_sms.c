@@ -263,9 +263,17 @@ void http_sms_classify(const struct http_sms_conf *c, CURLcode cc, long status, 
 {
     memset(r, 0, sizeof *r);
     r->quota_remaining = -1;
-    /* The request id makes a resend safe: a lost answer is a temporary failure, not a doubt. */
-    if (cc != CURLE_OK) {
+    /* A request that may have reached the provider is in doubt: the message is counted as such,
+     * and because the gateway is idempotent the dispatcher resends it with the same request id,
+     * which the provider answers with its duplicate code. A late delivery report settles it
+     * either way. A refused connection reached nobody. */
+    if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
         r->outcome = GW_TEMPFAIL;
+        snprintf(r->reason, sizeof r->reason, "%s unreachable: %s", c->name, curl_easy_strerror(cc));
+        return;
+    }
+    if (cc != CURLE_OK) {
+        r->outcome = GW_IN_DOUBT;
         snprintf(r->reason, sizeof r->reason, "%s: %s", c->name, curl_easy_strerror(cc));
         return;
     }
@@ -282,7 +290,7 @@ void http_sms_classify(const struct http_sms_conf *c, CURLcode cc, long status, 
     field_text(root, c->f_id, id, sizeof id);
     cJSON_Delete(root);
     if (!code[0]) {
-        r->outcome = GW_TEMPFAIL;
+        r->outcome = GW_IN_DOUBT;       /* answered, but we cannot tell whether it took it */
         snprintf(r->reason, sizeof r->reason, "%s: answer without %s", c->name, c->f_result);
         return;
     }

@@ -10,8 +10,8 @@
 /* A brandname SMS provider with a JSON API (gateways.md §3), type "http_sms", channel sms.
  * `preset = esms` gives the eSMS shape; every field name, result code and callback parameter is a
  * key of the section, so another provider's API is spoken by configuration alone. The request id
- * "<campaign>.<message>" is the provider's idempotency key: a resend of the same message is
- * answered with the duplicate code and counts as accepted. Delivery reports come to
+ * "<campaign>.<message>" is the provider's idempotency key: an answer that never came leaves the
+ * message in doubt, and its resend is answered with the duplicate code and counts as accepted. Delivery reports come to
  * GET /hooks/http_sms/NAME/dlr?t=TOKEN&… where TOKEN binds the callback to its request id. */
 
 extern const struct gateway_type http_sms_type;

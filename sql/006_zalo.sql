@@ -56,8 +56,9 @@ $$;
 -- Applies a ZNS receipt (Zalo's user_received_message) in one transaction. The message is found
 -- by (campaign, id) from the tracking_id, else by the gateway's msg_id. A message that has not
 -- fallen back is handled by loa_apply_dlr() (004: submitted / in_doubt → delivered, parked while
--- still leased, 'recorded' when already final, 'unknown'). One that fell back for want of a
--- receipt returns:
+-- still leased, 'recorded' when already final, 'unknown'); one waiting to be resent after a
+-- lost answer (retry_wait) is delivered ('applied'). One that fell back for want of a receipt
+-- returns:
 --   'withdrawn'  the next step had not been sent yet: that message is deleted and this one is
 --                delivered. Deleted rather than cancelled: a citizen is counted by exactly one
 --                non-fallback message (campaign show's outcomes add up to targeted), and a
@@ -82,6 +83,18 @@ BEGIN
     IF m.id IS NOT NULL THEN
         UPDATE citizens SET has_zalo = true, updated_at = now()
          WHERE id = m.citizen_id AND has_zalo IS DISTINCT FROM true;
+    END IF;
+    -- ZNS is resent with the same tracking_id after a lost answer (retry_wait), and Zalo sends
+    -- one receipt per tracking_id: a receipt now is the only one that will come, so it settles
+    -- the message instead of being dropped as a report for a refused attempt.
+    IF m.state = 'retry_wait' THEN
+        INSERT INTO delivery_events (gateway, campaign_id, message_id, kind, status, raw)
+        VALUES (p_gateway, m.campaign_id, m.id, 'zns_receipt', 'delivered', COALESCE(p_raw, ''));
+        UPDATE messages SET state = 'delivered', final_at = now(), reason = NULL,
+                            gateway_msg_id = COALESCE(gateway_msg_id, p_msg_id),
+                            submitted_at = COALESCE(submitted_at, now())
+         WHERE campaign_id = m.campaign_id AND id = m.id;
+        RETURN 'applied';
     END IF;
     IF m.id IS NULL OR m.state <> 'fallback' THEN
         RETURN loa_apply_dlr(p_gateway, m.campaign_id, m.id, p_msg_id, 'zns_receipt', 'delivered',

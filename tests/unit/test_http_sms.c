@@ -162,9 +162,9 @@ static const struct code_case codes[] = {
     {"{\"CodeResult\":\"103\"}", GW_TEMPFAIL, GW_ACT_PAUSE, false},
     {"{\"CodeResult\":\"104\"}", GW_TEMPFAIL, GW_ACT_PAUSE, false},
     {"{\"CodeResult\":\"777\"}", GW_TEMPFAIL, GW_ACT_NONE, false},
-    {"{\"SMSID\":\"x\"}", GW_TEMPFAIL, GW_ACT_NONE, false},
-    {"not json", GW_TEMPFAIL, GW_ACT_NONE, false},
-    {"", GW_TEMPFAIL, GW_ACT_NONE, false},
+    {"{\"SMSID\":\"x\"}", GW_IN_DOUBT, GW_ACT_NONE, false},
+    {"not json", GW_IN_DOUBT, GW_ACT_NONE, false},
+    {"", GW_IN_DOUBT, GW_ACT_NONE, false},
 };
 
 static void test_http_sms_codes(void **state)
@@ -182,8 +182,10 @@ static void test_http_sms_codes(void **state)
     struct gw_result r;
     http_sms_classify(&c, CURLE_OK, 200, codes[0].body, strlen(codes[0].body), 1000, &r);
     assert_string_equal(r.gateway_msg_id, "abc-1");
-    /* The request id makes every lost answer safe to resend. */
+    /* A lost answer is in doubt (resent with the same request id); a refused connection is not. */
     http_sms_classify(&c, CURLE_OPERATION_TIMEDOUT, 0, NULL, 0, 1000, &r);
+    assert_int_equal(r.outcome, GW_IN_DOUBT);
+    http_sms_classify(&c, CURLE_COULDNT_CONNECT, 0, NULL, 0, 1000, &r);
     assert_int_equal(r.outcome, GW_TEMPFAIL);
     http_sms_classify(&c, CURLE_OK, 503, "x", 1, 1000, &r);
     assert_int_equal(r.outcome, GW_TEMPFAIL);

@@ -160,6 +160,7 @@ static void step_complete(struct scheduler *s)
         "   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = k.id"
         "                     AND ((m.state = 'submitted' AND m.submitted_at > now() - make_interval(secs => $1::int))"
         "                          OR (m.state = 'in_doubt' AND m.gateway = ANY($2::text[]))))"
+        "   AND NOT zalo_awaiting_receipt(k.id)"
         " RETURNING k.id",
         2, p, log_completed, step_running);
 }

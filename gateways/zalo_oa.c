@@ -15,6 +15,7 @@
 #include "engine/httpc.h"
 #include "engine/httpd.h"
 #include "engine/log.h"
+#include "engine/outcome.h"
 #include "gateways/zalo_token.h"
 #include "gateways/zalo_zns.h"
 
@@ -182,8 +183,8 @@ static void oa_req_free(struct oa_req *rq)
 
 static void oa_finish(struct oa_req *rq, const struct gw_result *r)
 {
-    log_info("event=zalo_oa_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " outcome=%d reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, (int)r->outcome, r->reason);
+    log_info("event=zalo_oa_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " outcome=%s reason=\"%s\"",
+             rq->gw->name, rq->campaign_id, rq->message_id, outcome_name(r->outcome), r->reason);
     rq->cb(rq->arg, r);
     oa_req_free(rq);
 }

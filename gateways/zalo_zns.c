@@ -15,6 +15,7 @@
 #include "engine/httpc.h"
 #include "engine/httpd.h"
 #include "engine/log.h"
+#include "engine/outcome.h"
 #include "engine/pgasync.h"
 #include "gateways/zalo_token.h"
 #include "gateways/zalo_webhook.h"
@@ -45,6 +46,9 @@ struct zns {
     struct zalo_hook_conf hook;
     char sig_id[80], sig_key[260];
     struct zalo_token *token;
+    char name[64];
+    struct engine *engine;
+    uv_timer_t quota_timer;      /* writes a quota that changed since the last write */
     long quota_remaining;        /* last reported, -1 unknown */
     long quota_stored;           /* last written to gateway_state */
     time_t quota_stored_at;
@@ -293,30 +297,43 @@ static int defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw_
 static void quota_stored(void *arg, PGresult *res, const char *err)
 {
     if (err)
-        log_warn("event=zalo_quota_store_failed error=\"%s\"", err);
+        log_warn("event=zalo_state_store_failed error=\"%s\"", err);
 }
 
-/* The quota goes to gateway_state for `campaign show`, at most every 30 s or when it drops to 0:
- * a write per message would double the database load of sending. */
-static void quota_note(struct gateway *gw, long remaining)
+/* The quota goes to gateway_state for `campaign show` at most every QUOTA_WRITE_S, the latest
+ * value written by a timer when it changed meanwhile: a write per message would double the
+ * database load of sending. */
+enum { QUOTA_WRITE_S = 5 };
+
+static void quota_write(struct zns *z)
 {
-    struct zns *z = gw->impl;
-    if (remaining < 0)
-        return;
-    z->quota_remaining = remaining;
-    time_t now = time(NULL);
-    if (remaining == z->quota_stored || (now - z->quota_stored_at < 30 && remaining != 0))
+    if (z->quota_remaining < 0 || z->quota_remaining == z->quota_stored)
         return;
     char v[24];
-    snprintf(v, sizeof v, "%ld", remaining);
-    const char *p[2] = {gw->name, v};
-    if (pgpool_query(gw->engine->db,
+    snprintf(v, sizeof v, "%ld", z->quota_remaining);
+    const char *p[2] = {z->name, v};
+    if (pgpool_query(z->engine->db,
                      "INSERT INTO gateway_state (gateway, key, value, updated_at) VALUES ($1, 'quota_remaining', $2, now()) "
                      "ON CONFLICT (gateway, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
                      2, p, quota_stored, NULL) == 0) {
-        z->quota_stored = remaining;
-        z->quota_stored_at = now;
+        z->quota_stored = z->quota_remaining;
+        z->quota_stored_at = time(NULL);
     }
+}
+
+static void quota_timer_fire(uv_timer_t *t) { quota_write(t->data); }
+
+static void quota_note(struct gateway *gw, long remaining)
+{
+    struct zns *z = gw->impl;
+    if (remaining < 0 || remaining == z->quota_remaining)
+        return;
+    z->quota_remaining = remaining;
+    time_t since = time(NULL) - z->quota_stored_at;
+    if (since >= QUOTA_WRITE_S || remaining == 0)
+        quota_write(z);
+    else if (!uv_is_active((uv_handle_t *)&z->quota_timer))
+        uv_timer_start(&z->quota_timer, quota_timer_fire, (uint64_t)(QUOTA_WRITE_S - since) * 1000, 0);
 }
 
 /* ---- submit ---- */
@@ -343,8 +360,8 @@ static void zns_req_free(struct zns_req *rq)
 
 static void zns_finish(struct zns_req *rq, struct gw_result *r)
 {
-    log_info("event=zns_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " phone=%s outcome=%d reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, (int)r->outcome, r->reason);
+    log_info("event=zns_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " phone=%s outcome=%s reason=\"%s\"",
+             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, outcome_name(r->outcome), r->reason);
     rq->cb(rq->arg, r);
     zns_req_free(rq);
 }
@@ -656,6 +673,10 @@ static int zns_open(struct gateway *gw, char *err, size_t errlen)
     z->timeout_ms = config_int(cfg, sec, "timeout_ms");
     z->utc_offset_s = zalo_tz_offset(config_str(cfg, "policy", "timezone"));
     z->quota_remaining = z->quota_stored = -1;
+    snprintf(z->name, sizeof z->name, "%s", gw->name);
+    z->engine = gw->engine;
+    uv_timer_init(gw->engine->loop, &z->quota_timer);
+    z->quota_timer.data = z;
     struct zalo_token_conf tc = {
         .gateway = gw->name,
         .oauth_url = config_str(cfg, sec, "oauth_url"),
@@ -669,6 +690,15 @@ static int zns_open(struct gateway *gw, char *err, size_t errlen)
     };
     gw->impl = z;
     z->token = zalo_token_new(gw->engine, &tc);
+    /* The scheduler reads it (zalo_awaiting_receipt()) so as not to complete a campaign whose
+     * messages may still fall back. */
+    char rt[24];
+    snprintf(rt, sizeof rt, "%ld", config_int(cfg, sec, "receipt_timeout_s"));
+    const char *p[2] = {gw->name, rt};
+    pgpool_query(gw->engine->db,
+                 "INSERT INTO gateway_state (gateway, key, value, updated_at) VALUES ($1, 'receipt_timeout_s', $2, now()) "
+                 "ON CONFLICT (gateway, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                 2, p, quota_stored, NULL);
     return 0;
 }
 
@@ -678,15 +708,23 @@ static bool zns_ready(struct gateway *gw)
     return z && zalo_token_ready(z->token);
 }
 
+static void zns_freed(uv_handle_t *h)
+{
+    struct zns *z = h->data;
+    OPENSSL_cleanse(z, sizeof *z);
+    free(z);
+}
+
 static void zns_close(struct gateway *gw)
 {
     struct zns *z = gw->impl;
     if (!z)
         return;
     zalo_token_free(z->token);
-    OPENSSL_cleanse(z, sizeof *z);
-    free(z);
+    quota_write(z);
+    uv_timer_stop(&z->quota_timer);
     gw->impl = NULL;
+    uv_close((uv_handle_t *)&z->quota_timer, zns_freed);
 }
 
 struct zalo_token *zalo_zns_token(struct gateway *gw)

@@ -115,3 +115,19 @@ BEGIN
      WHERE campaign_id = m.campaign_id AND id = m.id;
     RETURN 'withdrawn';
 END $$;
+
+-- True while a campaign still has Zalo messages waiting for their receipt that may yet fall back
+-- to a later step: the scheduler does not complete such a campaign, or its fallback messages
+-- would be created in a campaign no longer sent. Messages already past their timeout count too:
+-- the sweep that moves them may be running at this very moment. Only gateways with a receipt
+-- timeout, written to gateway_state (receipt_timeout_s) when a zalo_zns gateway opens, count.
+CREATE FUNCTION zalo_awaiting_receipt(p_campaign bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM messages m
+          JOIN gateway_state g ON g.gateway = m.gateway AND g.key = 'receipt_timeout_s'
+         WHERE m.campaign_id = p_campaign AND m.channel = 'zalo' AND m.state = 'submitted'
+           AND g.value::int > 0
+           AND EXISTS (SELECT 1 FROM campaign_channels cc
+                        WHERE cc.campaign_id = m.campaign_id AND cc.position > m.step))
+$$;

@@ -124,13 +124,12 @@ INSERT INTO communes (code, name, province_code, synthetic) VALUES
 ON CONFLICT (code) DO NOTHING;
 
 -- Segment counts (segments/filter.c) filter by group, commune or province, and age (compiled
--- to a birth_date range so that it can use these indexes), then count. The composite indexes
--- let the usual filters ("household businesses in these communes, aged 18-60") read a few
--- thousand index entries instead of the table.
+-- to a birth_date range so that an index can serve it), then count. Every index on citizens
+-- costs the import about 3-4 s per million new rows (measured: tests/bench/part_import.sh), so
+-- only the ones the usual outreach filters need are here. "Household businesses in these
+-- communes, aged 18-60" reads a few thousand entries of citizens_group_commune (about 15 ms at
+-- 1,000,000 citizens, against about 100 ms for a parallel scan of the table); filters on a
+-- province or on communes alone scan the table, which stays under 200 ms at that size.
 CREATE INDEX citizens_group_commune ON citizens (group_code, commune_code, birth_date);
-CREATE INDEX citizens_commune ON citizens (commune_code, birth_date);
-CREATE INDEX citizens_province_group ON citizens (province_code, group_code);
 -- Voluntary participants whose payment comes due (`within_days`): a small part of the table.
 CREATE INDEX citizens_due ON citizens (voluntary_due_date) WHERE voluntary_due_date IS NOT NULL;
--- Tags are tested with @> and && (has this tag, has any of these).
-CREATE INDEX citizens_tags ON citizens USING gin (tags);

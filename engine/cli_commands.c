@@ -2,6 +2,7 @@
 #include "engine/cmd_db.h"
 #include "engine/serve.h"
 #include "segments/csvimport.h"
+#include "segments/demodata.h"
 #include "segments/segment.h"
 #include "campaigns/template_cmd.h"
 #include "campaigns/preview.h"
@@ -19,6 +20,7 @@ const struct cli_command cli_commands[] = {
     {"config check", cmd_config_check, "", "read the configuration and report every error"},
     {"config keys", cmd_config_keys, "", "list every configuration key with its default and range"},
     {"import citizens", cmd_import_citizens, "FILE.csv [--rejects OUT.csv] [--dry-run] [--json]", "upsert citizens from a CSV file; rejected rows are reported with their line and reason"},
+    {"demo-data", cmd_demo_data, "--citizens N [--seed S] [--today YYYY-MM-DD] --out FILE.csv [--json]", "write N synthetic citizens of the synthetic communes as a citizen CSV (deterministic for a seed)"},
     {"segment create", cmd_segment_create, "NAME --filter FILE.json [--json]", "define a segment (or update it) from a JSON filter"},
     {"segment count", cmd_segment_count, "NAME | --filter FILE.json [--json]", "count who is in a segment now, and how many are reachable by SMS"},
     {"segment list", cmd_segment_list, "[--json]", "list the segments with their filters"},

@@ -16,20 +16,25 @@ static const char *const names[MSG_NSTATES] = {
  *            pending (lease returned unsent at shutdown), suppressed (stop arrived meanwhile),
  *            delivered (a gateway that knows at once), expired.
  *  submitted → delivered / undelivered (reports), fallback (no receipt in time).
- *  retry_wait → leased, suppressed, expired, cancelled.
+ *  retry_wait → leased, suppressed, expired, cancelled, delivered (the report of an earlier
+ *            attempt arrives while the resend waits: Zalo sends one receipt per tracking id).
  *  in_doubt → leased (resend with the same idempotency key), delivered / undelivered (a late
  *            report settles it), failed, expired, cancelled.
- *  undelivered → fallback (the next channel may still reach the citizen). */
+ *  undelivered → fallback (the next channel may still reach the citizen).
+ *  fallback → delivered (a Zalo receipt after the receipt time-out: the citizen was reached, and
+ *            the next channel's message, if still unsent, is removed in the same statement). */
 static const unsigned allowed[MSG_NSTATES] = {
     [MSG_PENDING] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED),
     [MSG_LEASED] = B(MSG_SUBMITTED) | B(MSG_RETRY_WAIT) | B(MSG_FAILED) | B(MSG_FALLBACK) |
                    B(MSG_IN_DOUBT) | B(MSG_PENDING) | B(MSG_SUPPRESSED) | B(MSG_DELIVERED) |
                    B(MSG_EXPIRED),
     [MSG_SUBMITTED] = B(MSG_DELIVERED) | B(MSG_UNDELIVERED) | B(MSG_FALLBACK),
-    [MSG_RETRY_WAIT] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED),
+    [MSG_RETRY_WAIT] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED) |
+                       B(MSG_DELIVERED),
     [MSG_IN_DOUBT] = B(MSG_LEASED) | B(MSG_DELIVERED) | B(MSG_UNDELIVERED) | B(MSG_FAILED) |
                      B(MSG_EXPIRED) | B(MSG_CANCELLED),
     [MSG_UNDELIVERED] = B(MSG_FALLBACK),
+    [MSG_FALLBACK] = B(MSG_DELIVERED),
 };
 
 const char *message_state_name(enum msg_state s)

@@ -15,6 +15,7 @@
 /* libcsv's parser state between records (ROW_NOT_BEGUN in libcsv.c): the public struct exposes
  * it, and it is the only way to know whether a fed line left a quoted field open. */
 #define LIBCSV_ROW_NOT_BEGUN 0
+#define LIBCSV_FIELD_BEGUN   2
 
 /* What a problem row carries into the reject report when it could not be parsed: its start. */
 #define RAW_KEEP 1024
@@ -151,7 +152,7 @@ static char delimiter_detect(const unsigned char *s, size_t n, char eol)
 
 static void parser_start(struct csvfile *f)
 {
-    csv_init(&f->p, CSV_APPEND_NULL | CSV_STRICT_FINI);
+    csv_init(&f->p, CSV_APPEND_NULL);
     csv_set_delim(&f->p, (unsigned char)f->delim);
 }
 
@@ -400,9 +401,11 @@ int csvfile_read(struct csvfile *f, csvfile_row_fn fn, void *ud, char *err, size
         }
         open_rec = f->p.pstate != LIBCSV_ROW_NOT_BEGUN;
         pos = end, line++;
+        if (pos < f->size || !open_rec || f->stop)
+            continue;
         /* The file ends inside a quoted field: reject where it opened, read on after it. */
-        if (pos >= f->size && open_rec && !f->stop &&
-            csv_fini(&f->p, on_field, on_record, f) != 0) {
+        open_rec = false;
+        if (f->p.pstate == LIBCSV_FIELD_BEGUN && f->p.quoted) {
             if (f->rec_lines > 1) {
                 pos = restart_after(f, &line, unbalanced);
             } else {
@@ -410,10 +413,11 @@ int csvfile_read(struct csvfile *f, csvfile_row_fn fn, void *ud, char *err, size
                 parser_start(f);
                 deliver_raw(f, f->rec_off, f->rec_line, unbalanced);
             }
-            open_rec = false;
-        } else if (pos >= f->size) {
-            open_rec = false;
+            continue;
         }
+        csv_fini(&f->p, on_field, on_record, f);
+        if (f->mismatch)
+            pos = restart_after(f, &line, unbalanced);
     }
     if (f->oom)
         return refuse(err, errlen, "out of memory");
@@ -510,6 +514,7 @@ struct csvfile_rejects {
     FILE *fp;
     char delim;
     bool failed;
+    int ncols;   /* the header's: `line` and `reason` always come right after */
 };
 
 struct csvfile_rejects *csvfile_rejects_open(const char *path, char delim, char *err, size_t errlen)
@@ -547,19 +552,25 @@ static void put_field(struct csvfile_rejects *r, const char *s, bool first)
     }
 }
 
+/* A short row is padded so that `line` and `reason` stay in their columns; the fields of a
+ * row longer than the header follow them. */
 static int put_row(struct csvfile_rejects *r, char *const *fields, int n, const char *line,
                    const char *reason)
 {
-    for (int i = 0; i < n; i++)
-        put_field(r, fields[i], i == 0);
-    put_field(r, line, n == 0);
+    int i = 0;
+    for (; i < r->ncols; i++)
+        put_field(r, i < n ? fields[i] : "", i == 0);
+    put_field(r, line, r->ncols == 0);
     put_field(r, reason, false);
+    for (; i < n; i++)
+        put_field(r, fields[i], false);
     fputs("\r\n", r->fp);
     return r->failed || ferror(r->fp) ? -1 : 0;
 }
 
 int csvfile_rejects_header(struct csvfile_rejects *r, char *const *fields, int n)
 {
+    r->ncols = n;
     return put_row(r, fields, n, "line", "reason");
 }
 

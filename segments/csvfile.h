@@ -53,7 +53,8 @@ void csvfile_fold(const char *in, char *out, size_t cap);
  * characters, or does not fit in CAP. */
 int csvfile_text_clean(const char *in, char *out, size_t cap);
 
-/* The reject report: the original fields of each rejected row plus `line` and `reason`, with
+/* The reject report: the original fields of each rejected row, then `line` and `reason` (a
+ * short row is padded to the header, so they keep their columns), with
  * the input's separator and a UTF-8 BOM (so that spreadsheets open it as UTF-8). */
 struct csvfile_rejects;
 struct csvfile_rejects *csvfile_rejects_open(const char *path, char delim, char *err, size_t errlen);

@@ -17,8 +17,8 @@
 #define SHOWN_REJECTS 10
 
 /* ---- The same person twice in one file ---------------------------------------------------
- * Keys ("B" + bhxh_code, or "P" + phone + name) live in one arena; an open-addressing table
- * maps them to the line that brought them first. Exact, and about 50 bytes per row. */
+ * Keys ("B" + bhxh_code and "P" + phone + name) live in one arena; an open-addressing table
+ * maps them to the line that brought them first. Exact, and about 80 bytes per row. */
 struct seen {
     struct slot { uint64_t hash; uint32_t off; uint32_t line; } *slots;
     size_t cap, n;
@@ -224,10 +224,15 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
     if (why)
         return reject_row(im, row, why, err, errlen);
 
+    /* The same person twice: the same BHXH code, or, for a row without one, the same phone
+     * and name as any earlier row. */
     char key[CITIZEN_NAME_MAX + 16];
-    int klen = im->row.bhxh_code ? snprintf(key, sizeof key, "B%s", im->row.bhxh_code)
-                                 : snprintf(key, sizeof key, "P%s\x1f%s", im->row.phone, im->row.full_name);
-    long first = seen_check(&im->seen, key, (size_t)klen, row->line);
+    int plen = snprintf(key, sizeof key, "P%s\x1f%s", im->row.phone, im->row.full_name);
+    long first = seen_check(&im->seen, key, (size_t)plen, row->line);
+    if (im->row.bhxh_code && first >= 0) {
+        int blen = snprintf(key, sizeof key, "B%s", im->row.bhxh_code);
+        first = seen_check(&im->seen, key, (size_t)blen, row->line);
+    }
     if (first < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -242,13 +247,14 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
 
 /* ---- From staging into citizens --------------------------------------------------------- */
 
-static const char staging_sql[] =
+static const char *const staging_sql[] = {
     "CREATE TEMP TABLE import_staging ("
     " line bigint, full_name text, phone text, carrier text, commune_code text,"
     " province_code text, gender text, birth_date date, group_code text, language text,"
     " bhxh_code text, participation text, voluntary_due_date date, zalo_user_id text,"
-    " opt_out boolean) ON COMMIT DROP;"
-    "CREATE TEMP TABLE import_touched (line bigint) ON COMMIT DROP";
+    " opt_out boolean) ON COMMIT DROP",
+    "CREATE TEMP TABLE import_touched (line bigint) ON COMMIT DROP",
+};
 
 /* The columns an update may change, each kept when the file leaves it empty. A new phone number
  * is not yet known to be invalid nor to lack Zalo. */
@@ -395,7 +401,8 @@ int csvimport_citizens(PGconn *db, const char *path, const struct import_opts *o
     }
     if (db_begin(db, err, errlen) < 0)
         goto out;
-    if (db_exec(db, err, errlen, staging_sql, 0, NULL) < 0 || copy_begin(db, err, errlen) < 0)
+    if (db_exec(db, err, errlen, staging_sql[0], 0, NULL) < 0 ||
+        db_exec(db, err, errlen, staging_sql[1], 0, NULL) < 0 || copy_begin(db, err, errlen) < 0)
         goto rollback;
     int rd = csvfile_read(f, on_row, &im, err, errlen);
     if (rd == 0 && st->rows == 0 && !im.h.nfields)

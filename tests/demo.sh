@@ -15,13 +15,11 @@
 # reason after DEMO_TIMEOUT seconds (300). DEMO_CITIZENS (3000), DEMO_PORT (8080, or a free
 # port when 8080 is taken).
 #
-# Gateway doubles: for every tests/doubles/NAME_double.py, the demo runs
-#     python3 tests/doubles/NAME_double.py config --port PORT --loa-url URL --name NAME
-# which prints the [gateway.NAME] section for loa.conf (or fails: the double is skipped), then
-#     python3 tests/doubles/NAME_double.py serve --port PORT --loa-url URL
-# in the background (log in var/doubles/NAME.log), and waits until PORT accepts connections.
-# URL is the daemon's base URL, for the double's callbacks. A double named zalo adds the Zalo
-# ZNS channel to the campaign, before SMS.
+# Gateway doubles: when tests/doubles/zalo_double.py is there, the demo starts it (log in
+# var/doubles/), adds [gateway.zalo] to var/demo.conf and sends the campaign by Zalo ZNS first,
+# SMS as the fallback; the double answers "no Zalo account" for citizens without a Zalo id.
+# Other doubles in tests/doubles/ are named and left alone; a new one is added in the `case`
+# below, with a start_NAME_double function that appends its gateway section.
 set -u
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -41,6 +39,20 @@ die() {
   exit 1
 }
 
+# stop_pid PID WHAT: SIGTERM, then SIGKILL when it has not exited after 30 s.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 300); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "demo: $2 (pid $1) did not exit 30 s after SIGTERM; killing it" >&2
+    kill -KILL "$1" 2>/dev/null
+  fi
+  wait "$1" 2>/dev/null
+}
+
 DAEMON_PID="" DOUBLE_PIDS=()
 cleanup() {
   local rc=$?
@@ -48,11 +60,10 @@ cleanup() {
   echo
   echo "demo: stopping"
   if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-    kill -TERM "$DAEMON_PID" 2>/dev/null
-    wait "$DAEMON_PID" 2>/dev/null
+    stop_pid "$DAEMON_PID" "loa serve"
   fi
   rm -f "$VAR/demo-daemon.pid"
-  for p in "${DOUBLE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in "${DOUBLE_PIDS[@]}"; do stop_pid "$p" "a gateway double"; done
   tests/kannel.sh stop "$VAR/kannel" >/dev/null 2>&1
   tests/pg.sh stop "${PGREAL:-$VAR/pg}" >/dev/null 2>&1
   exit "$rc"
@@ -100,7 +111,8 @@ if [ -f "$VAR/demo-daemon.pid" ]; then
   if [ -r "/proc/$old/cmdline" ] && tr '\0' ' ' <"/proc/$old/cmdline" | grep -q "$CONF serve"; then
     echo "demo: stopping the daemon of an earlier run (pid $old)"
     kill -TERM "$old" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 300); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$old" 2>/dev/null
   fi
   rm -f "$VAR/demo-daemon.pid"
 fi
@@ -159,37 +171,72 @@ concurrency = 20
 webhook_secret = @$VAR/demo-hook.secret
 EOF
 
-HAVE_ZALO=0
-for double in tests/doubles/*_double.py; do
-  [ -f "$double" ] || continue
-  name=$(basename "$double" _double.py)
-  say "gateway double: $name"
-  dport=$(free_port)
-  if ! section=$(python3 "$double" config --port "$dport" --loa-url "$BASE" --name "$name" 2>"$VAR/doubles/$name.config.err"); then
-    echo "skipped: \`$double config\` failed: $(head -n 1 "$VAR/doubles/$name.config.err")"
-    continue
-  fi
-  python3 "$double" serve --port "$dport" --loa-url "$BASE" >"$VAR/doubles/$name.log" 2>&1 &
-  DOUBLE_PIDS+=($!)
-  ok=0
-  for _ in $(seq 100); do
-    kill -0 "${DOUBLE_PIDS[-1]}" 2>/dev/null || break
-    if ! port_free "$dport"; then ok=1; break; fi
-    sleep 0.1
-  done
-  STEP="start the $name double"
-  [ "$ok" = 1 ] || die "$double serve did not listen on port $dport (see var/doubles/$name.log)"
-  printf '\n%s\n' "$section" >>"$CONF"
-  echo "listening on port $dport"
-  [ "$name" = zalo ] && HAVE_ZALO=1
-done
-
 say "configuration: var/demo.conf"
-run_step "loa config check" loa config check
 run_step "loa db migrate" loa db migrate
 
 say "$CITIZENS synthetic citizens"
 run_step "loa demo-data" loa demo-data --citizens "$CITIZENS" --seed "$YEAR" --out "$VAR/demo-citizens.csv"
+
+# The Zalo double: citizens without a Zalo id get "no Zalo account" (-118) from ZNS, so the
+# campaign falls back to SMS for them, as it would for real.
+start_zalo_double() {
+  local app=demo-app app_secret oa_secret port i
+  app_secret=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  oa_secret=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  STEP="start the Zalo double"
+  python3 - "$VAR/demo-citizens.csv" >"$VAR/doubles/zalo-control.json" <<'EOF' || die "could not read var/demo-citizens.csv"
+import csv, json, re, sys
+phones = {}
+with open(sys.argv[1], encoding="utf-8-sig") as f:
+    for row in csv.DictReader(f):
+        d = re.sub(r"[^0-9]", "", row.get("phone", ""))
+        d = "84" + d[1:] if d.startswith("0") else d
+        if re.fullmatch(r"84[0-9]{9}", d) and not row.get("zalo_user_id"):
+            phones[d] = -118
+print(json.dumps({"phones": phones}))
+EOF
+  python3 tests/doubles/zalo_double.py --port 0 --app-id "$app" --app-secret "$app_secret" \
+    --oa-id demo-oa --refresh-token demo-refresh-0 --webhook-url "$BASE/hooks/zalo/zalo" \
+    --sig-id "$app" --sig-key "$oa_secret" --control-file "$VAR/doubles/zalo-control.json" \
+    >"$VAR/doubles/zalo.log" 2>&1 &
+  DOUBLE_PIDS+=($!)
+  port=""
+  for i in $(seq 100); do
+    port=$(sed -n 's/^port=\([0-9]*\)$/\1/p' "$VAR/doubles/zalo.log")
+    [ -n "$port" ] && break
+    kill -0 "${DOUBLE_PIDS[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$port" ] || die "tests/doubles/zalo_double.py did not start: $(head -n 1 "$VAR/doubles/zalo.log")"
+  cat >>"$CONF" <<EOF
+
+[gateway.zalo]
+type = zalo_zns
+oauth_url = http://127.0.0.1:$port/v4/oa/access_token
+api_url = http://127.0.0.1:$port
+app_id = $app
+app_secret = $app_secret
+oa_id = demo-oa
+oa_secret = $oa_secret
+refresh_token = demo-refresh-0
+rate = 100
+EOF
+  echo "Zalo double on port $port (log: var/doubles/zalo.log); $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["phones"]))' "$VAR/doubles/zalo-control.json") citizens have no Zalo account"
+}
+
+HAVE_ZALO=0
+for double in tests/doubles/*_double.py; do
+  [ -f "$double" ] || continue
+  case $(basename "$double") in
+  zalo_double.py)
+    say "gateway double: Zalo"
+    start_zalo_double
+    HAVE_ZALO=1 ;;
+  *) echo "($double: not used by the demo)" ;;
+  esac
+done
+
+run_step "loa config check" loa config check
 run_step "loa import citizens" loa import citizens "$VAR/demo-citizens.csv" --rejects "$VAR/demo-rejects.csv"
 
 say "segment, templates and the campaign"
@@ -220,7 +267,8 @@ run_step "loa campaign start" loa campaign start "$CAMPAIGN"
 
 say "loa serve (log: var/demo-daemon.log)"
 STEP="loa serve"
-loa serve >"$VAR/demo-daemon.log" 2>&1 &
+# Not through the `loa` function: $! must be the daemon itself, not a subshell around it.
+"$LOA" -c "$CONF" serve >"$VAR/demo-daemon.log" 2>&1 &
 DAEMON_PID=$!
 echo "$DAEMON_PID" >"$VAR/demo-daemon.pid"
 ok=0
@@ -255,9 +303,12 @@ while :; do
     line=$(printf '%s' "$show" | python3 -c '
 import json, sys
 j = json.load(sys.stdin); o = j["outcomes"]
-print(j["status"], "%s: %d/%d delivered, %d submitted, %d pending, %d suppressed, %d failed, %d replies" % (
+c = j.get("by_channel", {}); z = c.get("zalo", {}); s = c.get("sms", {})
+print(j["status"], "%s: %d/%d delivered, %d submitted, %d pending, %d suppressed, %d failed"
+      " | zalo %d sent, %d fallback | sms %d sent, %d parts | %d replies" % (
     j["status"], o["delivered"], j["targeted"], o["submitted"], o["pending"], o["suppressed"],
-    o["failed"] + o["undelivered"], j.get("replies", 0)))')
+    o["failed"] + o["undelivered"], z.get("sent", 0), z.get("fallback", 0), s.get("sent", 0),
+    s.get("parts", 0), j.get("replies", 0)))')
     status=${line%% *}
     printf '[%3ds] %s\n' "$(($(date +%s) - start))" "${line#* }"
     case $status in completed | cancelled) break ;; esac

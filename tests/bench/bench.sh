@@ -61,7 +61,7 @@ problem() { problems+=("$*"); echo "bench: $*" >&2; }
 
 SINK_PID="" DAEMON_PID=""
 cleanup() {
-  [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+  [ -n "$DAEMON_PID" ] && stop_daemon
   [ -n "$SINK_PID" ] && kill -TERM "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
   tests/pg.sh stop "${PGREAL:-$PGDIR}" >/dev/null 2>&1 || true
 }
@@ -251,12 +251,24 @@ run_campaign() {
   fi
 }
 
+# stop_daemon: SIGTERM, its exit status; SIGKILL (and status 1) when it has not exited in 30 s.
 stop_daemon() {
   [ -n "$DAEMON_PID" ] || return 0
   kill -TERM "$DAEMON_PID" 2>/dev/null
+  for _ in $(seq 300); do
+    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  local killed=0 rc
+  if kill -0 "$DAEMON_PID" 2>/dev/null; then
+    echo "bench: loa serve did not exit 30 s after SIGTERM; killing it" >&2
+    kill -KILL "$DAEMON_PID" 2>/dev/null
+    killed=1
+  fi
   wait "$DAEMON_PID"
-  local rc=$?
+  rc=$?
   DAEMON_PID=""
+  [ "$killed" -eq 0 ] || return 1
   return $rc
 }
 

@@ -69,7 +69,9 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C while the demo only waits for it is the way to end it, not a failure.
+IDLE=0
+trap '[ "$IDLE" = 1 ] && exit 0; exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -335,4 +337,9 @@ fi
 echo
 echo "The daemon is still running: dashboard $BASE/, config var/demo.conf (e.g. build/loa -c var/demo.conf replies list)."
 echo "A citizen's reply: tests/kannel.sh mo var/kannel 84912345678 'TC'.  Ctrl-C stops everything."
+STEP="serve until Ctrl-C"
+IDLE=1
 wait "$DAEMON_PID"
+IDLE=0
+wait "$DAEMON_PID"
+die "loa serve exited with status $? (see var/demo-daemon.log)"

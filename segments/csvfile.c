@@ -190,14 +190,14 @@ int csvfile_open(const char *path, struct csvfile **out, char *err, size_t errle
         madvise(m, f->size, MADV_SEQUENTIAL);
         f->map = m;
     }
+    /* Files from old Mac spreadsheets end lines with CR alone. */
+    f->eol = f->size && !memchr(f->map, '\n', f->size) && memchr(f->map, '\r', f->size) ? '\r' : '\n';
     if (f->size && encoding_check(f, err, errlen) < 0) {
         csvfile_close(f);
         return -1;
     }
     if (f->size >= 3 && memcmp(f->map, "\xEF\xBB\xBF", 3) == 0)
         f->start = 3;
-    /* Files from old Mac spreadsheets end lines with CR alone. */
-    f->eol = f->size && !memchr(f->map, '\n', f->size) && memchr(f->map, '\r', f->size) ? '\r' : '\n';
     f->delim = delimiter_detect(f->map + f->start, f->size - f->start, f->eol);
     parser_start(f);
     *out = f;

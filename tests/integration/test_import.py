@@ -43,7 +43,7 @@ def check_invariant(out):
 
 
 REFUSED = [
-    ("windows1258.csv", "is not UTF-8: line 1 has the byte 0x"),
+    ("windows1258.csv", "is not UTF-8: line 2 has the byte 0x"),
     ("utf16le_bom.csv", "is UTF-16 (it starts with a UTF-16 byte-order mark)"),
     ("utf16le_nobom.csv", "looks like UTF-16 without a byte-order mark"),
     ("binary.csv", "is not a text file (a NUL byte at offset"),

@@ -13,7 +13,8 @@
 #   key<TAB>value<TAB>unit<TAB>description
 #
 # PostgreSQL runs with fsync on, as in production. Environment: BENCH_SIZES ("10000 100000"),
-# BENCH_TIMEOUT (seconds a campaign may take; default 60 + citizens / 100).
+# BENCH_TIMEOUT (seconds a campaign may take; default 60 + citizens / 100), BENCH_PARTS (0: skip
+# the part_*.sh scripts).
 set -u
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -176,6 +177,7 @@ run_campaign() {
   RUN_LOG="$BENCH_DIR/campaign_$n.log"
   RUN_FAILED="" RUN_E2E="" RUN_RSS="" RUN_SENT=""
   : >"$RUN_LOG"
+  printf 'seconds\ttargeted\tpending\n' >"$BENCH_DIR/progress_$n.tsv"
   echo "== campaign of $n citizens"
   fresh_db "$db" || { RUN_FAILED="could not create and migrate database $db"; return 1; }
   port=$(free_port)
@@ -229,6 +231,8 @@ run_campaign() {
     if ! [[ "${targeted:-}" =~ ^[0-9]+$ && "${pending:-}" =~ ^[0-9]+$ ]]; then
       RUN_FAILED="campaign show --json lacks targeted or outcomes.pending: $show"; stop_daemon; return 1
     fi
+    # The progress over time, to tell a slow start from a slowdown.
+    printf '%s\t%s\t%s\n' "$(calc "$(now) - $t0" 1)" "$targeted" "$pending" >>"$BENCH_DIR/progress_$n.tsv"
     if [ "$targeted" -ge "$expected" ] && [ "$pending" -eq 0 ]; then done_=1; break; fi
     if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
       RUN_FAILED="loa serve exited during the campaign (see $BENCH_DIR/daemon_$n.log)"; DAEMON_PID=""; return 1
@@ -237,7 +241,7 @@ run_campaign() {
     sleep 0.2
   done
   t1=$(now)
-  RUN_RSS=$(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status" 2>/dev/null)
+  RUN_RSS=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status" 2>/dev/null)
   stop_daemon || { RUN_FAILED="loa serve did not exit 0 on SIGTERM (see $BENCH_DIR/daemon_$n.log)"; return 1; }
   if [ "$done_" -ne 1 ]; then
     RUN_FAILED="the campaign did not finish submitting within the timeout ($last)"
@@ -275,6 +279,10 @@ stop_daemon() {
 E2E="" RSS10="" RSS100=""
 for n in $BENCH_SIZES; do
   if run_campaign "$n"; then
+    if [ -z "$RUN_RSS" ]; then
+      problem "campaign of $n citizens: could not read the daemon's VmHWM"
+      not_measured "peak_rss_kb_$((n / 1000))k" kB "" "daemon peak RSS (VmHWM)" "VmHWM not readable"
+    fi
     case $n in
     10000) RSS10=$RUN_RSS
       figure e2e_msgs_per_s_10k "$RUN_E2E" msg/s "" "10k SMS campaign through loa serve to the sink" ;;
@@ -305,7 +313,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 for part in tests/bench/part_*.sh; do
-  [ -f "$part" ] && [ -x "$part" ] || continue
+  [ -f "$part" ] && [ -x "$part" ] && [ "${BENCH_PARTS:-1}" = 1 ] || continue
   name=$(basename "$part" .sh)
   echo "== $name"
   if ! fresh_db bench_parts; then problem "$name: could not create its database"; continue; fi

@@ -32,6 +32,10 @@ ONCE=${DEMO_ONCE:-0}
 YEAR=$(date +%Y)
 CAMPAIGN="Tháng vận động BHXH toàn dân 5/$YEAR"
 
+# tests/pg.sh from /: as root it runs PostgreSQL's tools as the user `loa`, who may not be
+# able to enter the checkout (under /root, say).
+pg_sh() { (cd / && "$REPO/tests/pg.sh" "$@"); }
+
 mkdir -p "$VAR" "$VAR/doubles"
 say() { printf '\n== %s\n' "$*"; }
 die() {
@@ -65,7 +69,7 @@ cleanup() {
   rm -f "$VAR/demo-daemon.pid"
   for p in "${DOUBLE_PIDS[@]}"; do stop_pid "$p" "a gateway double"; done
   tests/kannel.sh stop "$VAR/kannel" >/dev/null 2>&1
-  tests/pg.sh stop "${PGREAL:-$VAR/pg}" >/dev/null 2>&1
+  pg_sh stop "${PGREAL:-$VAR/pg}" >/dev/null 2>&1
   exit "$rc"
 }
 trap cleanup EXIT
@@ -123,7 +127,7 @@ say "PostgreSQL: the embedded cluster in var/pg"
 STEP="start PostgreSQL"
 PGREAL=$(cluster_dir "$VAR/pg")
 [ "$PGREAL" = "$VAR/pg" ] || echo "(user loa cannot reach $VAR: the cluster is in $PGREAL, linked from var/pg)"
-URL=$(tests/pg.sh start "$PGREAL") || die "tests/pg.sh start $PGREAL failed"
+URL=$(pg_sh start "$PGREAL") || die "tests/pg.sh start $PGREAL failed"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 ADMIN_URL=$(echo "$URL" | sed 's|^postgresql:///loa?|postgresql:///postgres?|')
 STEP="reset the demo database"

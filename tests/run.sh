@@ -17,6 +17,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 LOA_IT_ASAN=${LOA_IT_ASAN:-1}
 
+# tests/pg.sh from /: as root it runs PostgreSQL's tools as the user `loa`, who may not be
+# able to enter the checkout (under /root, say).
+pg_sh() { (cd / && "$REPO/tests/pg.sh" "$@"); }
+
 passed=0
 failed=0
 failures=()
@@ -28,7 +32,7 @@ chmod 755 "$WORK"
 PGDIR=$WORK/pg
 
 cleanup() {
-  tests/pg.sh stop "$PGDIR" >/dev/null 2>&1 || true
+  pg_sh stop "$PGDIR" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -58,7 +62,7 @@ summary() {
 # --------------------------------------------------------------------------------------------
 stage "PostgreSQL: a throw-away cluster in $PGDIR (fsync off)"
 t=$(date +%s)
-if ! CLUSTER_URL=$(PG_FSYNC=off PG_SYNC_COMMIT=off tests/pg.sh start "$PGDIR"); then
+if ! CLUSTER_URL=$(PG_FSYNC=off PG_SYNC_COMMIT=off pg_sh start "$PGDIR"); then
   fail "cluster: tests/pg.sh start"
   summary
   exit 1

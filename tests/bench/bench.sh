@@ -25,6 +25,10 @@ PGDIR=$REPO/var/bench-pg
 JSON=$REPO/var/bench.json
 BENCH_SIZES=${BENCH_SIZES:-10000 100000}
 
+# tests/pg.sh from /: as root it runs PostgreSQL's tools as the user `loa`, who may not be
+# able to enter the checkout (under /root, say).
+pg_sh() { (cd / && "$REPO/tests/pg.sh" "$@"); }
+
 mkdir -p "$BENCH_DIR" "$REPO/var"
 
 # As root the cluster belongs to the user `loa` (tests/pg.sh), who must be able to reach its
@@ -64,7 +68,7 @@ SINK_PID="" DAEMON_PID=""
 cleanup() {
   [ -n "$DAEMON_PID" ] && stop_daemon
   [ -n "$SINK_PID" ] && kill -TERM "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
-  tests/pg.sh stop "${PGREAL:-$PGDIR}" >/dev/null 2>&1 || true
+  pg_sh stop "${PGREAL:-$PGDIR}" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -88,7 +92,7 @@ echo "machine: $CPU, $CORES cores, $MEM_GB GiB, $OS, PostgreSQL $PGVER"
 echo "== PostgreSQL in $PGDIR (fsync on)"
 PGREAL=$(cluster_dir "$PGDIR")
 [ "$PGREAL" = "$PGDIR" ] || echo "(user loa cannot reach $REPO/var: the cluster is in $PGREAL)"
-if ! CLUSTER_URL=$(PG_FSYNC=on tests/pg.sh start "$PGREAL"); then
+if ! CLUSTER_URL=$(PG_FSYNC=on pg_sh start "$PGREAL"); then
   echo "bench: the PostgreSQL cluster did not start (see above)" >&2
   exit 1
 fi

@@ -257,8 +257,9 @@ def _tmpdir(prefix):
 def pg():
     d = _tmpdir("loa-it-pg-")
     env = dict(os.environ, PG_FSYNC="off", PG_SYNC_COMMIT="off")
+    # From /: as root, tests/pg.sh runs PostgreSQL's tools as `loa`, who may not enter the checkout.
     p = subprocess.run([str(PG_SH), "start", str(d)], capture_output=True, text=True, env=env,
-                       timeout=120)
+                       timeout=120, cwd="/")
     if p.returncode != 0:
         pytest.fail(f"tests/pg.sh start failed: {p.stderr}")
     url = p.stdout.strip().splitlines()[-1]
@@ -268,7 +269,7 @@ def pg():
         _migrate(tmpl, d)
         yield url
     finally:
-        subprocess.run([str(PG_SH), "stop", str(d)], capture_output=True, timeout=120)
+        subprocess.run([str(PG_SH), "stop", str(d)], capture_output=True, timeout=120, cwd="/")
         shutil.rmtree(d, ignore_errors=True)
 
 

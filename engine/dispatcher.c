@@ -138,6 +138,7 @@ struct dispatcher {
     void *drain_arg;
     int pending_closes;
     bool returning;
+    int grace_polls;
 };
 
 static int64_t now_ms(void)
@@ -176,6 +177,7 @@ static long today(struct dispatcher *d, int64_t now) { return throttle_day(now, 
 static void dispatch_pump(struct dgw *g);
 static void gw_state_load(struct dgw *g);
 static void check_drained(struct dispatcher *d);
+static void on_grace(uv_timer_t *t);
 
 /* ---- results, flushed in batches ---- */
 
@@ -793,6 +795,13 @@ static void dispatch_pump(struct dgw *g)
     long batch = config_int(cfg, "engine", "lease_batch");
     if (room > batch)
         room = (int)batch;
+    /* A lease is a round trip: with answers still to come, wait until a good part of the window
+     * is free rather than leasing one row per answer (each answer pumps again). */
+    long want = throttle_window(&g->th) / 2;
+    if (want > batch)
+        want = batch;
+    if (g->th.in_flight > 0 && room < want)
+        return;
     int ws, we;
     if (config_parse_window(config_str(cfg, "policy", "window"), &ws, &we) < 0) {
         ws = 0;
@@ -903,6 +912,9 @@ struct dispatcher *dispatcher_new(struct engine *e)
 static void return_done(void *arg, PGresult *res, const char *err)
 {
     struct dispatcher *d = arg;
+    if (d->drained)
+        return;     /* the grace timer gave up on this statement already */
+    uv_timer_stop(&d->grace_timer);
     if (err)
         log_error("event=lease_return_failed error=\"%s\" note=rows_become_due_at_lease_expiry", err);
     else if (atoi(PQcmdTuples(res)) > 0)
@@ -917,6 +929,13 @@ static void return_done(void *arg, PGresult *res, const char *err)
 static void dispatch_return_unsent(struct dispatcher *d)
 {
     d->returning = true;
+    /* Without a database nothing was leased since it went away, and a statement would wait for
+     * a connection for ever. The grace timer still runs, in case one is queued anyway. */
+    if (!pgpool_healthy(d->e->db)) {
+        return_done(d, NULL, "database unreachable");
+        return;
+    }
+    uv_timer_start(&d->grace_timer, on_grace, 5000, 0);
     struct sbuf c = {0}, m = {0};
     sb_puts(&c, "{");
     sb_puts(&m, "{");
@@ -969,8 +988,11 @@ static void check_drained(struct dispatcher *d)
 static void on_grace(uv_timer_t *t)
 {
     struct dispatcher *d = t->data;
-    if (d->returning)
+    if (d->returning) {
+        /* The statement returning unsent leases did not finish in time: lease expiry will. */
+        return_done(d, NULL, "timed out");
         return;
+    }
     log_warn("event=shutdown_grace_over in_flight=%u note=left_leased_for_lease_expiry", d->n_inflight);
     for (size_t i = 0; i < d->ng; i++) {
         struct dgw *g = &d->g[i];
@@ -981,9 +1003,14 @@ static void on_grace(uv_timer_t *t)
     bool busy = false;
     for (size_t i = 0; i < d->ng; i++)
         busy |= d->g[i].leasing || d->g[i].flushes > 0;
-    if (busy) {
-        /* A statement is still running; look again shortly (its callback may also finish us). */
+    if (busy && ++d->grace_polls < 100) {
+        /* A statement is still running; look again shortly (its callback may also finish us).
+         * After five more seconds (the database is gone) stop waiting for it. */
         uv_timer_start(&d->grace_timer, on_grace, 50, 0);
+        return;
+    }
+    if (busy) {
+        return_done(d, NULL, "statements still running after the grace time");
         return;
     }
     dispatch_return_unsent(d);

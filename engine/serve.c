@@ -42,6 +42,7 @@ struct serve {
     struct engine e;
     uv_signal_t sigterm, sigint;
     uv_timer_t wait_timer;          /* polls for webhooks in flight during shutdown */
+    uv_timer_t db_timer;            /* says, while it lasts, that the database is unreachable */
     int ngw_opened;
     unsigned long started_ms;
 };
@@ -122,6 +123,7 @@ static void pool_closed(void *arg)
     scheduler_free(e->scheduler);
     e->scheduler = NULL;
     uv_close((uv_handle_t *)&sv->wait_timer, NULL);
+    uv_close((uv_handle_t *)&sv->db_timer, NULL);
     uv_close((uv_handle_t *)&sv->sigterm, NULL);
     uv_close((uv_handle_t *)&sv->sigint, NULL);
     log_info("event=stopped");
@@ -186,6 +188,16 @@ static void on_signal(uv_signal_t *h, int signum)
 /* ---- start ---- */
 
 static void nothing(void *arg) {}
+
+/* An unreachable database is not fatal: say so clearly, every 30 s, until it answers. */
+static void check_database(uv_timer_t *t)
+{
+    struct serve *sv = t->data;
+    if (sv->e.db && !sv->e.stopping && !pgpool_healthy(sv->e.db))
+        log_warn("event=waiting_for_database note=\"healthz answers 503 until it is reachable; retrying\"");
+    else
+        uv_timer_stop(t);
+}
 
 static int open_gateways(struct serve *sv, char *err, size_t errlen)
 {
@@ -264,8 +276,9 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     log_info("event=started listen=%s port=%u public_url=%s gateways=%s instance=%s",
              config_str(c->cfg, "http", "listen"), httpd_port(e->httpd), config_str(c->cfg, "http", "public_url"),
              j ? gws : "(none)", e->instance);
-    if (!pgpool_healthy(e->db))
-        log_warn("event=waiting_for_database note=\"healthz answers 503 until it is reachable; retrying\"");
+    uv_timer_init(&loop, &sv.db_timer);
+    sv.db_timer.data = &sv;
+    uv_timer_start(&sv.db_timer, check_database, 3000, 30000);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     free(e->gateways);

@@ -38,21 +38,27 @@ RETURNS TABLE (campaign_id bigint, id bigint, step smallint, attempts smallint, 
                province_code text, gender text, birth_date text, group_code text, language text,
                bhxh_code text, participation text, voluntary_due_date text, zalo_user_id text,
                tags text)
-LANGUAGE sql AS $$
-    WITH pick AS (
-        SELECT m.campaign_id, m.id
-          FROM messages m
-          JOIN campaigns k ON k.id = m.campaign_id
-         WHERE m.gateway = p_gateway
-           AND m.campaign_id = ANY (p_campaigns)
-           AND (m.state IN ('pending', 'retry_wait') OR (p_in_doubt AND m.state = 'in_doubt'))
-           AND m.due_at <= now()
-           AND k.status = 'running'
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    got int;
+BEGIN
+    -- Per campaign, an index scan of its partition that stops after P_N rows: no sort of every
+    -- due row. The state lists are written out so that the partial indexes apply.
+    RETURN QUERY
+    WITH k AS (
+        SELECT k.id FROM campaigns k
+         WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
            AND (k.ends_at IS NULL OR k.ends_at > now())
            AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
-         ORDER BY m.due_at
-         LIMIT p_n
-           FOR UPDATE OF m SKIP LOCKED
+    ), pick AS (
+        SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
+            SELECT m.campaign_id, m.id FROM messages m
+             WHERE m.campaign_id = k.id AND m.gateway = p_gateway
+               AND m.state IN ('pending', 'retry_wait') AND m.due_at <= now()
+             ORDER BY m.due_at LIMIT p_n
+               FOR UPDATE OF m SKIP LOCKED) x
+        LIMIT p_n
     )
     UPDATE messages m
        SET state = 'leased', lease_owner = p_owner,
@@ -62,8 +68,36 @@ LANGUAGE sql AS $$
     RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
               co.name, c.province_code, c.gender, c.birth_date::text, c.group_code, c.language,
               c.bhxh_code, c.participation, c.voluntary_due_date::text, c.zalo_user_id,
-              c.tags::text
-$$;
+              c.tags::text;
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF NOT p_in_doubt OR got >= p_n THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH k AS (
+        SELECT k.id FROM campaigns k
+         WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
+           AND (k.ends_at IS NULL OR k.ends_at > now())
+           AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
+    ), pick AS (
+        SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
+            SELECT m.campaign_id, m.id FROM messages m
+             WHERE m.campaign_id = k.id AND m.gateway = p_gateway AND m.state = 'in_doubt'
+             ORDER BY m.due_at LIMIT p_n - got
+               FOR UPDATE OF m SKIP LOCKED) x
+        LIMIT p_n - got
+    )
+    UPDATE messages m
+       SET state = 'leased', lease_owner = p_owner,
+           lease_until = now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
+      FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
+     WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
+    RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
+              co.name, c.province_code, c.gender, c.birth_date::text, c.group_code, c.language,
+              c.bhxh_code, c.participation, c.voluntary_due_date::text, c.zalo_user_id,
+              c.tags::text;
+END $$;
+CREATE INDEX messages_in_doubt ON messages (gateway, due_at) WHERE state = 'in_doubt';
 
 -- Delivery reports that arrived while their message was still leased (the answer of the submit
 -- not recorded yet): parked here and applied by loa_dlr_reconcile() once it is submitted.

@@ -31,7 +31,12 @@ WORK=$(mktemp -d /tmp/loa-test.XXXXXX)
 chmod 755 "$WORK"
 PGDIR=$WORK/pg
 
+declare -A PYTEST_PID=()
 cleanup() {
+  # pytest turns SIGTERM into an interruption and still tears its fixtures down.
+  local pid
+  for pid in "${PYTEST_PID[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${PYTEST_PID[@]}"; do wait "$pid" 2>/dev/null; done
   pg_sh stop "$PGDIR" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -186,17 +191,25 @@ for c in python3 /usr/bin/python3; do
   if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import pytest' >/dev/null 2>&1; then PY=$c; break; fi
 done
 
-# run_pytest LABEL LOA_BIN: counts from pytest's JUnit XML (errors in fixtures count as failures).
-run_pytest() {
-  local label=$1 bin=$2 xml="$WORK/pytest-$1.xml" t counts p f
-  stage "integration tests ($label): $bin"
-  t=$(date +%s)
-  if [ -z "$PY" ]; then
-    fail "integration ($label): no python3 with pytest (apt-get install python3-pytest)"
-    return
-  fi
+# pytest_start LABEL LOA_BIN: starts pytest in the background, its output in $WORK/pytest-LABEL.out.
+# The two passes (plain and sanitized binary) run side by side: they mostly wait on the daemon,
+# Kannel and PostgreSQL, and each has its own cluster and ports.
+pytest_start() {
+  local label=$1 bin=$2
   # shellcheck disable=SC2086
-  LOA_BIN=$bin "$PY" -m pytest -q -p no:cacheprovider --junitxml="$xml" ${PYTEST_ARGS:-} tests/integration
+  LOA_BIN=$bin "$PY" -m pytest -q --tb=short -p no:cacheprovider --junitxml="$WORK/pytest-$label.xml" \
+    ${PYTEST_ARGS:-} tests/integration >"$WORK/pytest-$label.out" 2>&1 &
+  PYTEST_PID[$label]=$!
+}
+
+# pytest_finish LABEL BIN: waits, prints the output, counts from pytest's JUnit XML (errors in
+# fixtures count as failures).
+pytest_finish() {
+  local label=$1 bin=$2 xml="$WORK/pytest-$1.xml" counts p f
+  wait "${PYTEST_PID[$label]}"
+  unset "PYTEST_PID[$label]"
+  stage "integration tests ($label): $bin"
+  cat "$WORK/pytest-$label.out"
   if [ ! -f "$xml" ]; then
     fail "integration ($label): pytest did not run"
     return
@@ -223,12 +236,18 @@ EOF
   while IFS= read -r name; do
     [ -n "$name" ] && fail "integration ($label): $name"
   done <<<"$(echo "$counts" | tail -n +2)"
-  echo "($(elapsed "$t"))"
 }
 
-run_pytest rel build/loa
-if [ "$LOA_IT_ASAN" = 1 ]; then
-  run_pytest asan build/loa-asan
+passes="rel:build/loa"
+[ "$LOA_IT_ASAN" = 1 ] && passes="$passes asan:build/loa-asan"
+stage "integration tests: ${passes//:/ with } (side by side)"
+t=$(date +%s)
+if [ -z "$PY" ]; then
+  fail "integration: no python3 with pytest (apt-get install python3-pytest)"
+else
+  for pb in $passes; do pytest_start "${pb%%:*}" "${pb#*:}"; done
+  for pb in $passes; do pytest_finish "${pb%%:*}" "${pb#*:}"; done
 fi
+echo "($(elapsed "$t"))"
 
 summary

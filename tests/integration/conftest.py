@@ -106,6 +106,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+# tests/run.sh runs pytest in the background, where SIGINT starts ignored, and stops it with
+# SIGTERM: both become an interruption, so fixtures still stop their clusters and daemons.
+signal.signal(signal.SIGTERM, _interrupt)
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 PG_SH = REPO / "tests" / "pg.sh"
 KANNEL_SH = REPO / "tests" / "kannel.sh"
 
@@ -372,8 +383,10 @@ class Loa:
 @pytest.fixture
 def loa(db_url):
     d = _tmpdir("loa-it-")
-    yield Loa(d, db_url)
-    shutil.rmtree(d, ignore_errors=True)
+    try:
+        yield Loa(d, db_url)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ const char *csvimport_row_parse(const struct csvimport_header *h,
 
 struct import_stats {
     long rows, imported, updated, unchanged, rejected, opted_out;
+    bool bulk;                  /* secondary indexes and foreign keys were rebuilt after the load */
     char ignored[512];
 };
 

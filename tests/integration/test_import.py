@@ -223,3 +223,53 @@ def test_communes_import_upserts_and_is_idempotent(loa, psql):
     assert sorted(int(r["line"]) for r in rejects_of(rej)) == [5, 6, 7]
     again = loa.json("communes", "import", f)
     assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 3)
+
+
+def schema_of_citizens(psql):
+    idx = psql("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'citizens' ORDER BY 1")
+    fks = psql("SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint"
+               " WHERE conrelid = 'citizens'::regclass AND contype = 'f' ORDER BY 1")
+    return idx, fks
+
+
+def test_import_bulk_load_rebuilds_indexes_and_keys(loa, psql):
+    """A large first load drops the secondary indexes and foreign keys and rebuilds them in the
+    same transaction; the table ends exactly as the migrations made it, keys validated, and a
+    second import of the same file is no bulk load and changes nothing."""
+    before = schema_of_citizens(psql)
+    assert len(before[1]) == 4
+    f = loa.dir / "big.csv"
+    loa.ok("demo-data", "--citizens", "60000", "--seed", "9", "--today", "2026-05-01", "--out", f)
+    out = loa.json("import", "citizens", f)
+    check_invariant(out)
+    assert out["bulk"] is True
+    assert out["imported"] + out["unchanged"] == 60000
+    assert citizens(psql) == out["imported"]
+    after = schema_of_citizens(psql)
+    assert after == before
+    assert all(v for _, _, v in after[1])
+    again = loa.json("import", "citizens", f)
+    assert again["bulk"] is False
+    assert again["imported"] == 0 and again["updated"] == 0
+    assert again["unchanged"] == 60000
+    assert schema_of_citizens(psql) == before
+
+
+def test_import_bulk_load_failure_leaves_the_schema_whole(loa, psql):
+    """A bulk load that fails after the indexes were dropped rolls them back with the rows."""
+    before = schema_of_citizens(psql)
+    f = loa.dir / "big.csv"
+    loa.ok("demo-data", "--citizens", "60000", "--seed", "3", "--today", "2026-05-01", "--out", f)
+    # A commune removed behind the importer's back makes the rebuilt foreign key fail.
+    psql("ALTER TABLE citizens DROP CONSTRAINT citizens_commune_code_fkey;"
+         " INSERT INTO citizens (full_name, phone, commune_code, province_code)"
+         " SELECT 'Ghost', '84900000001', 'XXXXX', province_code FROM communes LIMIT 1;"
+         " ALTER TABLE citizens ADD CONSTRAINT citizens_commune_code_fkey FOREIGN KEY (commune_code)"
+         " REFERENCES communes(code) NOT VALID;")
+    p = loa.run("import", "citizens", f)
+    assert p.returncode == 1, p.stderr
+    assert "citizens_commune_code_fkey" in p.stderr
+    assert citizens(psql) == 1
+    idx, fks = schema_of_citizens(psql)
+    assert idx == before[0]
+    assert [n for n, _, _ in fks] == [n for n, _, _ in before[1]]

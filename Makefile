@@ -116,7 +116,8 @@ bench-run: build/loa build/tests/sink build/tests/render_bench
 clean:
 	rm -rf build
 distclean: clean
-	tests/pg.sh stop var/pg >/dev/null 2>&1 || true
+	tests/kannel.sh stop var/kannel >/dev/null 2>&1 || true
+	for d in var/pg var/bench-pg; do [ -e $$d ] && (cd / && $(CURDIR)/tests/pg.sh stop "$$(readlink -f $(CURDIR)/$$d)") >/dev/null 2>&1; done; true
 	rm -rf var
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -11,26 +11,29 @@ static const char *const names[MSG_NSTATES] = {
 #define B(s) (1u << (s))
 /* allowed[from] is the set of states FROM may move to. Why each edge exists:
  *  pending → leased (dispatcher), suppressed (opted out / capped since materialised),
- *            expired (campaign ended), cancelled.
+ *            expired (campaign ended), cancelled, fallback (its gateway is paused past the
+ *            sending window or its step was stopped: the next channel takes over).
  *  leased  → submitted / retry_wait / failed / fallback / in_doubt (the gateway's answer),
  *            pending (lease returned unsent at shutdown), suppressed (stop arrived meanwhile),
  *            delivered (a gateway that knows at once), expired.
  *  submitted → delivered / undelivered (reports), fallback (no receipt in time).
- *  retry_wait → leased, suppressed, expired, cancelled, delivered (the report of an earlier
- *            attempt arrives while the resend waits: Zalo sends one receipt per tracking id).
+ *  retry_wait → leased, suppressed, expired, cancelled, fallback (as pending), delivered
+ *            (the report of an earlier attempt arrives while the resend waits: Zalo sends one
+ *            receipt per tracking id).
  *  in_doubt → leased (resend with the same idempotency key), delivered / undelivered (a late
  *            report settles it), failed, expired, cancelled.
  *  undelivered → fallback (the next channel may still reach the citizen).
  *  fallback → delivered (a Zalo receipt after the receipt time-out: the citizen was reached, and
  *            the next channel's message, if still unsent, is removed in the same statement). */
 static const unsigned allowed[MSG_NSTATES] = {
-    [MSG_PENDING] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED),
+    [MSG_PENDING] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED) |
+                    B(MSG_FALLBACK),
     [MSG_LEASED] = B(MSG_SUBMITTED) | B(MSG_RETRY_WAIT) | B(MSG_FAILED) | B(MSG_FALLBACK) |
                    B(MSG_IN_DOUBT) | B(MSG_PENDING) | B(MSG_SUPPRESSED) | B(MSG_DELIVERED) |
                    B(MSG_EXPIRED),
     [MSG_SUBMITTED] = B(MSG_DELIVERED) | B(MSG_UNDELIVERED) | B(MSG_FALLBACK),
     [MSG_RETRY_WAIT] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED) |
-                       B(MSG_DELIVERED),
+                       B(MSG_DELIVERED) | B(MSG_FALLBACK),
     [MSG_IN_DOUBT] = B(MSG_LEASED) | B(MSG_DELIVERED) | B(MSG_UNDELIVERED) | B(MSG_FAILED) |
                      B(MSG_EXPIRED) | B(MSG_CANCELLED),
     [MSG_UNDELIVERED] = B(MSG_FALLBACK),

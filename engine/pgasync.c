@@ -237,9 +237,20 @@ static void conn_poll_connect(struct pgconn *c)
     }
 }
 
+/* Server notices (e.g. "relation already exists, skipping") go through the log, not stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    size_t n = strlen(message);
+    while (n && (message[n - 1] == '\n' || message[n - 1] == ' '))
+        n--;
+    log_debug("event=db_notice conn=%d message=\"%.*s\"", ((struct pgconn *)arg)->idx, (int)n, message);
+}
+
 static void conn_start(struct pgconn *c)
 {
     c->conn = PQconnectStart(c->pool->conninfo);
+    if (c->conn)
+        PQsetNoticeProcessor(c->conn, on_notice, c);
     if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD) {
         conn_broken(c, c->conn ? PQerrorMessage(c->conn) : "out of memory");
         return;

@@ -35,6 +35,8 @@ static void test_the_main_path_is_legal(void **state)
     assert_true(message_transition_ok(MSG_SUBMITTED, MSG_FALLBACK));
     assert_true(message_transition_ok(MSG_FALLBACK, MSG_DELIVERED));
     assert_true(message_transition_ok(MSG_PENDING, MSG_SUPPRESSED));
+    assert_true(message_transition_ok(MSG_PENDING, MSG_FALLBACK));
+    assert_true(message_transition_ok(MSG_RETRY_WAIT, MSG_FALLBACK));
 }
 
 static void test_nothing_moves_backwards(void **state)

@@ -198,7 +198,8 @@ int csvfile_open(const char *path, struct csvfile **out, char *err, size_t errle
     }
     if (f->size >= 3 && memcmp(f->map, "\xEF\xBB\xBF", 3) == 0)
         f->start = 3;
-    f->delim = delimiter_detect(f->map + f->start, f->size - f->start, f->eol);
+    /* An empty file is not mapped: no pointer arithmetic on NULL. */
+    f->delim = f->size ? delimiter_detect(f->map + f->start, f->size - f->start, f->eol) : ',';
     parser_start(f);
     *out = f;
     return 0;

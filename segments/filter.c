@@ -311,7 +311,9 @@ static char *scalar(struct fc *f, const struct field *fd, const cJSON *v)
 /* Appends VAL to a PostgreSQL array literal as a quoted element. */
 static void array_elem(char **buf, size_t *len, size_t *cap, const char *val, bool *oom)
 {
-    size_t need = *len + 2 * strlen(val) + 4;
+    /* A comma, two quotes, every byte escaped, and room for the closing brace and NUL that
+     * list_param() appends after the last element. */
+    size_t need = *len + 2 * strlen(val) + 5;
     if (need > *cap) {
         size_t ncap = *cap ? *cap : 64;
         while (ncap < need)

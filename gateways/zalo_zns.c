@@ -49,7 +49,8 @@ struct zns {
     char name[64];
     struct engine *engine;
     uv_timer_t quota_timer;      /* writes a quota that changed since the last write */
-    long quota_remaining;        /* last reported, -1 unknown */
+    long quota_remaining;        /* lowest reported today, -1 unknown */
+    long quota_day;              /* local day (days since the epoch) of quota_remaining */
     long quota_stored;           /* last written to gateway_state */
     time_t quota_stored_at;
 };
@@ -326,9 +327,14 @@ static void quota_timer_fire(uv_timer_t *t) { quota_write(t->data); }
 static void quota_note(struct gateway *gw, long remaining)
 {
     struct zns *z = gw->impl;
-    if (remaining < 0 || remaining == z->quota_remaining)
+    /* Answers complete in any order, so the last one to arrive may carry an older figure. The
+     * remaining quota only falls during a day, so the lowest figure of the local day is the
+     * latest; a new day starts again from its first answer. */
+    long day = (long)(((int64_t)time(NULL) + z->utc_offset_s) / 86400);
+    if (remaining < 0 || (day == z->quota_day && z->quota_remaining >= 0 && remaining >= z->quota_remaining))
         return;
     z->quota_remaining = remaining;
+    z->quota_day = day;
     time_t since = time(NULL) - z->quota_stored_at;
     if (since >= QUOTA_WRITE_S || remaining == 0)
         quota_write(z);

@@ -30,6 +30,13 @@ t_start=$(date +%s)
 WORK=$(mktemp -d /tmp/loa-test.XXXXXX)
 chmod 755 "$WORK"
 PGDIR=$WORK/pg
+# The binaries under test, copied: a rebuild during the run does not change what is tested.
+mkdir -p "$WORK/bin"
+for b in loa loa-asan; do
+  if [ -x "build/$b" ]; then cp "build/$b" "$WORK/bin/$b"; fi
+done
+LOA_REL=$WORK/bin/loa
+LOA_ASAN=$WORK/bin/loa-asan
 
 declare -A PYTEST_PID=()
 cleanup() {
@@ -77,9 +84,9 @@ ADMIN_URL=$(url_for postgres)
 printf '[database]\nurl = %s\n' "$(url_for loa_tmpl)" >"$WORK/tmpl.conf"
 printf '[database]\nurl = %s\n' "$CLUSTER_URL" >"$WORK/loa.conf"
 if psql_admin -c "CREATE DATABASE loa_tmpl" \
-  && build/loa -c "$WORK/tmpl.conf" db migrate >"$WORK/migrate.log" 2>&1 \
-  && build/loa -c "$WORK/loa.conf" db migrate >>"$WORK/migrate.log" 2>&1 \
-  && build/loa -c "$WORK/loa.conf" db migrate >>"$WORK/migrate.log" 2>&1; then
+  && "$LOA_REL" -c "$WORK/tmpl.conf" db migrate >"$WORK/migrate.log" 2>&1 \
+  && "$LOA_REL" -c "$WORK/loa.conf" db migrate >>"$WORK/migrate.log" 2>&1 \
+  && "$LOA_REL" -c "$WORK/loa.conf" db migrate >>"$WORK/migrate.log" 2>&1; then
   echo "ok    migrations applied (and applied again: idempotent) ($(elapsed "$t"))"
   pass migrate
 else
@@ -238,9 +245,9 @@ EOF
   done <<<"$(echo "$counts" | tail -n +2)"
 }
 
-passes="rel:build/loa"
-[ "$LOA_IT_ASAN" = 1 ] && passes="$passes asan:build/loa-asan"
-stage "integration tests: ${passes//:/ with } (side by side)"
+passes="rel:$LOA_REL"
+[ "$LOA_IT_ASAN" = 1 ] && passes="$passes asan:$LOA_ASAN"
+stage "integration tests: build/loa and build/loa-asan (copies in $WORK/bin), side by side"
 t=$(date +%s)
 if [ -z "$PY" ]; then
   fail "integration: no python3 with pytest (apt-get install python3-pytest)"

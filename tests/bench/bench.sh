@@ -30,6 +30,9 @@ BENCH_SIZES=${BENCH_SIZES:-10000 100000}
 pg_sh() { (cd / && "$REPO/tests/pg.sh" "$@"); }
 
 mkdir -p "$BENCH_DIR" "$REPO/var"
+# One binary for the whole run, even if build/loa is rebuilt meanwhile.
+cp "$LOA" "$BENCH_DIR/loa" || { echo "bench: $LOA is missing (make build/loa)" >&2; exit 1; }
+LOA=$BENCH_DIR/loa
 
 # As root the cluster belongs to the user `loa` (tests/pg.sh), who must be able to reach its
 # directory. When the checkout is somewhere it cannot (under /root, say), the cluster lives

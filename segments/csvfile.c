@@ -210,6 +210,11 @@ char csvfile_delimiter(const struct csvfile *f)
     return f->delim;
 }
 
+size_t csvfile_size(const struct csvfile *f)
+{
+    return f->size;
+}
+
 void csvfile_close(struct csvfile *f)
 {
     if (!f)

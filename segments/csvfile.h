@@ -39,6 +39,8 @@ int  csvfile_open(const char *path, struct csvfile **out, char *err, size_t errl
 /* Reads every record through FN. 0, or -1 with ERR set. */
 int  csvfile_read(struct csvfile *f, csvfile_row_fn fn, void *ud, char *err, size_t errlen);
 char csvfile_delimiter(const struct csvfile *f);
+/* The file's size in bytes. */
+size_t csvfile_size(const struct csvfile *f);
 void csvfile_close(struct csvfile *f);
 
 /* Checks LEN bytes for UTF-8: true, or false with the offset of the first bad byte. */

@@ -86,6 +86,20 @@ static long seen_check(struct seen *t, const char *key, size_t n, long line)
     return 0;
 }
 
+/* The line that brought KEY first, or 0 when it has not been seen. Records nothing. */
+static long seen_find(const struct seen *t, const char *key, size_t n)
+{
+    if (!t->cap)
+        return 0;
+    uint64_t h = key_hash(key, n);
+    for (size_t j = h & (t->cap - 1); t->slots[j].hash; j = (j + 1) & (t->cap - 1)) {
+        const char *k = t->arena + t->slots[j].off;
+        if (t->slots[j].hash == h && strlen(k) == n && memcmp(k, key, n) == 0)
+            return t->slots[j].line;
+    }
+    return 0;
+}
+
 static void seen_free(struct seen *t)
 {
     free(t->slots);
@@ -108,6 +122,9 @@ struct import {
     size_t clen;
     bool copy_failed;
     int shown;
+    bool direct;                /* COPY straight into an empty citizens table (initial load) */
+    char *optouts;              /* direct: COPY rows (bhxh_code, phone, full_name) to opt out */
+    size_t olen, ocap;
 };
 
 static void copy_text(struct import *im, const char *s)
@@ -146,8 +163,61 @@ static int copy_flush(struct import *im, char *err, size_t errlen)
     return 0;
 }
 
+/* Direct mode keeps the rows asking to opt out, to be matched to their new ids afterwards. */
+static int optout_keep(struct import *im)
+{
+    const struct citizen_row *r = &im->row;
+    size_t start = im->clen;
+    copy_field(im, r->bhxh_code, false);
+    copy_field(im, r->phone, false);
+    copy_field(im, r->full_name, true);
+    size_t n = im->clen - start;
+    if (im->olen + n > im->ocap) {
+        size_t ncap = im->ocap ? im->ocap * 2 : 4096;
+        while (ncap < im->olen + n)
+            ncap *= 2;
+        char *o = realloc(im->optouts, ncap);
+        if (!o)
+            return -1;
+        im->optouts = o, im->ocap = ncap;
+    }
+    memcpy(im->optouts + im->olen, im->copy + start, n);
+    im->olen += n;
+    im->clen = start;
+    return 0;
+}
+
+/* The columns of the initial load, in COPY order; a new citizen speaks Vietnamese unless the
+ * file says otherwise. */
+static int copy_row_direct(struct import *im, char *err, size_t errlen)
+{
+    const struct citizen_row *r = &im->row;
+    if (r->opt_out && optout_keep(im) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    copy_field(im, r->full_name, false);
+    copy_field(im, r->phone, false);
+    copy_field(im, r->carrier, false);
+    copy_field(im, r->commune_code, false);
+    copy_field(im, r->province_code, false);
+    copy_field(im, r->gender, false);
+    copy_field(im, r->birth_date[0] ? r->birth_date : NULL, false);
+    copy_field(im, r->group_code, false);
+    copy_field(im, r->language ? r->language : "vi", false);
+    copy_field(im, r->bhxh_code, false);
+    copy_field(im, r->participation, false);
+    copy_field(im, r->due_date[0] ? r->due_date : NULL, false);
+    copy_field(im, r->zalo_user_id, true);
+    if (im->clen > COPY_CHUNK)
+        return copy_flush(im, err, errlen);
+    return 0;
+}
+
 static int copy_row(struct import *im, long line, char *err, size_t errlen)
 {
+    if (im->direct)
+        return copy_row_direct(im, err, errlen);
     const struct citizen_row *r = &im->row;
     char num[24];
     snprintf(num, sizeof num, "%ld", line);
@@ -224,14 +294,33 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
     if (why)
         return reject_row(im, row, why, err, errlen);
 
-    /* The same person twice: the same BHXH code, or, for a row without one, the same phone
-     * and name as any earlier row. */
+    /* The same person twice, by the rule the upsert applies to the database: the same BHXH
+     * code; or the same phone and name where either row has no code (a row without a code is
+     * matched to any citizen with that phone and name). Two rows with different codes may
+     * share a phone and a name: a household phone, a father and son. Keys: B code, N phone+name
+     * of a row without a code, C phone+name of a row with one. */
     char key[CITIZEN_NAME_MAX + 16];
-    int plen = snprintf(key, sizeof key, "P%s\x1f%s", im->row.phone, im->row.full_name);
-    long first = seen_check(&im->seen, key, (size_t)plen, row->line);
-    if (im->row.bhxh_code && first >= 0) {
-        int blen = snprintf(key, sizeof key, "B%s", im->row.bhxh_code);
-        first = seen_check(&im->seen, key, (size_t)blen, row->line);
+    int plen = snprintf(key + 1, sizeof key - 1, "%s\x1f%s", im->row.phone, im->row.full_name) + 1;
+    long first;
+    if (!im->row.bhxh_code) {
+        key[0] = 'C';
+        first = seen_find(&im->seen, key, (size_t)plen);
+        if (first == 0) {
+            key[0] = 'N';
+            first = seen_check(&im->seen, key, (size_t)plen, row->line);
+        }
+    } else {
+        key[0] = 'N';
+        first = seen_find(&im->seen, key, (size_t)plen);
+        if (first == 0) {
+            key[0] = 'C';
+            if (seen_check(&im->seen, key, (size_t)plen, row->line) < 0)
+                first = -1;
+        }
+        if (first == 0) {
+            int blen = snprintf(key, sizeof key, "B%s", im->row.bhxh_code);
+            first = seen_check(&im->seen, key, (size_t)blen, row->line);
+        }
     }
     if (first < 0) {
         snprintf(err, errlen, "out of memory");
@@ -341,6 +430,8 @@ static const char *const new_rows_sql =
  * table already has: below that, rebuilding the indexes of a large table costs more than
  * maintaining them row by row. */
 enum { BULK_MIN_ROWS = 50000 };
+/* A file this large (about 50,000 rows) loaded into an empty table goes straight into it. */
+enum { BULK_MIN_BYTES = 4 * 1024 * 1024 };
 
 static long count_of(PGconn *db, const char *sql, char *err, size_t errlen)
 {
@@ -358,10 +449,6 @@ static int merge(PGconn *db, struct import_stats *st, char *err, size_t errlen)
      * be planned as nested loops over a million rows. */
     if (db_exec(db, err, errlen, "ANALYZE import_staging", 0, NULL) < 0)
         return -1;
-    /* One import at a time: two files naming the same new citizen would otherwise both see
-     * them missing. Readers (segment counts, the daemon) are not blocked. */
-    if (db_exec(db, err, errlen, "LOCK TABLE citizens IN SHARE ROW EXCLUSIVE MODE", 0, NULL) < 0)
-        return -1;
     for (size_t i = 0; i < sizeof upsert_sql / sizeof upsert_sql[0]; i++)
         if (db_exec(db, err, errlen, upsert_sql[i], 0, NULL) < 0)
             return -1;
@@ -377,7 +464,7 @@ static int merge(PGconn *db, struct import_stats *st, char *err, size_t errlen)
     if (fresh < 0)
         return -1;
     bool bulk = fresh >= BULK_MIN_ROWS && fresh >= existing / 4;
-    if (bulk && count_of(db, "SELECT citizens_bulk_begin()", err, errlen) < 0)
+    if (bulk && count_of(db, "SELECT citizens_bulk_begin(false)", err, errlen) < 0)
         return -1;
     const char *const *ins = bulk ? bulk_insert_sql : insert_sql;
     long ins1 = count_of(db, ins[0], err, errlen);
@@ -397,12 +484,15 @@ static int merge(PGconn *db, struct import_stats *st, char *err, size_t errlen)
     return 0;
 }
 
-static int copy_begin(PGconn *db, char *err, size_t errlen)
+static int copy_begin(PGconn *db, bool direct, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(db,
-                         "COPY import_staging (line, full_name, phone, carrier, commune_code,"
-                         " province_code, gender, birth_date, group_code, language, bhxh_code,"
-                         " participation, voluntary_due_date, zalo_user_id, opt_out) FROM STDIN");
+    PGresult *r = PQexec(db, direct
+                         ? "COPY citizens (full_name, phone, carrier, commune_code, province_code,"
+                           " gender, birth_date, group_code, language, bhxh_code, participation,"
+                           " voluntary_due_date, zalo_user_id) FROM STDIN"
+                         : "COPY import_staging (line, full_name, phone, carrier, commune_code,"
+                           " province_code, gender, birth_date, group_code, language, bhxh_code,"
+                           " participation, voluntary_due_date, zalo_user_id, opt_out) FROM STDIN");
     int ok = PQresultStatus(r) == PGRES_COPY_IN;
     if (!ok)
         snprintf(err, errlen, "%s", PQresultErrorMessage(r));
@@ -410,10 +500,11 @@ static int copy_begin(PGconn *db, char *err, size_t errlen)
     return ok ? 0 : -1;
 }
 
-/* Ends the COPY; ABORT_WHY non-NULL makes the server discard it. */
-static int copy_end(PGconn *db, const char *abort_why, char *err, size_t errlen)
+/* Ends the COPY; ABORT_WHY non-NULL makes the server discard it. *ROWS gets the rows copied. */
+static int copy_end(PGconn *db, const char *abort_why, long *rows, char *err, size_t errlen)
 {
     int rc = 0;
+    *rows = 0;
     if (PQputCopyEnd(db, abort_why) != 1) {
         snprintf(err, errlen, "COPY failed: %s", PQerrorMessage(db));
         rc = -1;
@@ -423,10 +514,47 @@ static int copy_end(PGconn *db, const char *abort_why, char *err, size_t errlen)
         if (!abort_why && PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
             snprintf(err, errlen, "COPY failed: %s", PQresultErrorMessage(r));
             rc = -1;
-        }
+        } else if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            *rows = strtol(PQcmdTuples(r), NULL, 10);
         PQclear(r);
     }
     return rc;
+}
+
+/* The initial load: every row copied is a new citizen (duplicates within the file were
+ * rejected, and the table was empty under our lock). Rebuild what was dropped, then record the
+ * opt-outs the file asked for. */
+static int initial_load_finish(struct import *im, long copied, char *err, size_t errlen)
+{
+    struct import_stats *st = im->st;
+    if (count_of(im->db, "SELECT citizens_bulk_end()", err, errlen) < 0)
+        return -1;
+    st->imported = copied;
+    st->updated = st->unchanged = 0;
+    st->bulk = true;
+    if (!im->olen)
+        return 0;
+    if (db_exec(im->db, err, errlen,
+                "CREATE TEMP TABLE import_optout (bhxh_code text, phone text, full_name text) ON COMMIT DROP",
+                0, NULL) < 0)
+        return -1;
+    PGresult *r = PQexec(im->db, "COPY import_optout FROM STDIN");
+    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    long n;
+    if (!ok || PQputCopyData(im->db, im->optouts, (int)im->olen) != 1) {
+        snprintf(err, errlen, "COPY failed: %s", PQerrorMessage(im->db));
+        return -1;
+    }
+    if (copy_end(im->db, NULL, &n, err, errlen) < 0)
+        return -1;
+    st->opted_out = count_of(im->db,
+        "WITH o AS (INSERT INTO opt_outs (citizen_id, channel, source)"
+        " SELECT c.id, 'all', 'import' FROM import_optout v JOIN citizens c"
+        "  ON (v.bhxh_code IS NOT NULL AND c.bhxh_code = v.bhxh_code)"
+        "  OR (v.bhxh_code IS NULL AND c.bhxh_code IS NULL AND c.phone = v.phone AND c.full_name = v.full_name)"
+        " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM o", err, errlen);
+    return st->opted_out < 0 ? -1 : 0;
 }
 
 int csvimport_citizens(PGconn *db, const char *path, const struct import_opts *o,
@@ -452,17 +580,34 @@ int csvimport_citizens(PGconn *db, const char *path, const struct import_opts *o
     db_exec(db, ignore, sizeof ignore, "SET temp_buffers = '256MB'", 0, NULL);
     if (db_begin(db, err, errlen) < 0)
         goto out;
-    if (db_exec(db, err, errlen, staging_sql[0], 0, NULL) < 0 ||
-        db_exec(db, err, errlen, staging_sql[1], 0, NULL) < 0 || copy_begin(db, err, errlen) < 0)
+    /* One import at a time: two files naming the same new citizen would otherwise both see
+     * them missing, and the initial load needs the table to stay empty until it commits.
+     * Readers (segment counts, the daemon's queries) are not blocked. */
+    if (db_exec(db, err, errlen, "LOCK TABLE citizens IN SHARE ROW EXCLUSIVE MODE", 0, NULL) < 0)
+        goto rollback;
+    if (csvfile_size(f) >= BULK_MIN_BYTES) {
+        long empty = count_of(db, "SELECT (NOT EXISTS (SELECT 1 FROM citizens))::int", err, errlen);
+        if (empty < 0)
+            goto rollback;
+        im.direct = empty == 1;
+    }
+    if (im.direct) {
+        if (count_of(db, "SELECT citizens_bulk_begin(true)", err, errlen) < 0)
+            goto rollback;
+    } else if (db_exec(db, err, errlen, staging_sql[0], 0, NULL) < 0 ||
+               db_exec(db, err, errlen, staging_sql[1], 0, NULL) < 0)
+        goto rollback;
+    if (copy_begin(db, im.direct, err, errlen) < 0)
         goto rollback;
     int rd = csvfile_read(f, on_row, &im, err, errlen);
     if (rd == 0 && st->rows == 0 && !im.h.nfields)
         rd = -1, snprintf(err, errlen, "%s has no header row", path);
     if (rd == 0 && !im.copy_failed)
         rd = copy_flush(&im, err, errlen);
-    if (copy_end(db, rd < 0 || im.copy_failed ? "import refused" : NULL, err, errlen) < 0 || rd < 0)
+    long copied;
+    if (copy_end(db, rd < 0 || im.copy_failed ? "import refused" : NULL, &copied, err, errlen) < 0 || rd < 0)
         goto rollback;
-    if (merge(db, st, err, errlen) < 0)
+    if (im.direct ? initial_load_finish(&im, copied, err, errlen) < 0 : merge(db, st, err, errlen) < 0)
         goto rollback;
     if (im.rej) {
         int c = csvfile_rejects_close(im.rej);
@@ -495,6 +640,7 @@ out:
     csvimport_refs_free(im.refs);
     seen_free(&im.seen);
     free(im.copy);
+    free(im.optouts);
     return rc;
 }
 

@@ -273,3 +273,27 @@ def test_import_bulk_load_failure_leaves_the_schema_whole(loa, psql):
     idx, fks = schema_of_citizens(psql)
     assert idx == before[0]
     assert [n for n, _, _ in fks] == [n for n, _, _ in before[1]]
+
+
+def test_import_same_phone_and_name_with_and_without_code_is_one_person(loa, psql):
+    """A row without a BHXH code is matched to any citizen with its phone and name, so a row
+    with a code repeating them is the same person: reported as a duplicate, in either order,
+    and a second import changes nothing. Two rows with different codes may share both (a
+    household phone, a father and son of the same name)."""
+    f = loa.dir / "dup.csv"
+    f.write_text(
+        "full_name,phone,commune_code,bhxh_code\n"
+        "Nguyễn Bích Châu,0323307587,23314,\n"
+        "Nguyễn Bích Châu,0323307587,23314,9151599098\n"
+        "Trần Văn Nam,0912000001,23314,7900000001\n"
+        "Trần Văn Nam,0912000001,23314,\n"
+        "Lê Văn Tư,0912000002,23314,7900000002\n"
+        "Lê Văn Tư,0912000002,23314,7900000003\n", encoding="utf-8")
+    rej = loa.dir / "dup-rejects.csv"
+    out = loa.json("import", "citizens", f, "--rejects", rej)
+    check_invariant(out)
+    assert out["imported"] == 4 and out["rejected"] == 2, out
+    reasons = {r["line"]: r["reason"] for r in rejects_of(rej)}
+    assert reasons == {"3": "duplicate of line 2", "5": "duplicate of line 4"}, reasons
+    again = loa.json("import", "citizens", f)
+    assert again["imported"] == 0 and again["updated"] == 0 and again["unchanged"] == 4, again

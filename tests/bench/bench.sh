@@ -303,19 +303,19 @@ for n in $BENCH_SIZES; do
       not_measured e2e_msgs_per_s_10k msg/s "" "10k SMS campaign through loa serve to the sink" "$RUN_FAILED"
       not_measured peak_rss_kb_10k kB "" "daemon peak RSS, 10k campaign" "$RUN_FAILED" ;;
     100000)
-      not_measured e2e_msgs_per_s msg/s "≥ 1000" "100k SMS campaign through loa serve to the sink" "$RUN_FAILED"
-      not_measured peak_rss_kb_100k kB "≈ 10k run" "daemon peak RSS, 100k campaign" "$RUN_FAILED" ;;
+      not_measured e2e_msgs_per_s msg/s ">= 1000" "100k SMS campaign through loa serve to the sink" "$RUN_FAILED"
+      not_measured peak_rss_kb_100k kB "~ 10k run" "daemon peak RSS, 100k campaign" "$RUN_FAILED" ;;
     esac
   fi
 done
-[ -n "$E2E" ] && figure e2e_msgs_per_s "$E2E" msg/s "≥ 1000" "100k SMS campaign through loa serve to the sink"
+[ -n "$E2E" ] && figure e2e_msgs_per_s "$E2E" msg/s ">= 1000" "100k SMS campaign through loa serve to the sink"
 [ -n "$RSS10" ] && figure peak_rss_kb_10k "$RSS10" kB "" "daemon peak RSS (VmHWM), 10k campaign"
-[ -n "$RSS100" ] && figure peak_rss_kb_100k "$RSS100" kB "≈ 10k run" "daemon peak RSS (VmHWM), 100k campaign"
+[ -n "$RSS100" ] && figure peak_rss_kb_100k "$RSS100" kB "~ 10k run" "daemon peak RSS (VmHWM), 100k campaign"
 if [ -n "$E2E" ] && [ -n "$CEILING" ]; then
   figure ratio "$(calc "$E2E / $CEILING" 3)" "" "" "e2e_msgs_per_s / sink_ceiling_msgs_per_s"
 fi
 if [ -n "$RSS10" ] && [ -n "$RSS100" ]; then
-  figure rss_growth_100k_over_10k "$(calc "$RSS100 / $RSS10" 2)" "" "≤ 1.5" "memory does not grow with campaign size"
+  figure rss_growth_100k_over_10k "$(calc "$RSS100 / $RSS10" 2)" "" "<= 1.5" "memory does not grow with campaign size"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -54,6 +54,9 @@ rm -f "$BENCH_DIR"/*.conf "$BENCH_DIR"/*.log
 
 # ---------------------------------------------------------------------------------------------
 # Figures: kept in order, each with a value (or the reason it was not measured), unit, target.
+# The targets are the ones the issues set; figures from part scripts get theirs from this table.
+declare -A PART_TARGET=([import_rows_per_s]=">= 100000" [segment_count_ms]="< 200"
+                        [render_msgs_per_s]=">= 1000000")
 declare -a F_KEYS=()
 declare -A F_VAL=() F_UNIT=() F_TARGET=() F_DESC=() F_WHY=()
 figure() {  # KEY VALUE UNIT TARGET DESCRIPTION
@@ -303,19 +306,19 @@ for n in $BENCH_SIZES; do
       not_measured e2e_msgs_per_s_10k msg/s "" "10k SMS campaign through loa serve to the sink" "$RUN_FAILED"
       not_measured peak_rss_kb_10k kB "" "daemon peak RSS, 10k campaign" "$RUN_FAILED" ;;
     100000)
-      not_measured e2e_msgs_per_s msg/s ">= 1000" "100k SMS campaign through loa serve to the sink" "$RUN_FAILED"
-      not_measured peak_rss_kb_100k kB "~ 10k run" "daemon peak RSS, 100k campaign" "$RUN_FAILED" ;;
+      not_measured e2e_msgs_per_s msg/s ">= 5000" "100k SMS campaign through loa serve to the sink" "$RUN_FAILED"
+      not_measured peak_rss_kb_100k kB "< 65536" "daemon peak RSS, 100k campaign" "$RUN_FAILED" ;;
     esac
   fi
 done
-[ -n "$E2E" ] && figure e2e_msgs_per_s "$E2E" msg/s ">= 1000" "100k SMS campaign through loa serve to the sink"
-[ -n "$RSS10" ] && figure peak_rss_kb_10k "$RSS10" kB "" "daemon peak RSS (VmHWM), 10k campaign"
-[ -n "$RSS100" ] && figure peak_rss_kb_100k "$RSS100" kB "~ 10k run" "daemon peak RSS (VmHWM), 100k campaign"
+[ -n "$E2E" ] && figure e2e_msgs_per_s "$E2E" msg/s ">= 5000" "100k SMS campaign through loa serve to the sink"
+[ -n "$RSS10" ] && figure peak_rss_kb_10k "$RSS10" kB "< 65536" "daemon peak RSS (VmHWM), 10k campaign"
+[ -n "$RSS100" ] && figure peak_rss_kb_100k "$RSS100" kB "< 65536" "daemon peak RSS (VmHWM), 100k campaign"
 if [ -n "$E2E" ] && [ -n "$CEILING" ]; then
   figure ratio "$(calc "$E2E / $CEILING" 3)" "" "" "e2e_msgs_per_s / sink_ceiling_msgs_per_s"
 fi
 if [ -n "$RSS10" ] && [ -n "$RSS100" ]; then
-  figure rss_growth_100k_over_10k "$(calc "$RSS100 / $RSS10" 2)" "" "<= 1.5" "memory does not grow with campaign size"
+  figure rss_growth_100k_over_10k "$(calc "$RSS100 / $RSS10" 2)" "" "~ 1" "memory does not grow with campaign size"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -335,7 +338,7 @@ for part in tests/bench/part_*.sh; do
   while IFS=$'\t' read -r key value unit desc; do
     [ -n "$key" ] || continue
     if [[ "$value" =~ ^-?[0-9]+([.][0-9]+)?$ ]]; then
-      figure "$key" "$value" "$unit" "" "$desc"
+      figure "$key" "$value" "$unit" "${PART_TARGET[$key]:-}" "$desc"
     else
       problem "$name printed a line that is not key<TAB>number<TAB>unit<TAB>description: $key $value"
     fi

@@ -39,6 +39,10 @@ int  csvfile_open(const char *path, struct csvfile **out, char *err, size_t errl
 /* Reads every record through FN. 0, or -1 with ERR set. */
 int  csvfile_read(struct csvfile *f, csvfile_row_fn fn, void *ud, char *err, size_t errlen);
 char csvfile_delimiter(const struct csvfile *f);
+/* True when valid UTF-8 IN (N bytes) is certainly in NFC already: every code point is below
+ * U+0300 or in U+1E00-U+1EFF. False means "normalise it", not "it is not NFC". */
+bool csvfile_nfc_quick(const char *in, size_t n);
+
 /* The file's size in bytes. */
 size_t csvfile_size(const struct csvfile *f);
 void csvfile_close(struct csvfile *f);

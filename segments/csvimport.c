@@ -269,7 +269,11 @@ static int date_parse(const char *s, char out[11], int min_year, int max_year)
     if (y < min_year || y > max_year || m < 1 || m > 12 || d < 1 ||
         d > mdays[m - 1] + (m == 2 && leap(y)))
         return -1;
-    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    /* Written by hand: this runs for two dates of every row. y is 4 digits (checked above). */
+    out[0] = (char)('0' + y / 1000), out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10), out[3] = (char)('0' + y % 10), out[4] = '-';
+    out[5] = (char)('0' + m / 10), out[6] = (char)('0' + m % 10), out[7] = '-';
+    out[8] = (char)('0' + d / 10), out[9] = (char)('0' + d % 10), out[10] = '\0';
     return 0;
 }
 

@@ -300,7 +300,14 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
      * share a phone and a name: a household phone, a father and son. Keys: B code, N phone+name
      * of a row without a code, C phone+name of a row with one. */
     char key[CITIZEN_NAME_MAX + 16];
-    int plen = snprintf(key + 1, sizeof key - 1, "%s\x1f%s", im->row.phone, im->row.full_name) + 1;
+    size_t pl = strlen(im->row.phone), nl = strlen(im->row.full_name);
+    if (pl + nl + 3 > sizeof key)
+        nl = sizeof key - pl - 3;   /* names are bounded by CITIZEN_NAME_MAX: never taken */
+    memcpy(key + 1, im->row.phone, pl);
+    key[1 + pl] = '\x1f';
+    memcpy(key + 2 + pl, im->row.full_name, nl);
+    key[2 + pl + nl] = '\0';
+    int plen = (int)(pl + nl + 2);
     long first;
     if (!im->row.bhxh_code) {
         key[0] = 'C';

@@ -83,3 +83,13 @@ ALTER TABLE citizens
     ALTER COLUMN language TYPE text COLLATE "C",
     ALTER COLUMN bhxh_code TYPE text COLLATE "C",
     ALTER COLUMN zalo_user_id TYPE text COLLATE "C";
+
+-- The same rules as 001's regular expressions, in a form that costs a third as much per row:
+-- checking them was an eighth of a million-row COPY.
+ALTER TABLE citizens
+    DROP CONSTRAINT citizens_phone_check,
+    DROP CONSTRAINT citizens_bhxh_code_check,
+    ADD CONSTRAINT citizens_phone_check
+        CHECK (length(phone) = 11 AND left(phone, 2) = '84' AND ltrim(phone, '0123456789') = ''),
+    ADD CONSTRAINT citizens_bhxh_code_check
+        CHECK (length(bhxh_code) = 10 AND ltrim(bhxh_code, '0123456789') = '');

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <utf8proc.h>
+
 #include "segments/csvfile.h"
 #include "segments/csvimport.h"
 
@@ -284,6 +286,61 @@ static void test_csvfile_size_limits(void **state)
     free(s);
 }
 
+/* The NFC fast path must never call a string NFC that utf8proc would change: checked for every
+ * code point it accepts, alone, after a letter, and before a combining mark (which it refuses). */
+static int enc(unsigned cp, char *o)
+{
+    return (int)utf8proc_encode_char((utf8proc_int32_t)cp, (utf8proc_uint8_t *)o);
+}
+
+static void nfc_agrees(const char *s)
+{
+    size_t n = strlen(s);
+    if (!csvfile_nfc_quick(s, n))
+        return;
+    utf8proc_uint8_t *nfc = utf8proc_NFC((const utf8proc_uint8_t *)s);
+    assert_non_null(nfc);
+    assert_string_equal((const char *)nfc, s);
+    free(nfc);
+}
+
+static void test_csvfile_nfc_quick_agrees_with_utf8proc(void **state)
+{
+    char buf[32];
+    int accepted = 0;
+    for (unsigned cp = 1; cp < 0x2000; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue;
+        int k = enc(cp, buf);
+        buf[k] = '\0';
+        if (csvfile_nfc_quick(buf, (size_t)k))
+            accepted++;
+        nfc_agrees(buf);
+        /* After a base letter, and with a following letter: nothing composes across them. */
+        char pair[32] = "a";
+        k = enc(cp, pair + 1);
+        pair[1 + k] = 'e';
+        pair[2 + k] = '\0';
+        nfc_agrees(pair);
+        /* Followed by a combining acute accent: must go the slow way. */
+        k = enc(cp, buf);
+        k += enc(0x301, buf + k);
+        buf[k] = '\0';
+        assert_false(csvfile_nfc_quick(buf, (size_t)k));
+    }
+    assert_int_equal(accepted, 0x2FF + 0x100);
+    const char *vi = "Nguy\xe1\xbb\x85n Th\xe1\xbb\x8b Th\xc3\xbay \xc4\x90\xe1\xba\xb7ng";  /* Nguyễn Thị Thúy Đặng */
+    assert_true(csvfile_nfc_quick(vi, strlen(vi)));
+    nfc_agrees(vi);
+    const char *nfd = "Nguye\xcc\x82\xcc\x83n";  /* e + circumflex + tilde, decomposed */
+    assert_false(csvfile_nfc_quick(nfd, strlen(nfd)));
+    const char *khmer = "\xe1\x9e\x90\xe1\x9e\xb6";
+    assert_false(csvfile_nfc_quick(khmer, strlen(khmer)));
+    char out[64];
+    assert_true(csvfile_text_clean(nfd, out, sizeof out) > 0);
+    assert_string_equal(out, "Nguy\xe1\xbb\x85n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_csvfile_separators_quotes_and_line_ends),
         cmocka_unit_test(test_csvfile_unbalanced_quote_rejects_one_line),
         cmocka_unit_test(test_csvfile_size_limits),
+        cmocka_unit_test(test_csvfile_nfc_quick_agrees_with_utf8proc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

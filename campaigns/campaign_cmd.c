@@ -27,8 +27,9 @@ static void notify_campaign(PGconn *db, int64_t id)
     db_notify(db, "loa_campaigns", p);
 }
 
-static void print_result(const struct cli *c, int64_t id, const char *name, const char *status,
-                         const char *extra_key, long long extra)
+/* ESTIMATES (may be NULL) is added to the JSON object and then deleted. */
+static void print_result_with(const struct cli *c, int64_t id, const char *name, const char *status,
+                              const char *extra_key, long long extra, cJSON *estimates)
 {
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
@@ -37,6 +38,10 @@ static void print_result(const struct cli *c, int64_t id, const char *name, cons
         cJSON_AddStringToObject(o, "status", status);
         if (extra_key)
             cJSON_AddNumberToObject(o, extra_key, (double)extra);
+        if (estimates) {
+            cJSON_AddItemToObject(o, "estimate", estimates);
+            estimates = NULL;
+        }
         char *s = cJSON_PrintUnformatted(o);
         puts(s);
         free(s);
@@ -47,6 +52,44 @@ static void print_result(const struct cli *c, int64_t id, const char *name, cons
             printf(" (%s: %lld)", extra_key, extra);
         putchar('\n');
     }
+    cJSON_Delete(estimates);
+}
+
+static void print_result(const struct cli *c, int64_t id, const char *name, const char *status,
+                         const char *extra_key, long long extra)
+{
+    print_result_with(c, id, name, status, extra_key, extra, NULL);
+}
+
+/* What one channel step will cost, shown before the campaign starts (sms-vn.md). */
+static void estimate_add(const struct cli *c, cJSON *arr, const char *tpl, const struct preview_result *pr)
+{
+    bool sms = pr->channel == TPL_SMS;
+    const char *enc = pr->longest_info.coding == SMS_UCS2 ? "UCS-2" : "GSM-7";
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "template", tpl);
+    cJSON_AddStringToObject(o, "channel", sms ? "sms" : "zalo");
+    cJSON_AddStringToObject(o, "gateway", pr->gateway);
+    cJSON_AddNumberToObject(o, "citizens", (double)pr->citizens);
+    cJSON_AddNumberToObject(o, "sendable", (double)pr->sendable);
+    if (sms && pr->has_longest) {
+        cJSON_AddStringToObject(o, "longest_encoding", enc);
+        cJSON_AddNumberToObject(o, "longest_parts", pr->longest_info.parts);
+    }
+    cJSON_AddNumberToObject(o, sms ? "total_parts" : "messages", (double)pr->total_parts);
+    cJSON_AddNumberToObject(o, "cost_vnd", (double)pr->cost_vnd);
+    cJSON_AddItemToArray(arr, o);
+    if (c->json)
+        return;
+    if (sms && pr->has_longest)
+        printf("  sms:%s via %s: %ld of %ld citizens reachable; longest message %d part(s) %s; "
+               "%lld parts, about %lld VND\n",
+               tpl, pr->gateway[0] ? pr->gateway : "(no gateway)", pr->sendable, pr->citizens,
+               pr->longest_info.parts, enc, pr->total_parts, pr->cost_vnd);
+    else
+        printf("  %s:%s via %s: %ld of %ld citizens reachable; %lld messages, about %lld VND\n",
+               sms ? "sms" : "zalo", tpl, pr->gateway[0] ? pr->gateway : "(no gateway)", pr->sendable,
+               pr->citizens, pr->total_parts, pr->cost_vnd);
 }
 
 /* ---- create ---- */
@@ -436,9 +479,10 @@ static int check_templates(PGconn *db, const char *idtxt, char *err, size_t errl
 /* Every citizen's rendering fits the gateway of each step (sms-vn.md: parts are counted for the
  * longest rendering, not the sample). Renders the whole segment once per step; the refusal shows
  * the longest rendering so that the officer can shorten the template. */
-static int check_renderings(PGconn *db, const struct config *cfg, const char *idtxt, const char *segment,
-                            char *err, size_t errlen)
+static int check_renderings(const struct cli *c, PGconn *db, const char *idtxt, const char *segment,
+                            cJSON *estimates, char *err, size_t errlen)
 {
+    const struct config *cfg = c->cfg;
     const char *p[1] = {idtxt};
     PGresult *r = db_query(db, err, errlen,
                            "SELECT cc.template_id, t.name, cc.gateway FROM campaign_channels cc"
@@ -469,7 +513,8 @@ static int check_renderings(PGconn *db, const struct config *cfg, const char *id
             else
                 snprintf(err, errlen, "template '%s': %s", PQgetvalue(r, i, 1), why);
             rc = -1;
-        }
+        } else
+            estimate_add(c, estimates, PQgetvalue(r, i, 1), pr);
         filter_sql_free(&f);
     }
     free(pr);
@@ -507,9 +552,6 @@ int cmd_campaign_start(struct cli *c, int argc, char **argv)
         return cli_refuse("campaign '%s' ends in the past; it cannot be started", row.name);
     if (check_templates(db, idtxt, err, sizeof err) < 0)
         return cli_refuse("campaign '%s': %s", row.name, err);
-    char rerr[8192];
-    if (check_renderings(db, c->cfg, idtxt, row.segment_name, rerr, sizeof rerr) < 0)
-        return cli_refuse("campaign '%s' cannot start: %s", row.name, rerr);
     long long n = segment_size(db, row.segment_name, err, sizeof err);
     if (n < 0)
         return cli_refuse("campaign '%s': segment '%s': %s", row.name, row.segment_name, err);
@@ -523,11 +565,18 @@ int cmd_campaign_start(struct cli *c, int argc, char **argv)
         return cli_refuse("campaign '%s' targets %lld citizens, more than the approval threshold "
                           "of %ld: a supervisor must approve it first (`loa campaign approve %s --by NAME`)",
                           row.name, n, threshold, row.name);
-    if (campaign_set_status(db, row.id, CAMP_SET(CAMP_DRAFT), CAMP_SCHEDULED, "started", NULL, err,
-                            sizeof err) < 0)
-        return cli_refuse("%s", err);
+    /* Last, because it renders the whole segment: every rendering fits, and the officer sees
+     * what the campaign will cost before it starts. */
+    char rerr[8192];
+    cJSON *estimates = cJSON_CreateArray();
+    if (check_renderings(c, db, idtxt, row.segment_name, estimates, rerr, sizeof rerr) < 0 ||
+        campaign_set_status(db, row.id, CAMP_SET(CAMP_DRAFT), CAMP_SCHEDULED, "started", NULL, rerr,
+                            sizeof rerr) < 0) {
+        cJSON_Delete(estimates);
+        return cli_refuse("campaign '%s' cannot start: %s", row.name, rerr);
+    }
     notify_campaign(db, row.id);
-    print_result(c, row.id, row.name, "scheduled", "segment_size", n);
+    print_result_with(c, row.id, row.name, "scheduled", "segment_size", n, estimates);
     return CLI_OK;
 }
 

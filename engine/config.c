@@ -289,7 +289,9 @@ static char *reader(char *str, int num, void *stream)
         char name[128];
         const char *close = strchr(t, ']');
         size_t len = close ? (size_t)(close - t - 1) : 0;
-        if (close && len < sizeof name) {
+        if (!close) {
+            snprintf(ps->err, sizeof ps->err, "%s:%d: a section header needs its closing ]", ps->cfg->path, ps->line);
+        } else if (len < sizeof name) {
             memcpy(name, t + 1, len);
             name[len] = '\0';
             if (!section_known(name))

@@ -521,11 +521,17 @@ static void act_on(struct dgw *g, const struct inflight *f, int step, const stru
     switch (r->action) {
     case GW_ACT_NONE:
         break;
-    case GW_ACT_BACKOFF:
-        throttle_pause(&g->th, now + (r->retry_after_s > 0 ? r->retry_after_s : 1) * 1000LL);
-        log_warn("event=gateway_backoff gw=%s window=%d seconds=%d", g->gw->name, throttle_window(&g->th),
-                 r->retry_after_s > 0 ? r->retry_after_s : 1);
+    case GW_ACT_BACKOFF: {
+        /* Bounded like the refused message's own retry (outcome_decide): the gateway is not kept
+         * idle longer than the engine would make that message wait. */
+        int secs = r->retry_after_s > 0 ? r->retry_after_s : 1;
+        int max_s = (int)config_int(g->d->e->cfg, "engine", "retry_max_seconds");
+        if (secs > max_s)
+            secs = max_s;
+        throttle_pause(&g->th, now + secs * 1000LL);
+        log_warn("event=gateway_backoff gw=%s window=%d seconds=%d", g->gw->name, throttle_window(&g->th), secs);
         break;
+    }
     case GW_ACT_PAUSE: {
         int64_t until = r->pause_until * 1000;
         throttle_pause(&g->th, until);
@@ -537,10 +543,12 @@ static void act_on(struct dgw *g, const struct inflight *f, int step, const stru
                      "ON CONFLICT (gateway, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
                      2, p, state_saved, NULL);
         log_warn("event=gateway_paused gw=%s until=%" PRId64 " reason=\"%s\"", g->gw->name, r->pause_until, r->reason);
-        /* A pause past the end of today's window (a spent quota) would keep citizens waiting until
-         * tomorrow while a later channel could reach them today: hand those messages over. A
-         * shorter pause is waited out. */
-        if (until > window_end_today_ms(g->d, now))
+        /* A pause that lasts to the end of today's window or past it (a spent quota) would keep
+         * citizens waiting until tomorrow while a later channel could reach them today: hand those
+         * messages over. A shorter pause is waited out. `>=`, not `>`: with a 00:00-24:00 window
+         * the window ends at local midnight, exactly when a daily-limit pause ends, and nothing
+         * of today is left to wait for. */
+        if (until >= window_end_today_ms(g->d, now))
             handover(g, 0, 0, "gateway paused");
         break;
     }

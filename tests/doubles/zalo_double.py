@@ -32,13 +32,20 @@ Control (tests)
       quota_error: -115              the error once the quota is spent
       delay_ms: N                    sleep before answering API calls
       garbage: true                  answer API calls with a body that is not JSON
+      garbage_next: N                answer the next N ZNS sends with a body that is not JSON
+      truncate_next: N               answer the next N ZNS sends with a JSON body cut off
+                                     (neither is sent: the refusal comes before acceptance)
+      fail_next: N, fail_code: C     answer the next N ZNS sends (valid token, valid phone)
+                                     with error C (e.g. -32), then carry on as usual
       receipt_delay_ms: N            delay of the receipt webhook (default 200); null: none
       no_receipt_phones: [phones]    never send a receipt for these
       refresh_token: "R"             make R the valid refresh token (an operator's new one)
       send_text: {user_id, text, msg_id?}   sends a user_send_text webhook now
       webhook: {...}                 sends this event, signed, now (timestamp added if absent)
       forged_webhook: {...}          sends this event with a wrong signature
-  GET  /_state    what happened: sends, duplicates, refreshes, webhook answers
+  GET  /_state    what happened: sends, duplicates, refreshes, webhook answers; requests is
+                  every ZNS send request as [phone, answer, unix time] (answer: the error
+                  code, or "garbage" / "truncated"), in the order they came
   GET  /healthz
 """
 
@@ -72,7 +79,12 @@ class State:
             "garbage": False,
             "receipt_delay_ms": 200,
             "no_receipt_phones": [],
+            "garbage_next": 0,
+            "truncate_next": 0,
+            "fail_next": 0,
+            "fail_code": -32,
         }
+        self.requests = []          # every ZNS send: [phone, code or "garbage"/"truncated", time]
         self.refresh_token = args.refresh_token
         self.access = {}            # token -> expiry (epoch seconds)
         self.calls_left = None      # API calls before the current tokens are refused
@@ -96,6 +108,7 @@ class State:
             "refresh_token": self.refresh_token,
             "quota": self.settings["quota"],
             "webhooks": self.webhooks,
+            "requests": self.requests,
         }
 
 
@@ -199,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
             if s["garbage"]:
                 return self.answer(None, raw=b"<html>upstream error</html>")
             if path == "/message/template":
+                bad = self.broken_answer(raw)
+                if bad is not None:
+                    return self.answer(None, raw=bad)
                 return self.zns(raw)
             return self.cs(raw)
         self.answer({"error": -404, "message": "not found"}, status=404)
@@ -207,7 +223,8 @@ class Handler(BaseHTTPRequestHandler):
         st = self.st
         with st.lock:
             for k in ("phones", "users_outside_window", "expires_in", "quota", "quota_error",
-                      "delay_ms", "garbage", "receipt_delay_ms", "no_receipt_phones"):
+                      "delay_ms", "garbage", "receipt_delay_ms", "no_receipt_phones",
+                      "garbage_next", "truncate_next", "fail_next", "fail_code"):
                 if k in c:
                     st.settings[k] = c[k]
             if "expire_token_after" in c:
@@ -249,6 +266,25 @@ class Handler(BaseHTTPRequestHandler):
                       "expires_in": str(st.settings["expires_in"])}
         self.answer(answer)
 
+    def broken_answer(self, raw):
+        """The body for a send that gets garbage_next / truncate_next, else None."""
+        st = self.st
+        try:
+            phone = json.loads(raw).get("phone", "")
+        except (ValueError, AttributeError):
+            phone = ""
+        with st.lock:
+            s = st.settings
+            if s["garbage_next"] > 0:
+                s["garbage_next"] -= 1
+                st.requests.append([phone, "garbage", time.time()])
+                return b"<html><body>502 Bad Gateway</body></html>"
+            if s["truncate_next"] > 0:
+                s["truncate_next"] -= 1
+                st.requests.append([phone, "truncated", time.time()])
+                return b'{"error":0,"message":"Success","data":{"msg_id":"zns0'
+        return None
+
     def check_token(self):
         """0, or the error code for the access_token header."""
         st = self.st
@@ -269,32 +305,48 @@ class Handler(BaseHTTPRequestHandler):
     def zns(self, raw):
         st = self.st
         err = self.check_token()
-        if err:
-            return self.answer({"error": err, "message": "Access token is invalid"})
         try:
             m = json.loads(raw)
         except ValueError:
-            return self.answer({"error": -201, "message": "Body is not JSON"})
+            m = None
+        phone = m.get("phone", "") if isinstance(m, dict) else ""
+        obj, receipt = self.zns_decide(m, err)
+        with st.lock:
+            st.requests.append([phone, obj["error"], time.time()])
+        if receipt:
+            receipt_later(st, *receipt)
+        self.answer(obj)
+
+    def zns_decide(self, m, err):
+        """(answer, receipt arguments or None) for one ZNS send of body M (None: not JSON)."""
+        st = self.st
+        if err:
+            return {"error": err, "message": "Access token is invalid"}, None
+        if not isinstance(m, dict):
+            return {"error": -201, "message": "Body is not JSON"}, None
         phone, tid = m.get("phone", ""), m.get("tracking_id", "")
         if not isinstance(m.get("template_data"), dict) or not m.get("template_id"):
-            return self.answer({"error": -201, "message": "Invalid parameter"})
+            return {"error": -201, "message": "Invalid parameter"}, None
         if len(tid) > 48:
-            return self.answer({"error": -201, "message": "tracking_id too long"})
+            return {"error": -201, "message": "tracking_id too long"}, None
         if not PHONE_OK.match(phone):
-            return self.answer({"error": -108, "message": "Phone number is invalid"})
+            return {"error": -108, "message": "Phone number is invalid"}, None
         with st.lock:
             s = st.settings
             quota = {"dailyQuota": "5000", "remainingQuota": str(s["quota"])}
             if tid and tid in st.sent:
                 st.sent[tid]["count"] += 1
-                return self.answer({"error": 0, "message": "Success",
-                                    "data": {"msg_id": st.sent[tid]["msg_id"], "quota": quota}})
+                return {"error": 0, "message": "Success",
+                        "data": {"msg_id": st.sent[tid]["msg_id"], "quota": quota}}, None
+            if s["fail_next"] > 0:
+                s["fail_next"] -= 1
+                return {"error": s["fail_code"], "message": "refused", "data": {"quota": quota}}, None
             code = s["phones"].get(phone)
             if code:
-                return self.answer({"error": code, "message": "refused", "data": {"quota": quota}})
+                return {"error": code, "message": "refused", "data": {"quota": quota}}, None
             if s["quota"] <= 0:
-                return self.answer({"error": s["quota_error"], "message": "Out of quota",
-                                    "data": {"quota": quota}})
+                return {"error": s["quota_error"], "message": "Out of quota",
+                        "data": {"quota": quota}}, None
             s["quota"] -= 1
             st.seq += 1
             msg_id = f"zns{st.seq:08d}{secrets.token_hex(4)}"
@@ -303,11 +355,9 @@ class Handler(BaseHTTPRequestHandler):
             delay = s["receipt_delay_ms"]
             quota["remainingQuota"] = str(s["quota"])
             receipt = delay is not None and phone not in s["no_receipt_phones"]
-        if receipt:
-            receipt_later(st, delay, tid, msg_id)
-        self.answer({"error": 0, "message": "Success",
-                     "data": {"msg_id": msg_id, "sent_time": str(int(time.time() * 1000)),
-                              "quota": quota}})
+        return ({"error": 0, "message": "Success",
+                 "data": {"msg_id": msg_id, "sent_time": str(int(time.time() * 1000)), "quota": quota}},
+                (delay, tid, msg_id) if receipt else None)
 
     def cs(self, raw):
         st = self.st

@@ -278,7 +278,9 @@ END $$;
 
 -- Applies parked reports whose message has left 'leased'; drops those that can no longer apply
 -- (the message failed or was retried: a report for an attempt that the gateway refused is not
--- a delivery). Returns the number applied.
+-- a delivery). A ZNS message in retry_wait is the exception: its answer was lost, yet Zalo took
+-- it, and the resend with the same tracking_id gets no second receipt (zalo_receipt_apply in
+-- 006 settles it the same way when the receipt comes later). Returns the number applied.
 CREATE FUNCTION loa_dlr_reconcile() RETURNS int
 LANGUAGE sql AS $$
     WITH p AS (
@@ -290,10 +292,12 @@ LANGUAGE sql AS $$
         DELETE FROM dlr_parked d WHERE d.received_at < now() - interval '1 day'
         RETURNING 1
     ), upd AS (
-        UPDATE messages m SET state = p.final_state, final_at = now()
+        UPDATE messages m SET state = p.final_state, final_at = now(),
+                              reason = CASE WHEN m.state = 'retry_wait' THEN NULL ELSE m.reason END,
+                              submitted_at = COALESCE(m.submitted_at, now())
           FROM p
          WHERE m.campaign_id = p.campaign_id AND m.id = p.message_id
-           AND m.state IN ('submitted', 'in_doubt')
+           AND (m.state IN ('submitted', 'in_doubt') OR (m.state = 'retry_wait' AND m.channel = 'zalo'))
         RETURNING 1
     )
     SELECT count(*)::int FROM upd

@@ -35,6 +35,8 @@ Control (tests)
       garbage_next: N                answer the next N ZNS sends with a body that is not JSON
       truncate_next: N               answer the next N ZNS sends with a JSON body cut off
                                      (neither is sent: the refusal comes before acceptance)
+      truncate_accepted_next: N      the next N accepted sends are sent (receipt and all) but
+                                     their answer is cut off
       fail_next: N, fail_code: C     answer the next N ZNS sends (valid token, valid phone)
                                      with error C (e.g. -32), then carry on as usual
       receipt_delay_ms: N            delay of the receipt webhook (default 200); null: none
@@ -224,7 +226,8 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             for k in ("phones", "users_outside_window", "expires_in", "quota", "quota_error",
                       "delay_ms", "garbage", "receipt_delay_ms", "no_receipt_phones",
-                      "garbage_next", "truncate_next", "fail_next", "fail_code"):
+                      "garbage_next", "truncate_next", "fail_next", "fail_code",
+                      "truncate_accepted_next"):
                 if k in c:
                     st.settings[k] = c[k]
             if "expire_token_after" in c:
@@ -311,10 +314,17 @@ class Handler(BaseHTTPRequestHandler):
             m = None
         phone = m.get("phone", "") if isinstance(m, dict) else ""
         obj, receipt = self.zns_decide(m, err)
+        cut = False
         with st.lock:
             st.requests.append([phone, obj["error"], time.time()])
+            if obj["error"] == 0 and st.settings.get("truncate_accepted_next", 0) > 0:
+                st.settings["truncate_accepted_next"] -= 1
+                st.requests[-1][1] = "accepted-truncated"
+                cut = True
         if receipt:
             receipt_later(st, *receipt)
+        if cut:
+            return self.answer(None, raw=json.dumps(obj).encode()[:30])
         self.answer(obj)
 
     def zns_decide(self, m, err):

@@ -165,3 +165,28 @@ def test_answer_not_json_or_cut_off_is_retried_and_delivered(loa, zalo_double, e
     assert psql("SELECT count(*) FROM messages WHERE state <> 'delivered' OR channel <> 'zalo'")[0][0] == "0"
     assert "answer is not JSON" in daemon.log()
     assert daemon.running() and daemon.get("/healthz")[0] == 200
+
+
+def test_answer_cut_off_after_zalo_took_the_message_settles_it_by_its_receipt(loa, zalo_double, esms_double,
+                                                                               daemon, psql):
+    # Zalo sends three of them (and their receipts, at once) but the answers are cut off: the
+    # receipt reaches the engine while the message is still leased, before its temporary failure
+    # is recorded. The resend would be deduplicated by Zalo with no second receipt, so the parked
+    # receipt must settle the message, or it waits for a receipt and falls back to SMS.
+    phones = seed(psql, loa, 10)
+    zalo_double.control(truncate_accepted_next=3, receipt_delay_ms=0)
+    loa.sections["gateway.zalo"]["receipt_timeout_s"] = "5"
+    restart(loa, daemon, settle_seconds=1, retry_min_seconds=1, retry_max_seconds=2)
+    loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "zalo:tz,sms:ts")
+    loa.ok("campaign", "start", "c")
+    s = completed(loa, "c", timeout=30)
+    z, e = zalo_double.state(), esms_double.state()
+
+    assert codes(z).count("accepted-truncated") == 3
+    assert len(z["sent"]) == 10
+    assert e["sends"] == 0, "a citizen Zalo reached gets no SMS"
+    nobody_twice(phones, z, e)
+    adds_up(s, 10)
+    assert s["by_channel"]["zalo"]["fallback"] == 0
+    assert psql("SELECT step, state, count(*) FROM messages GROUP BY 1, 2") == [("0", "delivered", "10")]
+    assert psql("SELECT count(*) FROM dlr_parked")[0][0] == "0"

@@ -88,6 +88,12 @@ struct gateway {
     void *impl;
 };
 
+/* For a submit that is decided before anything is sent (no token yet, no address): calls CB
+ * with OUTCOME and REASON from the loop's next iteration, as submit's contract requires, and
+ * returns 0; -1 when out of memory (CB is then not called). */
+int gateway_defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw_outcome outcome,
+                         const char *reason);
+
 /* Every gateway type, ended by NULL (gateways/registry.c). */
 extern const struct gateway_type *const gateway_types[];
 const struct gateway_type *gateway_type_find(const char *name);

@@ -235,39 +235,6 @@ static int oa_send(struct oa_req *rq)
     return httpc_request(rq->gw->engine->http, &hr, oa_submit_done, rq);
 }
 
-/* Results decided before anything is sent still reach the dispatcher from the loop. */
-struct oa_deferred {
-    uv_timer_t timer;
-    gw_submit_cb cb;
-    void *arg;
-    struct gw_result r;
-};
-
-static void oa_deferred_closed(uv_handle_t *h) { free(h->data); }
-
-static void oa_deferred_fire(uv_timer_t *t)
-{
-    struct oa_deferred *d = t->data;
-    d->cb(d->arg, &d->r);
-    uv_close((uv_handle_t *)&d->timer, oa_deferred_closed);
-}
-
-static int oa_defer(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw_outcome o, const char *why)
-{
-    struct oa_deferred *d = calloc(1, sizeof *d);
-    if (!d)
-        return -1;
-    d->cb = cb;
-    d->arg = arg;
-    d->r.outcome = o;
-    d->r.quota_remaining = -1;
-    snprintf(d->r.reason, sizeof d->r.reason, "%s", why);
-    uv_timer_init(gw->engine->loop, &d->timer);
-    d->timer.data = d;
-    uv_timer_start(&d->timer, oa_deferred_fire, 0, 0);
-    return 0;
-}
-
 static int oa_submit(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg)
 {
     struct oa *z = gw->impl;
@@ -275,10 +242,10 @@ static int oa_submit(struct gateway *gw, const struct gw_message *m, gw_submit_c
     int fallback = 0;
     char *body = zalo_oa_body(m, &fallback, why, sizeof why);
     if (!body)
-        return oa_defer(gw, cb, arg, fallback ? GW_FALLBACK : GW_PERMFAIL, why);
+        return gateway_defer_result(gw, cb, arg, fallback ? GW_FALLBACK : GW_PERMFAIL, why);
     if (!zalo_token_ready(oa_token(gw))) {
         free(body);
-        return oa_defer(gw, cb, arg, GW_TEMPFAIL, "zalo oa: no valid access token yet");
+        return gateway_defer_result(gw, cb, arg, GW_TEMPFAIL, "zalo oa: no valid access token yet");
     }
     struct oa_req *rq = calloc(1, sizeof *rq);
     size_t ulen = strlen(z->api_url) + 32;

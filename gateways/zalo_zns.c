@@ -259,40 +259,6 @@ char *zalo_zns_body(const struct gw_message *m, bool development, char *why, siz
     return s;
 }
 
-/* ---- results that must reach the dispatcher from the loop, not from inside submit ---- */
-
-struct deferred {
-    uv_timer_t timer;
-    gw_submit_cb cb;
-    void *arg;
-    struct gw_result r;
-};
-
-static void deferred_closed(uv_handle_t *h) { free(h->data); }
-
-static void deferred_fire(uv_timer_t *t)
-{
-    struct deferred *d = t->data;
-    d->cb(d->arg, &d->r);
-    uv_close((uv_handle_t *)&d->timer, deferred_closed);
-}
-
-static int defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw_outcome o, const char *reason)
-{
-    struct deferred *d = calloc(1, sizeof *d);
-    if (!d)
-        return -1;
-    d->cb = cb;
-    d->arg = arg;
-    d->r.outcome = o;
-    d->r.quota_remaining = -1;
-    snprintf(d->r.reason, sizeof d->r.reason, "%s", reason);
-    uv_timer_init(gw->engine->loop, &d->timer);
-    d->timer.data = d;
-    uv_timer_start(&d->timer, deferred_fire, 0, 0);
-    return 0;
-}
-
 /* ---- quota ---- */
 
 static void quota_stored(void *arg, PGresult *res, const char *err)
@@ -427,11 +393,11 @@ static int zns_submit(struct gateway *gw, const struct gw_message *m, gw_submit_
         /* No phone: Zalo cannot reach this citizen, the next channel may. Bad template data or
          * an over-long id cannot get better by retrying. */
         bool no_phone = !m->phone || !m->phone[0];
-        return defer_result(gw, cb, arg, no_phone ? GW_FALLBACK : GW_PERMFAIL, why);
+        return gateway_defer_result(gw, cb, arg, no_phone ? GW_FALLBACK : GW_PERMFAIL, why);
     }
     if (!zalo_token_ready(z->token)) {
         free(body);
-        return defer_result(gw, cb, arg, GW_TEMPFAIL, "zalo: no valid access token yet");
+        return gateway_defer_result(gw, cb, arg, GW_TEMPFAIL, "zalo: no valid access token yet");
     }
     struct zns_req *rq = calloc(1, sizeof *rq);
     size_t ulen = strlen(z->api_url) + 32;

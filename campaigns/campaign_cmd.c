@@ -366,6 +366,23 @@ static int lifecycle_parse(const char *words, int argc, char **argv, const char 
     return CLI_OK;
 }
 
+/* The common start of every lifecycle command: its options, the database, and the campaign it
+ * names. CLI_OK with *DB and *ROW set, else the exit status to return. */
+static int lifecycle_open(struct cli *c, const char *words, int argc, char **argv, const char **by,
+                          PGconn **db, struct campaign_row *row)
+{
+    const char *key = NULL;
+    int rc = lifecycle_parse(words, argc, argv, &key, by);
+    if (rc != CLI_OK)
+        return rc;
+    if (!(*db = cli_db(c)))
+        return CLI_REFUSED;
+    char err[ERRLEN];
+    if (campaign_find(*db, key, row, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    return CLI_OK;
+}
+
 /* The person acting: --by NAME, else the login name. */
 static const char *actor(const char *by)
 {
@@ -379,20 +396,16 @@ static const char *actor(const char *by)
 
 int cmd_campaign_approve(struct cli *c, int argc, char **argv)
 {
-    const char *key = NULL, *by = "";
-    int rc = lifecycle_parse("campaign approve", argc, argv, &key, &by);
+    const char *by = "";
+    PGconn *db;
+    struct campaign_row row;
+    int rc = lifecycle_open(c, "campaign approve", argc, argv, &by, &db, &row);
     if (rc != CLI_OK)
         return rc;
     const char *who = actor(by);
     if (!who)
         return cli_usage(cli_find("campaign approve"), "say who approves with --by NAME");
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
     char err[ERRLEN];
-    struct campaign_row row;
-    if (campaign_find(db, key, &row, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
     if (row.status != CAMP_DRAFT)
         return cli_refuse("campaign '%s' is %s; only a draft can be approved", row.name,
                           campaign_status_name(row.status));
@@ -524,17 +537,12 @@ static int check_renderings(const struct cli *c, PGconn *db, const char *idtxt, 
 
 int cmd_campaign_start(struct cli *c, int argc, char **argv)
 {
-    const char *key = NULL;
-    int rc = lifecycle_parse("campaign start", argc, argv, &key, NULL);
+    PGconn *db;
+    struct campaign_row row;
+    int rc = lifecycle_open(c, "campaign start", argc, argv, NULL, &db, &row);
     if (rc != CLI_OK)
         return rc;
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
     char err[ERRLEN];
-    struct campaign_row row;
-    if (campaign_find(db, key, &row, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
     if (row.status != CAMP_DRAFT)
         return cli_refuse("campaign '%s' is %s; it cannot be started", row.name,
                           campaign_status_name(row.status));
@@ -582,17 +590,12 @@ int cmd_campaign_start(struct cli *c, int argc, char **argv)
 
 int cmd_campaign_pause(struct cli *c, int argc, char **argv)
 {
-    const char *key = NULL;
-    int rc = lifecycle_parse("campaign pause", argc, argv, &key, NULL);
+    PGconn *db;
+    struct campaign_row row;
+    int rc = lifecycle_open(c, "campaign pause", argc, argv, NULL, &db, &row);
     if (rc != CLI_OK)
         return rc;
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
     char err[ERRLEN];
-    struct campaign_row row;
-    if (campaign_find(db, key, &row, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
     if (campaign_set_status(db, row.id, CAMP_SET(CAMP_SCHEDULED) | CAMP_SET(CAMP_RUNNING),
                             CAMP_PAUSED, "paused", NULL, err, sizeof err) < 0)
         return cli_refuse("%s", err);
@@ -603,17 +606,12 @@ int cmd_campaign_pause(struct cli *c, int argc, char **argv)
 
 int cmd_campaign_resume(struct cli *c, int argc, char **argv)
 {
-    const char *key = NULL;
-    int rc = lifecycle_parse("campaign resume", argc, argv, &key, NULL);
+    PGconn *db;
+    struct campaign_row row;
+    int rc = lifecycle_open(c, "campaign resume", argc, argv, NULL, &db, &row);
     if (rc != CLI_OK)
         return rc;
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
     char err[ERRLEN];
-    struct campaign_row row;
-    if (campaign_find(db, key, &row, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
     /* Back to where it was paused from: a campaign paused before the daemon started it is
      * scheduled again, one paused while running runs again. */
     enum campaign_status to = row.paused_from == CAMP_RUNNING ? CAMP_RUNNING : CAMP_SCHEDULED;
@@ -627,17 +625,12 @@ int cmd_campaign_resume(struct cli *c, int argc, char **argv)
 
 int cmd_campaign_cancel(struct cli *c, int argc, char **argv)
 {
-    const char *key = NULL;
-    int rc = lifecycle_parse("campaign cancel", argc, argv, &key, NULL);
+    PGconn *db;
+    struct campaign_row row;
+    int rc = lifecycle_open(c, "campaign cancel", argc, argv, NULL, &db, &row);
     if (rc != CLI_OK)
         return rc;
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
     char err[ERRLEN];
-    struct campaign_row row;
-    if (campaign_find(db, key, &row, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
     if (db_begin(db, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     unsigned live = 0;

@@ -1073,36 +1073,38 @@ void dispatcher_free(struct dispatcher *d)
     uv_close((uv_handle_t *)&d->grace_timer, handle_closed);
 }
 
+/* One sample of a metric family for gateway G. */
+static double metric_value(const struct dgw *g, int which)
+{
+    switch (which) {
+    case 0: return (double)g->n_submitted;
+    case 1: return (double)g->n_failed;
+    case 2: return (double)g->n_tempfail;
+    case 3: return (double)g->n_in_doubt;
+    case 4: return (double)g->n_fallback;
+    case 5: return (double)g->n_leased;
+    case 6: return g->th.in_flight;
+    case 7: return g->th.tokens;
+    case 8: return throttle_window(&g->th);
+    default: return (double)g->th.used_today;
+    }
+}
+
 void dispatcher_metrics_write(struct dispatcher *d, FILE *f)
 {
-    fprintf(f, "# TYPE loa_messages_submitted_total counter\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_messages_submitted_total{gateway=\"%s\"} %lu\n", d->g[i].gw->name, d->g[i].n_submitted);
-    fprintf(f, "# TYPE loa_messages_failed_total counter\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_messages_failed_total{gateway=\"%s\"} %lu\n", d->g[i].gw->name, d->g[i].n_failed);
-    fprintf(f, "# TYPE loa_messages_tempfail_total counter\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_messages_tempfail_total{gateway=\"%s\"} %lu\n", d->g[i].gw->name, d->g[i].n_tempfail);
-    fprintf(f, "# TYPE loa_messages_in_doubt_total counter\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_messages_in_doubt_total{gateway=\"%s\"} %lu\n", d->g[i].gw->name, d->g[i].n_in_doubt);
-    fprintf(f, "# TYPE loa_messages_fallback_total counter\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_messages_fallback_total{gateway=\"%s\"} %lu\n", d->g[i].gw->name, d->g[i].n_fallback);
-    fprintf(f, "# TYPE loa_leases_total counter\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_leases_total{gateway=\"%s\"} %lu\n", d->g[i].gw->name, d->g[i].n_leased);
-    fprintf(f, "# TYPE loa_in_flight gauge\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_in_flight{gateway=\"%s\"} %d\n", d->g[i].gw->name, d->g[i].th.in_flight);
-    fprintf(f, "# TYPE loa_throttle_tokens gauge\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_throttle_tokens{gateway=\"%s\"} %.2f\n", d->g[i].gw->name, d->g[i].th.tokens);
-    fprintf(f, "# TYPE loa_throttle_window gauge\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_throttle_window{gateway=\"%s\"} %d\n", d->g[i].gw->name, throttle_window(&d->g[i].th));
-    fprintf(f, "# TYPE loa_quota_used_today gauge\n");
-    for (size_t i = 0; i < d->ng; i++)
-        fprintf(f, "loa_quota_used_today{gateway=\"%s\"} %ld\n", d->g[i].gw->name, d->g[i].th.used_today);
+    /* Prometheus text: each family's TYPE line, then one sample per gateway. The order of the
+     * table is the order of metric_value()'s cases. */
+    static const struct { const char *name, *type; } families[] = {
+        {"loa_messages_submitted_total", "counter"}, {"loa_messages_failed_total", "counter"},
+        {"loa_messages_tempfail_total", "counter"},  {"loa_messages_in_doubt_total", "counter"},
+        {"loa_messages_fallback_total", "counter"},  {"loa_leases_total", "counter"},
+        {"loa_in_flight", "gauge"},                  {"loa_throttle_tokens", "gauge"},
+        {"loa_throttle_window", "gauge"},            {"loa_quota_used_today", "gauge"},
+    };
+    for (int m = 0; m < (int)(sizeof families / sizeof families[0]); m++) {
+        fprintf(f, "# TYPE %s %s\n", families[m].name, families[m].type);
+        for (size_t i = 0; i < d->ng; i++)
+            fprintf(f, "%s{gateway=\"%s\"} %.15g\n", families[m].name, d->g[i].gw->name,
+                    metric_value(&d->g[i], m));
+    }
 }

@@ -166,6 +166,23 @@ def wait_http(url, timeout=20, status=200, proc=None):
     pytest.fail(f"{url} did not answer {status} within {timeout}s (last: {last})")
 
 
+def wait_for(pred, timeout=60, what="condition"):
+    """Polls PRED every 0.2 s until it returns something true, which is returned; fails the test
+    after TIMEOUT seconds, naming WHAT it waited for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def show(loa, name):
+    """`loa campaign show NAME --json`, parsed."""
+    return loa.json("campaign", "show", name)
+
+
 def _pg_bindir():
     dirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
     if not dirs:

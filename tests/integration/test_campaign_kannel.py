@@ -11,6 +11,8 @@ import urllib.parse
 
 import pytest
 
+from conftest import show, wait_for
+
 OUTCOME_KEYS = ["pending", "submitted", "delivered", "undelivered", "failed", "in_doubt",
                 "suppressed", "expired", "cancelled"]
 
@@ -27,20 +29,6 @@ def seed(psql, loa, n, body="{{salutation}} {{given_name}}, BHXH nhắc đóng B
     tpl = loa.write_file("t.txt", body)
     loa.ok("template", "create", "nhac", "--channel", "sms", "--file", tpl)
     return [r[0] for r in rows]
-
-
-def wait_for(pred, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-def show(loa, name):
-    return loa.json("campaign", "show", name)
 
 
 def token(secret, campaign, msg):

@@ -11,6 +11,13 @@ import urllib.request
 
 import pytest
 
+from conftest import show
+from conftest import wait_for as _wait_for
+
+
+def wait_for(pred, timeout=90, what="condition"):
+    return _wait_for(pred, timeout, what)
+
 OUTCOME_KEYS = ["pending", "submitted", "delivered", "undelivered", "failed", "in_doubt",
                 "suppressed", "expired", "cancelled"]
 
@@ -29,20 +36,6 @@ def seed(psql, loa, n, prefix="849140"):
     s = loa.write_file("s.txt", "{{salutation}} {{given_name}}, BHXH nhac dong BHXH tu nguyen.")
     loa.ok("template", "create", "ts", "--channel", "sms", "--file", s)
     return [r[0] for r in rows]
-
-
-def wait_for(pred, timeout=90, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-def show(loa, name):
-    return loa.json("campaign", "show", name)
 
 
 def completed(loa, name, timeout=120):

@@ -14,8 +14,8 @@ REL_CFLAGS  = $(CFLAGS_COMMON) -O2 -g
 ASAN_CFLAGS = $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = $(CFLAGS_COMMON) -Wno-unknown-warning-option -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-SRCS     := $(wildcard engine/*.c gateways/*.c segments/*.c campaigns/*.c)
-LIBSRCS  := $(filter-out engine/main.c,$(SRCS))
+SRCS     := $(wildcard core/*.c segments/*.c campaigns/*.c gateways/*.c engine/*.c cli/*.c)
+LIBSRCS  := $(filter-out cli/main.c,$(SRCS))
 SQLS     := $(sort $(wildcard sql/*.sql))
 WEBS     := $(sort $(wildcard web/*.html web/*.js web/*.css))
 UNITS    := $(wildcard tests/unit/test_*.c)
@@ -65,9 +65,9 @@ build/asan/libloa.a: $(ASAN_OBJS)
 build/fuzz/libloa.a: $(FUZZ_OBJS)
 	ar rcs $@ $^
 
-build/loa: build/rel/engine/main.o build/rel/libloa.a
+build/loa: build/rel/cli/main.o build/rel/libloa.a
 	$(CC) $(REL_CFLAGS) $^ $(PKGLIBS) -o $@
-build/loa-asan: build/asan/engine/main.o build/asan/libloa.a
+build/loa-asan: build/asan/cli/main.o build/asan/libloa.a
 	$(CC) $(ASAN_CFLAGS) $^ $(PKGLIBS) -o $@
 
 # The benchmark sink: a small C HTTP server that answers like Kannel's sendsms.

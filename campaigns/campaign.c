@@ -1,6 +1,6 @@
 #include "campaigns/campaign.h"
-#include "engine/db.h"
-#include "engine/log.h"
+#include "core/db.h"
+#include "core/log.h"
 
 #include <ctype.h>
 #include <inttypes.h>

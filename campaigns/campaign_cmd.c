@@ -5,9 +5,9 @@
 #include "campaigns/message.h"
 #include "campaigns/preview.h"
 #include "campaigns/template.h"
-#include "engine/cli.h"
-#include "engine/config.h"
-#include "engine/db.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/db.h"
 #include "gateways/gateway.h"
 #include "segments/filter.h"
 

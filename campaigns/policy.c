@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/config.h"
+#include "core/config.h"
+#include "core/tz.h"
 
 const char *const TPL_POLICY_SQL =
     "SELECT r.priority, r.match_field, coalesce(r.match_value, ''), r.policy_code,"
@@ -15,20 +16,11 @@ const char *const TPL_POLICY_SQL =
     "  FROM policy_rules r LEFT JOIN policies p ON p.code = r.policy_code"
     " ORDER BY r.priority, p.valid_from";
 
-/* Today's date in the time zone TZ. localtime_r() reads TZ from the environment, so it is set
- * for the call and put back: the CLI and the daemon's loop are single-threaded when they build
- * an env (once per campaign or preview), and Vietnam's zone has no daylight saving to race on. */
+/* Today's date in the time zone TZ. */
 static void today_in(const char *tz, int *y, int *m, int *d)
 {
-    time_t now = time(NULL);
-    char *old = getenv("TZ");
-    char *saved = old ? strdup(old) : NULL;
-    setenv("TZ", tz && *tz ? tz : "Asia/Ho_Chi_Minh", 1);
-    tzset();
     struct tm tm;
-    localtime_r(&now, &tm);
-    if (saved) { setenv("TZ", saved, 1); free(saved); } else unsetenv("TZ");
-    tzset();
+    tz_localtime(tz && *tz ? tz : "Asia/Ho_Chi_Minh", (int64_t)time(NULL), &tm);
     *y = tm.tm_year + 1900;
     *m = tm.tm_mon + 1;
     *d = tm.tm_mday;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/cli.h"
-#include "engine/config.h"
-#include "engine/db.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/db.h"
 #include "gateways/gateway.h"
 #include "segments/filter.h"
 

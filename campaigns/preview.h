@@ -3,7 +3,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
-#include "campaigns/smstext.h"
+#include "gateways/smstext.h"
 #include "campaigns/template.h"
 
 /* Template preview over a segment (sms-vn.md: the officer sees encoding, parts and cost of the

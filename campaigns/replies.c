@@ -1,8 +1,8 @@
 #include "campaigns/replies.h"
-#include "engine/cli.h"
-#include "engine/config.h"
-#include "engine/db.h"
-#include "engine/log.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

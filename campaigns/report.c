@@ -1,7 +1,7 @@
 #include "campaigns/report.h"
-#include "engine/cli.h"
-#include "engine/config.h"
-#include "engine/db.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <csv.h>

@@ -1,9 +1,9 @@
 #include "campaigns/stats.h"
 #include "campaigns/campaign.h"
 #include "campaigns/message.h"
-#include "engine/cli.h"
-#include "engine/config.h"
-#include "engine/db.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

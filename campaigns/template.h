@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
-#include "campaigns/smstext.h"
+#include "gateways/smstext.h"
 
 /* Message templates: `{{placeholder}}` text compiled once, rendered per citizen without
  * allocating. The dispatcher calls template_render() for every message, so it must be fast

@@ -11,8 +11,8 @@
 #include <utf8proc.h>
 
 #include "campaigns/template.h"
-#include "engine/cli.h"
-#include "engine/db.h"
+#include "cli/cli.h"
+#include "core/db.h"
 
 enum { TEMPLATE_FILE_MAX = 65536 };
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/db.h"
+#include "core/db.h"
 
 const char *const TPL_VARIANTS_SQL =
     "SELECT v.language, v.body, t.channel, v.unaccent, coalesce(v.zns_template_id, t.zns_template_id)"

@@ -1,7 +1,7 @@
 #include "campaigns/users.h"
-#include "engine/cli.h"
-#include "engine/db.h"
-#include "engine/log.h"
+#include "cli/cli.h"
+#include "core/db.h"
+#include "core/log.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

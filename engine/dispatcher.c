@@ -1,10 +1,10 @@
 #include "engine/dispatcher.h"
 #include "campaigns/template.h"
-#include "engine/config.h"
+#include "core/config.h"
 #include "engine/engine.h"
-#include "engine/log.h"
+#include "core/log.h"
 #include "engine/outcome.h"
-#include "engine/pgasync.h"
+#include "core/pgasync.h"
 #include "engine/throttle.h"
 #include "gateways/gateway.h"
 
@@ -597,7 +597,7 @@ static void log_submit(const struct dgw *g, const struct inflight *f, const stru
                        enum gw_outcome gwo)
 {
     log_info("event=submit campaign=%" PRId64 " msg=%" PRId64 " gw=%s to=%s parts=%d attempt=%d outcome=%s state=%s reason=\"%s\"",
-             f->campaign_id, f->id, g->gw->name, f->to, f->parts, f->attempts, outcome_name(gwo),
+             f->campaign_id, f->id, g->gw->name, f->to, f->parts, f->attempts, gateway_outcome_name(gwo),
              message_state_name(o->state), o->reason);
 }
 
@@ -610,7 +610,7 @@ static void dispatch_submit_done(void *arg, const struct gw_result *r)
     if (d->drained) {
         /* The daemon stopped waiting: the row stays leased and lease expiry makes it in_doubt. */
         log_warn("event=submit_after_shutdown campaign=%" PRId64 " msg=%" PRId64 " gw=%s outcome=%s",
-                 f->campaign_id, f->id, g->gw->name, outcome_name(r->outcome));
+                 f->campaign_id, f->id, g->gw->name, gateway_outcome_name(r->outcome));
         free(f);
         return;
     }

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "gateways/gateway.h"
+
 /* The daemon's parts, passed to whoever needs them. Owned by engine/serve.c, which creates them
  * in order (database pool, HTTP client, HTTP server, gateways, scheduler, dispatcher) and closes
  * them in reverse on SIGTERM. */
@@ -26,6 +28,7 @@ struct engine {
     size_t ngateways;
     struct scheduler *scheduler;
     struct dispatcher *dispatcher;
+    struct gw_host host;        /* what the gateways see of the daemon */
     char instance[96];          /* host:pid, written into leases */
     bool stopping;              /* SIGTERM received: take no new work */
 };

@@ -1,8 +1,8 @@
 #include "engine/events.h"
-#include "engine/config.h"
+#include "core/config.h"
 #include "engine/engine.h"
-#include "engine/log.h"
-#include "engine/pgasync.h"
+#include "core/log.h"
+#include "core/pgasync.h"
 #include "campaigns/replies.h"
 
 #include <inttypes.h>

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/config.h"
+#include "core/config.h"
 #include "engine/engine.h"
-#include "engine/log.h"
-#include "engine/pgasync.h"
+#include "core/log.h"
+#include "core/pgasync.h"
 #include "gateways/gateway.h"
 
 /* One sweep at a time per process: the statement skips rows another daemon holds, so overlap

@@ -23,12 +23,6 @@ int outcome_backoff_s(int attempts, int min_s, int max_s, double jitter01)
     return s < min_s ? min_s : s;
 }
 
-const char *outcome_name(enum gw_outcome o)
-{
-    static const char *const n[] = {"accepted", "delivered", "tempfail", "permfail", "fallback", "in_doubt"};
-    return (unsigned)o < sizeof n / sizeof n[0] ? n[o] : "?";
-}
-
 void outcome_decide(const struct gw_result *r, int attempts, int max_attempts, int min_s,
                     int max_s, double jitter01, struct outcome *out)
 {

@@ -28,6 +28,5 @@ int outcome_backoff_s(int attempts, int min_s, int max_s, double jitter01);
 void outcome_decide(const struct gw_result *r, int attempts, int max_attempts, int min_s,
                     int max_s, double jitter01, struct outcome *out);
 
-const char *outcome_name(enum gw_outcome o);
 
 #endif

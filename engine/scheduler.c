@@ -1,10 +1,10 @@
 #include "engine/scheduler.h"
-#include "engine/config.h"
+#include "core/config.h"
 #include "engine/dispatcher.h"
 #include "engine/engine.h"
 #include "engine/fallback.h"
-#include "engine/log.h"
-#include "engine/pgasync.h"
+#include "core/log.h"
+#include "core/pgasync.h"
 #include "gateways/gateway.h"
 #include "segments/filter.h"
 

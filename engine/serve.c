@@ -1,12 +1,12 @@
 #include "engine/serve.h"
-#include "engine/config.h"
+#include "core/config.h"
 #include "engine/dispatcher.h"
 #include "engine/engine.h"
 #include "engine/events.h"
-#include "engine/httpc.h"
-#include "engine/httpd.h"
-#include "engine/log.h"
-#include "engine/pgasync.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/log.h"
+#include "core/pgasync.h"
 #include "engine/scheduler.h"
 #include "gateways/gateway.h"
 
@@ -35,6 +35,17 @@ struct gateway *engine_gateway_for_channel(struct engine *e, const char *channel
         return gw;
     }
     return NULL;
+}
+
+static int host_events_apply(struct gw_host *h, struct gateway *gw, const struct gw_event *ev, size_t n,
+                             void (*cb)(void *arg, int rc), void *arg)
+{
+    return engine_events_apply(h->owner, gw, ev, n, cb, arg);
+}
+
+static struct gateway *host_find(struct gw_host *h, const char *name)
+{
+    return engine_gateway_find(h->owner, name);
 }
 
 /* The daemon's own state besides struct engine: signals and the shutdown sequence. */
@@ -214,7 +225,7 @@ static int open_gateways(struct serve *sv, char *err, size_t errlen)
         snprintf(gw->name, sizeof gw->name, "%s", config_gateway_name(e->cfg, i));
         snprintf(gw->section, sizeof gw->section, "%s", config_gateway_section(e->cfg, i));
         gw->cfg = e->cfg;
-        gw->engine = e;
+        gw->host = &e->host;
         e->gateways[i] = gw;
         e->ngateways = i + 1;
         if (gw->type->open(gw, err, errlen) < 0)
@@ -248,6 +259,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         rc = cli_refuse("cannot serve: %s", e->httpd ? "out of memory" : err);
         goto fail;
     }
+    e->host = (struct gw_host){.loop = &loop, .db = e->db, .http = e->http, .instance = e->instance,
+                               .events_apply = host_events_apply, .find = host_find, .owner = e};
     if (open_gateways(&sv, err, sizeof err) < 0) {
         rc = cli_refuse("cannot serve: gateway: %s", err);
         goto fail;

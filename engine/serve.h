@@ -1,6 +1,6 @@
 #ifndef LOA_SERVE_H
 #define LOA_SERVE_H
-#include "engine/cli.h"
+#include "cli/cli.h"
 
 /* `loa serve`: the daemon. Creates the engine's parts in order (database pool, HTTP client, HTTP
  * server, gateways, dispatcher, scheduler), serves webhooks under /hooks/TYPE/NAME/…, /healthz

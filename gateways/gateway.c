@@ -1,5 +1,4 @@
 #include "gateways/gateway.h"
-#include "engine/engine.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +33,14 @@ int gateway_defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw
     d->r.outcome = outcome;
     d->r.quota_remaining = -1;
     snprintf(d->r.reason, sizeof d->r.reason, "%s", reason);
-    uv_timer_init(gw->engine->loop, &d->timer);
+    uv_timer_init(gw->host->loop, &d->timer);
     d->timer.data = d;
     uv_timer_start(&d->timer, deferred_fire, 0, 0);
     return 0;
+}
+
+const char *gateway_outcome_name(enum gw_outcome o)
+{
+    static const char *const n[] = {"accepted", "delivered", "tempfail", "permfail", "fallback", "in_doubt"};
+    return (unsigned)o < sizeof n / sizeof n[0] ? n[o] : "?";
 }

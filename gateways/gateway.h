@@ -4,17 +4,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "campaigns/smstext.h"
-#include "engine/config.h"
+#include "gateways/smstext.h"
+#include "core/config.h"
+
+#include <uv.h>
 
 /* One interface for every gateway (style.md: backends behind small vtables). The dispatcher owns
  * leasing, rendering, throttling (rate, concurrency window, daily quota, sending window) and
  * recording outcomes; a gateway only speaks its provider's protocol: submit one message and say
  * what happened, and turn the provider's webhooks into events. */
 
-struct engine;
 struct gateway;
+struct gw_event;
 struct http_req;
+struct httpc;
+struct pgpool;
+
+/* What a gateway may use of the daemon that runs it, filled in by the daemon (engine/serve.c)
+ * before any gateway is opened and valid until the last gateway is closed. Gateways reach the
+ * daemon only through this: they sit below it and never include engine/. */
+struct gw_host {
+    uv_loop_t *loop;
+    struct pgpool *db;
+    struct httpc *http;
+    const char *instance;           /* host:pid, written into leases */
+    /* Applies events decoded from a webhook (engine/events.h has the contract). */
+    int (*events_apply)(struct gw_host *h, struct gateway *gw, const struct gw_event *ev, size_t n,
+                        void (*cb)(void *arg, int rc), void *arg);
+    /* The configured gateway called NAME, or NULL. */
+    struct gateway *(*find)(struct gw_host *h, const char *name);
+    void *owner;                    /* the daemon's own context for the two functions above */
+};
 
 /* What the dispatcher hands a gateway. Strings live until the submit callback has returned. */
 struct gw_message {
@@ -84,7 +104,7 @@ struct gateway {
     char name[64];
     char section[96];               /* "gateway.NAME" */
     const struct config *cfg;
-    struct engine *engine;          /* loop, database pool, HTTP client and server */
+    struct gw_host *host;           /* loop, database pool, HTTP client, events */
     void *impl;
 };
 
@@ -97,8 +117,14 @@ int gateway_defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw
 /* Every gateway type, ended by NULL (gateways/registry.c). */
 extern const struct gateway_type *const gateway_types[];
 const struct gateway_type *gateway_type_find(const char *name);
+/* Registers every gateway type's configuration keys with core/config (config_register_types);
+ * call once before config_load(). */
+void gateway_types_register(void);
 
-/* Events decoded from webhooks, applied by engine_events_apply() (engine/events.h). */
+/* "accepted", "tempfail", …: for logs. */
+const char *gateway_outcome_name(enum gw_outcome o);
+
+/* Events decoded from webhooks, applied by gw_host.events_apply. */
 enum gw_event_kind { GW_EV_DELIVERY, GW_EV_REPLY, GW_EV_FOLLOW, GW_EV_UNFOLLOW };
 enum gw_dlr { GW_DLR_DELIVERED, GW_DLR_UNDELIVERED, GW_DLR_INTERMEDIATE };
 struct gw_event {

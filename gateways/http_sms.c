@@ -10,13 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/config.h"
-#include "engine/engine.h"
-#include "engine/events.h"
-#include "engine/httpc.h"
-#include "engine/httpd.h"
-#include "engine/log.h"
-#include "engine/outcome.h"
+#include "core/config.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/log.h"
 #include "gateways/zalo_webhook.h"
 
 /* An empty value means "the preset's"; a field name of "-" leaves the field out. */
@@ -397,7 +394,7 @@ static void hs_submit_done(void *arg, CURLcode cc, long status, const char *body
     struct gw_result r;
     http_sms_classify(c, cc, status, body, len, time(NULL), &r);
     log_info("event=http_sms_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " phone=%s outcome=%s reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, outcome_name(r.outcome), r.reason);
+             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, gateway_outcome_name(r.outcome), r.reason);
     rq->cb(rq->arg, &r);
     free(rq->body);
     free(rq);
@@ -426,7 +423,7 @@ static int hs_submit(struct gateway *gw, const struct gw_message *m, gw_submit_c
         .method = "POST", .url = c->url, .headers = headers,
         .body = body, .body_len = strlen(body), .timeout_ms = c->timeout_ms,
     };
-    if (httpc_request(gw->engine->http, &hr, hs_submit_done, rq) < 0) {
+    if (httpc_request(gw->host->http, &hr, hs_submit_done, rq) < 0) {
         free(body);
         free(rq);
         return -1;
@@ -471,7 +468,7 @@ static void hs_webhook(struct gateway *gw, struct http_req *req, const char *sub
         .external_id = d.id[0] ? d.id : NULL,
         .raw = raw,
     };
-    if (engine_events_apply(gw->engine, gw, &ev, 1, hs_hook_done, req) < 0)
+    if (gw->host->events_apply(gw->host, gw, &ev, 1, hs_hook_done, req) < 0)
         http_reply_text(req, 503, "unavailable\n");
 }
 

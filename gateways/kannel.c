@@ -1,10 +1,8 @@
 #include "gateways/kannel.h"
-#include "engine/config.h"
-#include "engine/engine.h"
-#include "engine/events.h"
-#include "engine/httpc.h"
-#include "engine/httpd.h"
-#include "engine/log.h"
+#include "core/config.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/log.h"
 #include "segments/phone.h"
 
 #include <errno.h>
@@ -384,7 +382,7 @@ static int kannel_submit(struct gateway *gw, const struct gw_message *m, gw_subm
         return -1;
     }
     struct httpc_request hr = {.method = "GET", .url = rq->url, .timeout_ms = k->timeout_ms};
-    if (httpc_request(gw->engine->http, &hr, kannel_submit_done, rq) < 0) {
+    if (httpc_request(gw->host->http, &hr, kannel_submit_done, rq) < 0) {
         free(rq);
         return -1;
     }
@@ -429,7 +427,7 @@ static void kannel_dlr_hook(struct gateway *gw, struct http_req *req)
         .external_id = d.id[0] ? d.id : NULL,
         .raw = raw,
     };
-    if (engine_events_apply(gw->engine, gw, &ev, 1, hook_done, req) < 0)
+    if (gw->host->events_apply(gw->host, gw, &ev, 1, hook_done, req) < 0)
         http_reply_text(req, 503, "unavailable\n");
 }
 
@@ -462,7 +460,7 @@ static void kannel_mo_hook(struct gateway *gw, struct http_req *req)
     };
     log_info("event=mo gw=%s from=%s len=%zu", gw->name, log_mask_phone(addr, masked, sizeof masked), strlen(text));
     /* The answer's body goes back to the citizen as an SMS: it is always empty. */
-    if (engine_events_apply(gw->engine, gw, &ev, 1, hook_done, req) < 0)
+    if (gw->host->events_apply(gw->host, gw, &ev, 1, hook_done, req) < 0)
         http_reply(req, 503, "text/plain", "", 0);
 }
 

@@ -23,3 +23,12 @@ const struct gateway_type *gateway_type_find(const char *name)
             return gateway_types[i];
     return NULL;
 }
+
+void gateway_types_register(void)
+{
+    static struct cfg_section_type kinds[8];
+    size_t n = 0;
+    for (size_t i = 0; gateway_types[i] && n < sizeof kinds / sizeof kinds[0]; i++, n++)
+        kinds[n] = (struct cfg_section_type){gateway_types[i]->name, gateway_types[i]->keys};
+    config_register_types(kinds, n);
+}

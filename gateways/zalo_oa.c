@@ -10,12 +10,10 @@
 #include <utf8proc.h>
 #include <uv.h>
 
-#include "engine/config.h"
-#include "engine/engine.h"
-#include "engine/httpc.h"
-#include "engine/httpd.h"
-#include "engine/log.h"
-#include "engine/outcome.h"
+#include "core/config.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/log.h"
 #include "gateways/zalo_token.h"
 #include "gateways/zalo_zns.h"
 
@@ -155,11 +153,8 @@ static struct zalo_token *oa_token(struct gateway *gw)
     struct oa *z = gw->impl;
     if (z->own)
         return z->own;
-    struct engine *e = gw->engine;
-    for (size_t i = 0; i < e->ngateways; i++)
-        if (e->gateways[i] && strcmp(e->gateways[i]->name, z->token_from) == 0)
-            return zalo_zns_token(e->gateways[i]);
-    return NULL;
+    struct gateway *from = gw->host->find(gw->host, z->token_from);
+    return from ? zalo_zns_token(from) : NULL;
 }
 
 struct oa_req {
@@ -184,7 +179,7 @@ static void oa_req_free(struct oa_req *rq)
 static void oa_finish(struct oa_req *rq, const struct gw_result *r)
 {
     log_info("event=zalo_oa_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " outcome=%s reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, outcome_name(r->outcome), r->reason);
+             rq->gw->name, rq->campaign_id, rq->message_id, gateway_outcome_name(r->outcome), r->reason);
     rq->cb(rq->arg, r);
     oa_req_free(rq);
 }
@@ -232,7 +227,7 @@ static int oa_send(struct oa_req *rq)
         .method = "POST", .url = rq->url, .headers = headers,
         .body = rq->body, .body_len = strlen(rq->body), .timeout_ms = z->timeout_ms,
     };
-    return httpc_request(rq->gw->engine->http, &hr, oa_submit_done, rq);
+    return httpc_request(rq->gw->host->http, &hr, oa_submit_done, rq);
 }
 
 static int oa_submit(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg)
@@ -336,7 +331,7 @@ static int oa_open(struct gateway *gw, char *err, size_t errlen)
             .lease_s = (int)(tmo / 1000 * 3 + 30),
             .appsecret_proof = config_bool(cfg, sec, "appsecret_proof"),
         };
-        z->own = zalo_token_new(gw->engine, &tc);
+        z->own = zalo_token_new(gw->host, &tc);
     } else if (strcmp(z->token_from, gw->name) == 0) {
         snprintf(err, errlen, "[%s] token_from: names this gateway itself", sec);
         free(z);

@@ -1,4 +1,5 @@
 #include "gateways/zalo_token.h"
+#include "gateways/gateway.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -8,10 +9,9 @@
 #include <string.h>
 #include <uv.h>
 
-#include "engine/engine.h"
-#include "engine/httpc.h"
-#include "engine/log.h"
-#include "engine/pgasync.h"
+#include "core/httpc.h"
+#include "core/log.h"
+#include "core/pgasync.h"
 
 /* The refresh is a chain of asynchronous steps, named in order:
  *   token_load → token_load_done                      (once, at start)
@@ -35,7 +35,7 @@ struct waiter {
 };
 
 struct zalo_token {
-    struct engine *e;
+    struct gw_host *h;
     char *gateway, *oauth_url, *app_id, *app_secret, *initial_refresh;
     long timeout_ms;
     int margin_s, lease_s;
@@ -374,7 +374,7 @@ static void token_load(struct zalo_token *t)
     sha256_hex(t->initial_refresh, fp);
     const char *p[3] = {t->gateway, t->initial_refresh, fp};
     token_set_state(t, TOK_LOADING);
-    if (pgpool_query(t->e->db, SQL_LOAD, 3, p, token_load_done, t) == 0)
+    if (pgpool_query(t->h->db, SQL_LOAD, 3, p, token_load_done, t) == 0)
         t->pending++;
 }
 
@@ -409,8 +409,8 @@ static void token_release_done(void *arg, PGresult *res, const char *err)
 /* Best effort: an unreleased lease only delays the next refresh by lease_s. */
 static void token_release(struct zalo_token *t)
 {
-    const char *p[2] = {t->gateway, t->e->instance};
-    if (pgpool_query(t->e->db, SQL_RELEASE, 2, p, token_release_done, t) == 0)
+    const char *p[2] = {t->gateway, t->h->instance};
+    if (pgpool_query(t->h->db, SQL_RELEASE, 2, p, token_release_done, t) == 0)
         t->pending++;
 }
 
@@ -485,9 +485,9 @@ static void token_lease(struct zalo_token *t)
 {
     char secs[16];
     snprintf(secs, sizeof secs, "%d", t->lease_s);
-    const char *p[3] = {t->gateway, t->e->instance, secs};
+    const char *p[3] = {t->gateway, t->h->instance, secs};
     token_set_state(t, TOK_LEASING);
-    if (pgpool_query(t->e->db, SQL_LEASE, 3, p, token_lease_done, t) == 0) {
+    if (pgpool_query(t->h->db, SQL_LEASE, 3, p, token_lease_done, t) == 0) {
         t->pending++;
         return;
     }
@@ -555,8 +555,8 @@ static void token_call(struct zalo_token *t)
     };
     token_set_state(t, TOK_CALLING);
     /* From here until token_store_done the single-use refresh token may be consumed. */
-    log_info("event=zalo_token_refresh_start gateway=%s instance=%s", t->gateway, t->e->instance);
-    if (httpc_request(t->e->http, &r, token_call_done, t) == 0) {
+    log_info("event=zalo_token_refresh_start gateway=%s instance=%s", t->gateway, t->h->instance);
+    if (httpc_request(t->h->http, &r, token_call_done, t) == 0) {
         t->pending++;
         return;
     }
@@ -631,9 +631,9 @@ static void token_store(struct zalo_token *t)
 {
     char exp[24];
     snprintf(exp, sizeof exp, "%lld", (long long)t->new_expires_at);
-    const char *p[6] = {t->gateway, t->refresh, t->new_refresh, t->new_access, exp, t->e->instance};
+    const char *p[6] = {t->gateway, t->refresh, t->new_refresh, t->new_access, exp, t->h->instance};
     token_set_state(t, TOK_STORING);
-    if (pgpool_query(t->e->db, SQL_STORE, 6, p, token_store_done, t) == 0) {
+    if (pgpool_query(t->h->db, SQL_STORE, 6, p, token_store_done, t) == 0) {
         t->pending++;
         return;
     }
@@ -679,12 +679,12 @@ static void on_timer_close(uv_handle_t *h)
     maybe_free(t);
 }
 
-struct zalo_token *zalo_token_new(struct engine *e, const struct zalo_token_conf *c)
+struct zalo_token *zalo_token_new(struct gw_host *host, const struct zalo_token_conf *c)
 {
     struct zalo_token *t = calloc(1, sizeof *t);
     if (!t)
         abort();
-    t->e = e;
+    t->h = host;
     t->gateway = xstrdup(c->gateway);
     t->oauth_url = xstrdup(c->oauth_url);
     t->app_id = xstrdup(c->app_id);
@@ -694,7 +694,7 @@ struct zalo_token *zalo_token_new(struct engine *e, const struct zalo_token_conf
     t->margin_s = c->margin_s > 0 ? c->margin_s : 600;
     t->lease_s = c->lease_s > 0 ? c->lease_s : 60;
     t->proof = c->appsecret_proof;
-    uv_timer_init(e->loop, &t->timer);
+    uv_timer_init(host->loop, &t->timer);
     t->timer.data = t;
     t->pending = 1;         /* the timer, until its close callback */
     token_load(t);

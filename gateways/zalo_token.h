@@ -29,7 +29,7 @@
  *
  * Tokens and secrets are never logged. */
 
-struct engine;
+struct gw_host;
 struct zalo_token;
 
 struct zalo_token_conf {
@@ -45,7 +45,7 @@ struct zalo_token_conf {
 };
 
 /* Allocates and starts loading from the database (asynchronously). Strings are copied. */
-struct zalo_token *zalo_token_new(struct engine *e, const struct zalo_token_conf *c);
+struct zalo_token *zalo_token_new(struct gw_host *host, const struct zalo_token_conf *c);
 /* Stops timers; the object is freed once its own database and HTTP callbacks have run. Waiters
  * still queued are called with ok = false first. */
 void zalo_token_free(struct zalo_token *t);

@@ -9,14 +9,12 @@
 #include <sys/time.h>
 #include <uv.h>
 
-#include "engine/config.h"
-#include "engine/engine.h"
-#include "engine/events.h"
-#include "engine/httpc.h"
-#include "engine/httpd.h"
-#include "engine/log.h"
-#include "engine/outcome.h"
-#include "engine/pgasync.h"
+#include "core/config.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/log.h"
+#include "core/tz.h"
+#include "core/pgasync.h"
 #include "gateways/zalo_token.h"
 #include "gateways/zalo_webhook.h"
 
@@ -47,7 +45,7 @@ struct zns {
     char sig_id[80], sig_key[260];
     struct zalo_token *token;
     char name[64];
-    struct engine *engine;
+    struct gw_host *host;
     uv_timer_t quota_timer;      /* writes a quota that changed since the last write */
     long quota_remaining;        /* lowest reported today, -1 unknown */
     long quota_day;              /* local day (days since the epoch) of quota_remaining */
@@ -69,23 +67,8 @@ time_t zalo_next_local_hour(time_t now, long utc_offset_s, int hour)
 
 long zalo_tz_offset(const char *tz)
 {
-    /* Start-up only, on the loop thread: TZ is swapped and restored around one localtime_r. */
-    char *old = getenv("TZ");
-    char saved[256] = "";
-    bool had = old != NULL;
-    if (had)
-        snprintf(saved, sizeof saved, "%s", old);
-    setenv("TZ", tz, 1);
-    tzset();
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    long off = tm.tm_gmtoff;
-    if (had)
-        setenv("TZ", saved, 1);
-    else
-        unsetenv("TZ");
-    tzset();
+    long off;
+    tz_offset(tz, (int64_t)time(NULL), &off);
     return off;
 }
 
@@ -279,7 +262,7 @@ static void quota_write(struct zns *z)
     char v[24];
     snprintf(v, sizeof v, "%ld", z->quota_remaining);
     const char *p[2] = {z->name, v};
-    if (pgpool_query(z->engine->db,
+    if (pgpool_query(z->host->db,
                      "INSERT INTO gateway_state (gateway, key, value, updated_at) VALUES ($1, 'quota_remaining', $2, now()) "
                      "ON CONFLICT (gateway, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
                      2, p, quota_stored, NULL) == 0) {
@@ -333,7 +316,7 @@ static void zns_req_free(struct zns_req *rq)
 static void zns_finish(struct zns_req *rq, struct gw_result *r)
 {
     log_info("event=zns_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " phone=%s outcome=%s reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, outcome_name(r->outcome), r->reason);
+             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, gateway_outcome_name(r->outcome), r->reason);
     rq->cb(rq->arg, r);
     zns_req_free(rq);
 }
@@ -381,7 +364,7 @@ static int zns_send(struct zns_req *rq)
         .method = "POST", .url = rq->url, .headers = headers,
         .body = rq->body, .body_len = strlen(rq->body), .timeout_ms = z->timeout_ms,
     };
-    return httpc_request(rq->gw->engine->http, &hr, zns_submit_done, rq);
+    return httpc_request(rq->gw->host->http, &hr, zns_submit_done, rq);
 }
 
 static int zns_submit(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg)
@@ -477,7 +460,7 @@ static struct hook_ctx *hook_ctx_new(struct gateway *gw, struct http_req *req, c
     h->refs = 2;
     snprintf(h->gw, sizeof h->gw, "%s", gw->name);
     snprintf(h->kind, sizeof h->kind, "%s", kind);
-    uv_timer_init(gw->engine->loop, &h->timer);
+    uv_timer_init(gw->host->loop, &h->timer);
     h->timer.data = h;
     uv_timer_start(&h->timer, hook_deadline, HOOK_DEADLINE_MS, 0);
     return h;
@@ -525,7 +508,7 @@ static void hook_receipt(struct gateway *gw, struct http_req *req, const struct 
     snprintf(m, sizeof m, "%" PRId64, ev->message_id);
     char *rawz = strndup(raw, rawlen);
     const char *p[5] = {gw->name, c, m, ev->msg_id, rawz ? rawz : ""};
-    int rc = pgpool_query(gw->engine->db, "SELECT zalo_receipt_apply($1, $2::bigint, $3::bigint, $4, $5)", 5, p,
+    int rc = pgpool_query(gw->host->db, "SELECT zalo_receipt_apply($1, $2::bigint, $3::bigint, $4, $5)", 5, p,
                           hook_receipt_done, h);
     free(rawz);
     if (rc < 0)
@@ -548,7 +531,7 @@ static void hook_event(struct gateway *gw, struct http_req *req, const struct za
         .external_id = ev->msg_id,
         .raw = rawz,
     };
-    int rc = engine_events_apply(gw->engine, gw, &e, 1, hook_events_done, h);
+    int rc = gw->host->events_apply(gw->host, gw, &e, 1, hook_events_done, h);
     free(rawz);
     if (rc < 0)
         hook_finish(h, 503);
@@ -646,8 +629,8 @@ static int zns_open(struct gateway *gw, char *err, size_t errlen)
     z->utc_offset_s = zalo_tz_offset(config_str(cfg, "policy", "timezone"));
     z->quota_remaining = z->quota_stored = -1;
     snprintf(z->name, sizeof z->name, "%s", gw->name);
-    z->engine = gw->engine;
-    uv_timer_init(gw->engine->loop, &z->quota_timer);
+    z->host = gw->host;
+    uv_timer_init(gw->host->loop, &z->quota_timer);
     z->quota_timer.data = z;
     struct zalo_token_conf tc = {
         .gateway = gw->name,
@@ -661,13 +644,13 @@ static int zns_open(struct gateway *gw, char *err, size_t errlen)
         .appsecret_proof = config_bool(cfg, sec, "appsecret_proof"),
     };
     gw->impl = z;
-    z->token = zalo_token_new(gw->engine, &tc);
+    z->token = zalo_token_new(gw->host, &tc);
     /* The scheduler reads it (zalo_awaiting_receipt()) so as not to complete a campaign whose
      * messages may still fall back. */
     char rt[24];
     snprintf(rt, sizeof rt, "%ld", config_int(cfg, sec, "receipt_timeout_s"));
     const char *p[2] = {gw->name, rt};
-    pgpool_query(gw->engine->db,
+    pgpool_query(gw->host->db,
                  "INSERT INTO gateway_state (gateway, key, value, updated_at) VALUES ($1, 'receipt_timeout_s', $2, now()) "
                  "ON CONFLICT (gateway, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
                  2, p, quota_stored, NULL);

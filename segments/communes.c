@@ -3,7 +3,7 @@
  * statement per row inside one transaction is simple and fast enough. */
 #include "segments/communes.h"
 #include "segments/csvfile.h"
-#include "engine/db.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

@@ -3,7 +3,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#include "engine/cli.h"
+#include "cli/cli.h"
 
 /* The administrative units (provinces and communes) from the official list as published:
  * `commune_code,commune_name,province_code,province_name` (or ma_xa, ten_xa, ma_tinh,

@@ -1,7 +1,7 @@
 #include "segments/csvimport.h"
 #include "segments/csvfile.h"
 #include "segments/phone.h"
-#include "engine/db.h"
+#include "core/db.h"
 
 #include <ctype.h>
 #include <stdarg.h>

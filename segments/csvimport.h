@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "engine/cli.h"
+#include "cli/cli.h"
 
 /* The citizen CSV of contract.md. Two layers:
  *  - csvimport_header_parse() and csvimport_row_parse() turn CSV records into checked,

@@ -1,7 +1,7 @@
 /* The citizen import against PostgreSQL, and its command. The parsing is in csvimport.c. */
 #include "segments/csvimport.h"
 #include "segments/csvfile.h"
-#include "engine/db.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

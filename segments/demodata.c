@@ -2,7 +2,7 @@
  * contract.md, deterministic for a seed and a base date. Names follow the distribution of
  * Vietnamese family names, with Jrai and Bahnar names in Gia Lai and Khmer names in An Giang. */
 #include "segments/demodata.h"
-#include "engine/db.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

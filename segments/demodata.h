@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "engine/cli.h"
+#include "cli/cli.h"
 
 /* Synthetic citizens in the citizen CSV format of contract.md. */
 

@@ -1,6 +1,6 @@
 #include "segments/filter.h"
 #include "segments/phone.h"
-#include "engine/db.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -1,6 +1,6 @@
 #include "segments/segment.h"
 #include "segments/filter.h"
-#include "engine/db.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 #ifndef LOA_SEGMENT_H
 #define LOA_SEGMENT_H
-#include "engine/cli.h"
+#include "cli/cli.h"
 #include "segments/filter.h"
 
 #include <stdint.h>

@@ -72,6 +72,10 @@ summary() {
 }
 
 # --------------------------------------------------------------------------------------------
+stage "layers: tools/check_layers.sh"
+if tools/check_layers.sh; then pass layers; else fail "layers: tools/check_layers.sh"; fi
+
+# --------------------------------------------------------------------------------------------
 stage "PostgreSQL: a throw-away cluster in $PGDIR (fsync off)"
 t=$(date +%s)
 if ! CLUSTER_URL=$(PG_FSYNC=off PG_SYNC_COMMIT=off pg_sh start "$PGDIR"); then

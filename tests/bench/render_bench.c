@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "campaigns/template.h"
-#include "engine/config.h"
+#include "core/config.h"
 
 enum { CITIZENS = 1000 };
 

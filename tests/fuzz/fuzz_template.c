@@ -9,9 +9,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "campaigns/smstext.h"
+#include "gateways/smstext.h"
 #include "campaigns/template.h"
-#include "engine/config.h"
+#include "core/config.h"
 
 static struct tpl_env *env;
 

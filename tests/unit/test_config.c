@@ -4,12 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+
+#include "gateways/gateway.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/config.h"
+#include "core/config.h"
 
 static char dir[64];
 
@@ -180,6 +182,7 @@ static void test_window_and_cap_parsers(void **state)
 
 int main(void)
 {
+    gateway_types_register();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_without_a_file),
         cmocka_unit_test(test_values_and_gateways_are_read),

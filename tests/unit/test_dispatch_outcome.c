@@ -99,7 +99,7 @@ static void test_outcome_other_answers(void **state)
     r.action = GW_ACT_BACKOFF;
     outcome_decide(&r, 1, 5, 30, 3600, 0.5, &o);
     assert_int_equal(o.feedback, THROTTLE_BACKOFF);
-    assert_string_equal(outcome_name(GW_IN_DOUBT), "in_doubt");
+    assert_string_equal(gateway_outcome_name(GW_IN_DOUBT), "in_doubt");
 }
 
 static void test_outcome_states_are_legal_from_leased(void **state)

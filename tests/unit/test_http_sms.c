@@ -5,13 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "gateways/gateway.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/config.h"
+#include "core/config.h"
 #include "gateways/http_sms.h"
 
 static struct config *load(const char *text)
@@ -245,6 +247,7 @@ static void test_http_sms_dlr_check(void **state)
 
 int main(void)
 {
+    gateway_types_register();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_sms_esms_body),
         cmocka_unit_test(test_http_sms_other_provider_by_keys),

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/httpc.h"
-#include "engine/httpd.h"
-#include "engine/pgasync.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/pgasync.h"
 
 static const char *db_url(void)
 {

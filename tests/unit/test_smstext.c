@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "campaigns/smstext.h"
+#include "gateways/smstext.h"
 
 /* Returns a static buffer holding PREFIX repeated N times, then MID, then SUFFIX repeated M times. */
 static const char *rep(const char *prefix, int n, const char *mid, const char *suffix, int m)

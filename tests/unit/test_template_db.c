@@ -14,9 +14,9 @@
 #include "campaigns/preview.h"
 #include "campaigns/template.h"
 #include "campaigns/template_cmd.h"
-#include "engine/cli.h"
-#include "engine/config.h"
-#include "engine/db.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/db.h"
 #include "segments/filter.h"
 
 static struct cli cli;

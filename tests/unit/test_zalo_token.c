@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
-#include "engine/httpc.h"
-#include "engine/httpd.h"
-#include "engine/pgasync.h"
+#include "gateways/gateway.h"
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/pgasync.h"
 #include "gateways/zalo_token.h"
 
 /* ---- pure parts ---- */
@@ -133,7 +133,8 @@ static void oauth_handler(void *arg, struct http_req *req)
 struct rig {
     uv_loop_t loop;
     uv_timer_t tick;
-    struct engine e;
+    struct gw_host e;
+    char instance[32];
     struct httpd *d;
     struct oauth o;
     char url[128];
@@ -218,7 +219,8 @@ static void test_zalo_token_refresh_rotates(void **state)
     uv_timer_init(&r->loop, &r->tick);
     uv_timer_start(&r->tick, tick, 20, 20);
     r->e.loop = &r->loop;
-    snprintf(r->e.instance, sizeof r->e.instance, "test:1");
+    snprintf(r->instance, sizeof r->instance, "test:1");
+    r->e.instance = r->instance;
     r->e.db = pgpool_new(&r->loop, db_url(), 2);
     r->e.http = httpc_new(&r->loop, 65536);
     r->d = httpd_new(&r->loop, "127.0.0.1:0", 65536, err, sizeof err);
@@ -263,7 +265,7 @@ static void test_zalo_token_refresh_rotates(void **state)
 
     /* A restart (same configured R0) loads the rotated pair: no call, no reseed. */
     zalo_token_free(t);
-    r->e.instance[5] = '2';
+    r->instance[5] = '2';
     struct zalo_token *t2 = keeper(r, "R0");
     assert_true(ready_flag(r, t2));
     assert_string_equal(zalo_token_access(t2), "A2");

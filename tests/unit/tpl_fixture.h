@@ -8,7 +8,7 @@
 
 #include "campaigns/policy.h"
 #include "campaigns/template.h"
-#include "engine/config.h"
+#include "core/config.h"
 
 /* A text-typed result of NCOLS columns and NROWS rows from CELLS (row-major; NULL is SQL NULL). */
 static PGresult *fixture_result(int ncols, int nrows, const char *const *cells)

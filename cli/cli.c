@@ -1,7 +1,8 @@
-#include "engine/cli.h"
-#include "engine/config.h"
-#include "engine/db.h"
-#include "engine/log.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "gateways/gateway.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -161,6 +162,7 @@ int cli_main(int argc, char **argv)
     }
     c.config_path = config_file(cfgpath);
     char err[600];
+    gateway_types_register();
     if (config_load(c.config_path, &c.cfg, err, sizeof err) < 0) {
         fprintf(stderr, "loa: configuration: %s\n", err);
         return CLI_REFUSED;

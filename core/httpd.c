@@ -1,5 +1,5 @@
-#include "engine/httpd.h"
-#include "engine/log.h"
+#include "core/httpd.h"
+#include "core/log.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

@@ -32,6 +32,16 @@ struct cfg_key {
 
 struct config;
 
+/* A kind of `[gateway.NAME]` section: its `type` value and its own keys beside the common
+ * gateway keys (ended by a row with name NULL; NULL for none). The configuration knows nothing of
+ * gateways: the program registers their types once, before config_load(), and an unregistered
+ * `type` is refused. TYPES must live as long as the program. */
+struct cfg_section_type {
+    const char *name;
+    const struct cfg_key *keys;
+};
+void config_register_types(const struct cfg_section_type *types, size_t n);
+
 /* Loads PATH (NULL: built-in defaults, which use the embedded cluster in ./var). On error
  * returns -1 and writes "FILE:LINE: [section] key: reason" into ERR. */
 int  config_load(const char *path, struct config **out, char *err, size_t errlen);

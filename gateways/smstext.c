@@ -1,6 +1,6 @@
 /* SMS encoding, parts and unaccenting (sms-vn.md). Both functions sit on the dispatcher's hot
  * path, once per message, so they walk the text once and never allocate. */
-#include "campaigns/smstext.h"
+#include "gateways/smstext.h"
 
 #include <pthread.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-#include "engine/cmd_db.h"
-#include "engine/config.h"
-#include "engine/db.h"
+#include "cli/cmd_db.h"
+#include "core/config.h"
+#include "core/db.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 /* Synchronous PostgreSQL helpers for the command line. The daemon never uses these: it uses
- * engine/pgasync.h so that the loop never blocks. Every value is a parameter. */
+ * core/pgasync.h so that the loop never blocks. Every value is a parameter. */
 
 /* Connects; on failure returns NULL and writes the reason into ERR. */
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen);

@@ -1,5 +1,5 @@
-#include "engine/cli.h"
-#include "engine/cmd_db.h"
+#include "cli/cli.h"
+#include "cli/cmd_db.h"
 #include "engine/serve.h"
 #include "segments/csvimport.h"
 #include "segments/demodata.h"

@@ -1,5 +1,4 @@
-#include "engine/config.h"
-#include "gateways/gateway.h"
+#include "core/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -96,6 +95,33 @@ static struct cfg_entry *entry_add(struct config *cfg, const char *section, cons
 
 /* The key tables that apply to SECTION: fixed sections use base_keys; "gateway.X" uses the
  * common gateway keys and, once its type is known, the type's own keys. */
+/* The gateway types the program registered (config_register_types). */
+static const struct cfg_section_type *reg_types;
+static size_t nreg_types;
+
+void config_register_types(const struct cfg_section_type *types, size_t n)
+{
+    reg_types = types;
+    nreg_types = n;
+}
+
+static const struct cfg_section_type *type_find(const char *name)
+{
+    for (size_t i = 0; i < nreg_types; i++)
+        if (strcmp(reg_types[i].name, name) == 0)
+            return &reg_types[i];
+    return NULL;
+}
+
+/* "kannel, http_sms, …": the registered type names, for error messages. */
+static void type_names(char *out, size_t cap)
+{
+    size_t j = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < nreg_types && j < cap; i++)
+        j += (size_t)snprintf(out + j, cap - j, "%s%s", i ? ", " : "", reg_types[i].name);
+}
+
 static const struct cfg_key *key_lookup(const char *section, const char *name, const char *gwtype)
 {
     const char *tab = strncmp(section, "gateway.", 8) == 0 ? "gateway" : section;
@@ -103,7 +129,7 @@ static const struct cfg_key *key_lookup(const char *section, const char *name, c
         if (strcmp(k->section, tab) == 0 && strcmp(k->name, name) == 0)
             return k;
     if (gwtype) {
-        const struct gateway_type *t = gateway_type_find(gwtype);
+        const struct cfg_section_type *t = type_find(gwtype);
         if (t && t->keys)
             for (const struct cfg_key *k = t->keys; k->name; k++)
                 if (strcmp(k->name, name) == 0)
@@ -345,9 +371,11 @@ static int handler(void *user, const char *section, const char *name, const char
         return 0;
     }
     if (gw && strcmp(name, "type") == 0) {
-        if (!gateway_type_find(v)) {
-            snprintf(ps->err, sizeof ps->err, "%s:%d: [%s] type: unknown gateway type '%s' (kannel, http_sms, zalo_zns, zalo_oa)",
-                     cfg->path, ps->line, section, v);
+        if (!type_find(v)) {
+            char names[256];
+            type_names(names, sizeof names);
+            snprintf(ps->err, sizeof ps->err, "%s:%d: [%s] type: unknown gateway type '%s' (%s)",
+                     cfg->path, ps->line, section, v, names);
             free(v);
             return 0;
         }
@@ -441,7 +469,7 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
         const char *sec = cfg->gw_sections[i];
         if (fill_defaults(cfg, sec, base_keys, "gateway", err, errlen) < 0)
             goto fail;
-        const struct gateway_type *t = gateway_type_find(entry_find(cfg, sec, "type")->value);
+        const struct cfg_section_type *t = type_find(entry_find(cfg, sec, "type")->value);
         if (t->keys && fill_defaults(cfg, sec, t->keys, NULL, err, errlen) < 0)
             goto fail;
     }
@@ -528,8 +556,8 @@ void config_print_keys(void)
 {
     for (const struct cfg_key *k = base_keys; k->name; k++)
         print_key(strcmp(k->section, "gateway") == 0 ? "gateway.*" : k->section, k);
-    for (size_t i = 0; gateway_types[i]; i++) {
-        const struct gateway_type *t = gateway_types[i];
+    for (size_t i = 0; i < nreg_types; i++) {
+        const struct cfg_section_type *t = &reg_types[i];
         if (!t->keys)
             continue;
         char sec[64];

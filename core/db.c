@@ -1,6 +1,6 @@
-#include "engine/db.h"
-#include "engine/embedded.h"
-#include "engine/log.h"
+#include "core/db.h"
+#include "core/embedded.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "engine/embedded.h"
+#include "core/embedded.h"
 
 #include <string.h>
 

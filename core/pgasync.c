@@ -1,5 +1,5 @@
-#include "engine/pgasync.h"
-#include "engine/log.h"
+#include "core/pgasync.h"
+#include "core/log.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,3 @@
-#include "engine/cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char **argv) { return cli_main(argc, argv); }

@@ -1,5 +1,5 @@
-#include "engine/httpc.h"
-#include "engine/log.h"
+#include "core/httpc.h"
+#include "core/log.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/tz.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,7 +23,7 @@ static const struct cfg_key base_keys[] = {
     {"http", "listen", CFG_LISTEN, "127.0.0.1:8080", 0, 0, "address of the webhook, API and dashboard server"},
     {"http", "public_url", CFG_URL, "http://127.0.0.1:8080", 0, 0, "the address gateways call back"},
     {"http", "max_body", CFG_INT, "65536", 1024, 10485760, "largest request body accepted, bytes"},
-    {"policy", "timezone", CFG_STR, "Asia/Ho_Chi_Minh", 0, 64, "time zone of sending windows and dates"},
+    {"policy", "timezone", CFG_TZ, "Asia/Ho_Chi_Minh", 0, 64, "time zone of sending windows and dates"},
     {"policy", "window", CFG_WINDOW, "07:00-21:00", 0, 0, "no sending outside it"},
     {"policy", "frequency_cap", CFG_CAP, "2/7d", 0, 0, "messages per citizen across all campaigns"},
     {"policy", "approval_threshold", CFG_INT, "10000", 0, 1e9, "campaigns targeting more need a supervisor"},
@@ -276,6 +277,14 @@ static int value_check(const struct cfg_key *k, char **value, char *why, size_t 
         int a, b;
         if (config_parse_window(v, &a, &b) < 0) {
             snprintf(why, whylen, "'%s' is not HH:MM-HH:MM with start before end", v);
+            return -1;
+        }
+        return 0;
+    }
+    case CFG_TZ: {
+        long off;
+        if (strlen(v) > 64 || tz_offset(v, 0, &off) < 0) {
+            snprintf(why, whylen, "'%s' is not a time zone of the system's zoneinfo", v);
             return -1;
         }
         return 0;
@@ -540,7 +549,8 @@ const char *config_gateway_type(const struct config *cfg, size_t i)
 static const char *kind_name(enum cfg_kind k)
 {
     static const char *const n[] = {"text", "secret", "integer", "number", "boolean",
-                                     "url", "host:port", "HH:MM-HH:MM", "N/Dd", "conninfo"};
+                                     "url", "host:port", "HH:MM-HH:MM", "N/Dd", "conninfo",
+                                     "text" /* CFG_TZ: a zone name */};
     return n[k];
 }
 

@@ -19,6 +19,7 @@ enum cfg_kind {
     CFG_WINDOW,   /* HH:MM-HH:MM */
     CFG_CAP,      /* N/Dd, e.g. 2/7d */
     CFG_CONNINFO, /* a libpq connection string or URI */
+    CFG_TZ,       /* a time zone core/tz.h knows ("Asia/Ho_Chi_Minh", "UTC") */
 };
 
 struct cfg_key {

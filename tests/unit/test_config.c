@@ -117,6 +117,8 @@ static void test_every_mistake_names_file_line_key_and_reason(void **state)
     refused("[database]\npool_size = 4\n[polcy]\n", "bad.conf:3:", "[polcy]", "unknown section", NULL);
     refused("[policy]\nwindow = 07:00-21:00\nwindw = 1\n", "bad.conf:3:", "[policy] windw", "unknown key", NULL);
     refused("[policy]\nwindow = 22:00-07:00\n", "bad.conf:2:", "[policy] window", "HH:MM-HH:MM", NULL);
+    refused("[policy]\ntimezone = Asia/Nowhere\n", "bad.conf:2:", "[policy] timezone", "not a time zone", NULL);
+    refused("[policy]\ntimezone = ../../etc/passwd\n", ":2:", "[policy] timezone", "not a time zone", NULL);
     refused("[policy]\nfrequency_cap = often\n", ":2:", "frequency_cap", "COUNT/DAYSd", NULL);
     refused("[policy]\napproval_threshold = -5\n", ":2:", "approval_threshold", "outside 0..", NULL);
     refused("[database]\npool_size = four\n", ":2:", "pool_size", "not a whole number", NULL);

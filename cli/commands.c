@@ -1,6 +1,6 @@
 #include "cli/cli.h"
 #include "cli/cmd_db.h"
-#include "engine/serve.h"
+#include "cli/cmd_serve.h"
 #include "segments/csvimport.h"
 #include "segments/demodata.h"
 #include "segments/communes.h"

@@ -5,18 +5,21 @@
 #include <stdio.h>
 
 /* The dispatcher: per gateway, leases due messages (as many as its throttle allows), renders
- * them, submits them, and records the results in batches. Owned by engine/serve.c.
+ * them, submits them, and records the results in batches. Owned by engine/serve.c; its parts
+ * are listed in engine/dispatch.h.
  *
- * The chain for one gateway: dispatch_pump → dispatch_lease_done → dispatch_row (render,
- * throttle_start, submit) → dispatch_submit_done (outcome, throttle_done, one log line) →
- * result_push → flush_run → flush_done. Every leased row reaches exactly one result (or stays
+ * The chain for one gateway: dispatch_pump → lease_done (dispatch_pump.c) → dispatch_row
+ * (render, throttle_start, submit; dispatch_submit.c) → dispatch_submit_done (outcome,
+ * throttle_done, the one log line of the attempt, dispatch_act_on) → result_batch_push →
+ * flush_run → flush_done (results.c). Every leased row reaches exactly one result (or stays
  * leased when the daemon stops with its request still in flight: lease expiry then makes it
  * in_doubt, since it may have been sent).
  *
- * Templates are loaded per running campaign (every step's variants and the policy figures) and
- * kept until the campaign stops running; only campaigns whose templates are loaded are leased
- * from. Memory is bounded by the lease batch, the windows and the number of running campaigns,
- * never by a campaign's size. */
+ * Templates are loaded per running campaign (every step's variants and the policy figures;
+ * engine/campaign_cache.h) and kept until the campaign stops running; only campaigns whose
+ * templates are loaded are leased from. Memory is bounded by the lease batch, the windows and
+ * the number of running campaigns, never by a campaign's size. Every callback runs on the
+ * loop; none blocks. */
 
 struct engine;
 struct dispatcher;

@@ -4,11 +4,12 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "engine/settings.h"
 #include "gateways/gateway.h"
 
 /* The daemon's parts, passed to whoever needs them. Owned by engine/serve.c, which creates them
- * in order (database pool, HTTP client, HTTP server, gateways, scheduler, dispatcher) and closes
- * them in reverse on SIGTERM. */
+ * in order (settings, database pool, HTTP client, HTTP server, gateways, dispatcher, scheduler)
+ * and closes them in reverse on SIGTERM. Gateways are looked up with engine/gateway_table.h. */
 
 struct config;
 struct pgpool;
@@ -21,6 +22,7 @@ struct dispatcher;
 struct engine {
     uv_loop_t *loop;
     const struct config *cfg;
+    struct settings settings;   /* the configuration, read once at start */
     struct pgpool *db;
     struct httpc *http;
     struct httpd *httpd;
@@ -32,10 +34,5 @@ struct engine {
     char instance[96];          /* host:pid, written into leases */
     bool stopping;              /* SIGTERM received: take no new work */
 };
-
-/* The gateway called NAME, or NULL. */
-struct gateway *engine_gateway_find(struct engine *e, const char *name);
-/* The first configured gateway of CHANNEL ("sms" / "zalo"), or NULL. */
-struct gateway *engine_gateway_for_channel(struct engine *e, const char *channel);
 
 #endif

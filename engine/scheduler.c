@@ -1,10 +1,10 @@
 #include "engine/scheduler.h"
-#include "core/config.h"
-#include "engine/dispatcher.h"
+#include "core/log.h"
+#include "core/pgarray.h"
+#include "core/pgasync.h"
 #include "engine/engine.h"
 #include "engine/fallback.h"
-#include "core/log.h"
-#include "core/pgasync.h"
+#include "engine/gateway_table.h"
 #include "gateways/gateway.h"
 #include "segments/filter.h"
 
@@ -16,9 +16,10 @@
 
 struct scheduler {
     struct engine *e;
+    struct scheduler_hooks hooks;
     uv_timer_t timer;
     bool running, again, closing, closed;
-    char idem[1024];            /* "{a,b}": the idempotent gateways */
+    struct pgarray idem;        /* "{"a","b"}": the idempotent gateways */
     /* The campaign being materialised: its statement is built once (the filter compiled). */
     int64_t mat_id;
     char *mat_sql;
@@ -122,7 +123,7 @@ static void log_leases(struct scheduler *s, PGresult *res)
 
 static void step_leases(struct scheduler *s)
 {
-    const char *p[1] = {s->idem};
+    const char *p[1] = {s->idem.p};
     hop(s, "leases",
         "UPDATE messages SET state = CASE WHEN gateway = ANY($1::text[]) THEN 'pending' ELSE 'in_doubt' END,"
         "       reason = CASE WHEN gateway = ANY($1::text[]) THEN reason"
@@ -147,8 +148,8 @@ static void log_completed(struct scheduler *s, PGresult *res)
 static void step_complete(struct scheduler *s)
 {
     char settle[16];
-    snprintf(settle, sizeof settle, "%ld", config_int(s->e->cfg, "engine", "settle_seconds"));
-    const char *p[2] = {settle, s->idem};
+    snprintf(settle, sizeof settle, "%d", s->e->settings.engine.settle_s);
+    const char *p[2] = {settle, s->idem.p};
     /* Nothing waiting (by the counters, cheap) and no submission younger than the settle time (so
      * that most reports have arrived); in_doubt rows of an idempotent gateway are still waiting,
      * since they will be resent. */
@@ -173,10 +174,8 @@ static void use_running(struct scheduler *s, PGresult *res)
         return;
     for (int i = 0; i < n; i++)
         ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-    if (s->e->dispatcher) {
-        dispatcher_campaigns_sync(s->e->dispatcher, ids, (size_t)n);
-        dispatcher_kick(s->e->dispatcher);
-    }
+    s->hooks.campaigns_running(s->hooks.arg, ids, (size_t)n);
+    s->hooks.work_due(s->hooks.arg);
     free(ids);
 }
 
@@ -221,8 +220,7 @@ static void mat_chunk_done(void *arg, PGresult *res, const char *err)
     bool done = PQgetvalue(res, 0, 0)[0] == 't';
     log_info("event=materialised campaign=%" PRId64 " targeted=%s chunk=%s done=%s", s->mat_id, PQgetvalue(res, 0, 1),
              PQgetvalue(res, 0, 2), done ? "yes" : "no");
-    if (s->e->dispatcher)
-        dispatcher_kick(s->e->dispatcher);
+    s->hooks.work_due(s->hooks.arg);
     if (done || s->closing || s->e->stopping) {
         mat_reset(s);
         pass_done(s);
@@ -297,19 +295,18 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         return -1;
     }
     snprintf(s->mat_sql, len, head, segment_sendable_sql(), fs.where);
-    int cap_n = 2, cap_d = 7;
-    config_parse_cap(config_str(s->e->cfg, "policy", "frequency_cap"), &cap_n, &cap_d);
+    const struct settings *set = &s->e->settings;
     char buf[3][24];
     snprintf(buf[0], sizeof buf[0], "%" PRId64, id);
-    snprintf(buf[1], sizeof buf[1], "%ld", config_int(s->e->cfg, "engine", "materialise_chunk"));
+    snprintf(buf[1], sizeof buf[1], "%d", set->engine.materialise_chunk);
     s->mat_params[0] = strdup(channel);
     s->mat_params[1] = strdup(buf[0]);
     s->mat_params[2] = strdup(gateway);
     s->mat_params[3] = strdup(step);
     s->mat_params[4] = strdup(buf[1]);
-    snprintf(buf[2], sizeof buf[2], "%d", cap_n);
+    snprintf(buf[2], sizeof buf[2], "%d", set->policy.cap_count);
     s->mat_params[5] = strdup(buf[2]);
-    snprintf(buf[2], sizeof buf[2], "%d", cap_d);
+    snprintf(buf[2], sizeof buf[2], "%d", set->policy.cap_days);
     s->mat_params[6] = strdup(buf[2]);
     for (int i = 0; i < fs.nparams; i++)
         s->mat_params[7 + i] = strdup(fs.params[i]);
@@ -328,7 +325,7 @@ static void use_materialise(struct scheduler *s, PGresult *res)
     const char *step = PQgetvalue(res, 0, 2);
     const char *channel = PQgetvalue(res, 0, 3);
     const char *gateway = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
-    struct gateway *gw = gateway ? engine_gateway_find(s->e, gateway) : engine_gateway_for_channel(s->e, channel);
+    struct gateway *gw = gateway ? gateway_table_find(s->e, gateway) : gateway_table_for_channel(s->e, channel);
     if (!gw) {
         if (s->warned_no_gateway != id)
             log_error("event=materialise_refused campaign=%" PRId64 " reason=\"no %s gateway configured for its first step\"",
@@ -425,21 +422,21 @@ void scheduler_wake(struct scheduler *s)
         pass_start(s);
 }
 
-struct scheduler *scheduler_new(struct engine *e)
+struct scheduler *scheduler_new(struct engine *e, const struct scheduler_hooks *hooks)
 {
     struct scheduler *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->e = e;
-    size_t j = (size_t)snprintf(s->idem, sizeof s->idem, "{");
+    s->hooks = *hooks;
+    pgarray_init(&s->idem);
     for (size_t i = 0; i < e->ngateways; i++)
-        if (e->gateways[i]->type->idempotent && j + 80 < sizeof s->idem)
-            j += (size_t)snprintf(s->idem + j, sizeof s->idem - j, "%s\"%s\"", j > 1 ? "," : "", e->gateways[i]->name);
-    snprintf(s->idem + j, sizeof s->idem - j, "}");
+        if (e->gateways[i]->type->idempotent)
+            pgarray_text(&s->idem, e->gateways[i]->name);
+    pgarray_end(&s->idem);
     uv_timer_init(e->loop, &s->timer);
     s->timer.data = s;
-    long tick = config_int(e->cfg, "engine", "tick_ms");
-    uv_timer_start(&s->timer, on_tick, 0, (uint64_t)tick);
+    uv_timer_start(&s->timer, on_tick, 0, (uint64_t)e->settings.engine.tick_ms);
     pgpool_listen(e->db, "loa_campaigns", on_notify, s);
     return s;
 }
@@ -461,5 +458,6 @@ void scheduler_free(struct scheduler *s)
     if (!s)
         return;
     mat_reset(s);
+    pgarray_free(&s->idem);
     free(s);
 }

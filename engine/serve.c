@@ -1,12 +1,13 @@
 #include "engine/serve.h"
 #include "core/config.h"
-#include "engine/dispatcher.h"
-#include "engine/engine.h"
-#include "engine/events.h"
 #include "core/httpc.h"
 #include "core/httpd.h"
 #include "core/log.h"
 #include "core/pgasync.h"
+#include "engine/dispatcher.h"
+#include "engine/engine.h"
+#include "engine/events.h"
+#include "engine/gateway_table.h"
 #include "engine/scheduler.h"
 #include "gateways/gateway.h"
 
@@ -14,28 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct gateway *engine_gateway_find(struct engine *e, const char *name)
-{
-    for (size_t i = 0; i < e->ngateways; i++)
-        if (e->gateways[i] && strcmp(e->gateways[i]->name, name) == 0)
-            return e->gateways[i];
-    return NULL;
-}
-
-struct gateway *engine_gateway_for_channel(struct engine *e, const char *channel)
-{
-    for (size_t i = 0; i < e->ngateways; i++) {
-        struct gateway *gw = e->gateways[i];
-        if (!gw || strcmp(gw->type->channel, channel) != 0)
-            continue;
-        /* A Zalo campaign step is a ZNS template: a consultation (zalo_oa) gateway cannot send it. */
-        if (strcmp(channel, "zalo") == 0 && strcmp(gw->type->name, "zalo_oa") == 0)
-            continue;
-        return gw;
-    }
-    return NULL;
-}
 
 static int host_events_apply(struct gw_host *h, struct gateway *gw, const struct gw_event *ev, size_t n,
                              void (*cb)(void *arg, int rc), void *arg)
@@ -45,7 +24,7 @@ static int host_events_apply(struct gw_host *h, struct gateway *gw, const struct
 
 static struct gateway *host_find(struct gw_host *h, const char *name)
 {
-    return engine_gateway_find(h->owner, name);
+    return gateway_table_find(h->owner, name);
 }
 
 /* The daemon's own state besides struct engine: signals and the shutdown sequence. */
@@ -80,8 +59,8 @@ static void on_hooks(void *arg, struct http_req *req)
         return;
     }
     snprintf(name, sizeof name, "%.*s", (int)nlen, rest);
-    struct gateway *gw = engine_gateway_find(e, name);
-    /* contract.md names Zalo's hook /hooks/zalo/NAME for both Zalo types (an OA has one URL). */
+    struct gateway *gw = gateway_table_find(e, name);
+    /* Zalo's hook is /hooks/zalo/NAME for both Zalo types (an OA has one callback URL). */
     bool zalo = strcmp(type, "zalo") == 0 && gw && strcmp(gw->type->channel, "zalo") == 0;
     if (!gw || (strcmp(gw->type->name, type) != 0 && !zalo) || !gw->type->webhook) {
         http_reply_text(req, 404, "no such gateway\n");
@@ -193,7 +172,7 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_signal_stop(&sv->sigterm);
     uv_signal_stop(&sv->sigint);
     scheduler_close(e->scheduler);
-    dispatcher_drain(e->dispatcher, config_int(e->cfg, "engine", "shutdown_grace_seconds") * 1000, drained, sv);
+    dispatcher_drain(e->dispatcher, e->settings.engine.shutdown_grace_s * 1000L, drained, sv);
 }
 
 /* ---- start ---- */
@@ -234,44 +213,60 @@ static int open_gateways(struct serve *sv, char *err, size_t errlen)
     return 0;
 }
 
-int cmd_serve(struct cli *c, int argc, char **argv)
+/* The scheduler's hooks: the dispatcher is created before the scheduler and freed after it is
+ * closed, but is NULL while a start-up fails. */
+static void hook_campaigns_running(void *arg, const int64_t *ids, size_t n)
 {
-    if (argc > 1)
-        return cli_usage(cli_find("serve"), "unexpected argument %s", argv[1]);
+    struct engine *e = arg;
+    if (e->dispatcher)
+        dispatcher_campaigns_sync(e->dispatcher, ids, n);
+}
+
+static void hook_work_due(void *arg)
+{
+    struct engine *e = arg;
+    if (e->dispatcher)
+        dispatcher_kick(e->dispatcher);
+}
+
+int serve_run(const struct config *cfg, char *err, size_t errlen)
+{
     static struct serve sv;
     memset(&sv, 0, sizeof sv);
     struct engine *e = &sv.e;
+    if (settings_load(&e->settings, cfg, err, errlen) < 0)
+        return -1;
     uv_loop_t loop;
     uv_loop_init(&loop);
     e->loop = &loop;
-    e->cfg = c->cfg;
+    e->cfg = cfg;
     char host[64] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(e->instance, sizeof e->instance, "%s:%d", host, (int)getpid());
 
-    char err[600];
-    int rc = CLI_OK;
-    e->db = pgpool_new(&loop, config_str(c->cfg, "database", "url"), (int)config_int(c->cfg, "database", "pool_size"));
+    char why[600];
+    e->db = pgpool_new(&loop, config_str(cfg, "database", "url"), (int)config_int(cfg, "database", "pool_size"));
     e->http = httpc_new(&loop, 65536);
-    e->httpd = httpd_new(&loop, config_str(c->cfg, "http", "listen"), (size_t)config_int(c->cfg, "http", "max_body"), err,
-                         sizeof err);
+    e->httpd = httpd_new(&loop, config_str(cfg, "http", "listen"), (size_t)config_int(cfg, "http", "max_body"), why,
+                         sizeof why);
     if (!e->db || !e->http || !e->httpd) {
-        rc = cli_refuse("cannot serve: %s", e->httpd ? "out of memory" : err);
+        snprintf(err, errlen, "%s", e->httpd ? "out of memory" : why);
         goto fail;
     }
     e->host = (struct gw_host){.loop = &loop, .db = e->db, .http = e->http, .instance = e->instance,
                                .events_apply = host_events_apply, .find = host_find, .owner = e};
-    if (open_gateways(&sv, err, sizeof err) < 0) {
-        rc = cli_refuse("cannot serve: gateway: %s", err);
+    if (open_gateways(&sv, why, sizeof why) < 0) {
+        snprintf(err, errlen, "gateway: %s", why);
         goto fail;
     }
     httpd_route(e->httpd, NULL, "/hooks/", on_hooks, e);
     httpd_route(e->httpd, "GET", "/healthz", on_healthz, e);
     httpd_route(e->httpd, "GET", "/metrics", on_metrics, e);
     e->dispatcher = dispatcher_new(e);
-    e->scheduler = scheduler_new(e);
+    struct scheduler_hooks hooks = {.campaigns_running = hook_campaigns_running, .work_due = hook_work_due, .arg = e};
+    e->scheduler = scheduler_new(e, &hooks);
     if (!e->dispatcher || !e->scheduler) {
-        rc = cli_refuse("cannot serve: out of memory");
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
     uv_signal_init(&loop, &sv.sigterm);
@@ -287,7 +282,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         j += (size_t)snprintf(gws + j, sizeof gws - j, "%s%s:%s", i ? "," : "", e->gateways[i]->name,
                               e->gateways[i]->type->name);
     log_info("event=started listen=%s port=%u public_url=%s gateways=%s instance=%s",
-             config_str(c->cfg, "http", "listen"), httpd_port(e->httpd), config_str(c->cfg, "http", "public_url"),
+             config_str(cfg, "http", "listen"), httpd_port(e->httpd), config_str(cfg, "http", "public_url"),
              j ? gws : "(none)", e->instance);
     uv_timer_init(&loop, &sv.db_timer);
     sv.db_timer.data = &sv;
@@ -295,7 +290,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     free(e->gateways);
-    return CLI_OK;
+    settings_free(&e->settings);
+    return 0;
 
 fail:
     /* Start-up failed before the loop ran: close what was opened and let the loop finish it. */
@@ -314,5 +310,6 @@ fail:
         pgpool_close(e->db, nothing, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    return rc;
+    settings_free(&e->settings);
+    return -1;
 }

@@ -1,0 +1,114 @@
+#ifndef LOA_DISPATCH_H
+#define LOA_DISPATCH_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/log.h"
+#include "core/pgasync.h"
+#include "engine/campaign_cache.h"
+#include "engine/results.h"
+#include "engine/throttle.h"
+
+/* The dispatcher's parts, shared by its files and by nothing else (the public contract is
+ * engine/dispatcher.h). One struct dispatcher owns, per gateway, a struct dispatch_gw (its
+ * pump, throttle, result batch and counters), the campaign cache and the list of requests in
+ * flight. Every handle lives inside these structs; dispatcher_free() closes them and frees all
+ * from the last close callback.
+ *
+ *   dispatcher.c          new, kick, campaigns_sync, free, metrics; the local day
+ *   dispatch_pump.c       per gateway: its saved state (quota, pause), then lease after lease
+ *   dispatch_submit.c     one leased row: render, submit, the answer and its log line
+ *   dispatch_actions.c    what an answer asks of the gateway: back-off, pause, stop a step
+ *   dispatch_drain.c      SIGTERM: wait, flush, return unsent leases
+ *   results.c             result batching; campaign_cache.c the templates */
+
+struct engine;
+struct gateway;
+struct gateway_settings;
+struct dispatch_gw;
+
+/* The pump of one gateway. Only PUMP_READY leases; a kick turns PUMP_IDLE back into READY and
+ * retries loading a state that failed to load:
+ *   UNLOADED → LOADING → READY ⇄ LEASING → IDLE → READY (kick)
+ *                  ↘ UNLOADED (load failed; the next kick retries) */
+enum pump_state {
+    PUMP_UNLOADED,      /* today's quota count and pause not known yet: no leasing before */
+    PUMP_LOADING,       /* the gateway_state statement is running */
+    PUMP_READY,         /* may lease when the throttle has room */
+    PUMP_LEASING,       /* a loa_lease() statement is running */
+    PUMP_IDLE,          /* the last lease found nothing due (or failed): wait for a kick */
+};
+
+/* The dispatcher as a whole:
+ *   RUNNING → WAITING (dispatcher_drain) → RETURNING (unsent leases go back) → DONE
+ *                 ↘ DONE (grace time over and statements still running) */
+enum drain_state {
+    DRAIN_RUNNING,      /* leasing and sending */
+    DRAIN_WAITING,      /* no new lease; waits for leases, answers and flushes in flight */
+    DRAIN_RETURNING,    /* the statement returning unsent leases to pending is running */
+    DRAIN_DONE,         /* done called; later answers are logged and dropped */
+};
+
+/* One message between submit and answer. Its strings live here until the answer. */
+struct inflight {
+    struct dispatch_gw *g;
+    int64_t campaign_id, id;
+    int attempts, parts, cost, step;
+    char to[LOG_MASK_LEN];      /* masked phone (or Zalo user id) */
+    struct inflight *prev, *next;
+    char buf[];                 /* phone, zalo id, text, zns json */
+};
+
+struct dispatch_gw {
+    struct dispatcher *d;
+    struct gateway *gw;
+    const struct gateway_settings *set;
+    struct throttle th;
+    enum pump_state state;
+    uv_timer_t timer;           /* wakes the pump when tokens refill or a pause ends */
+    struct result_batch results;
+    unsigned long n_submitted, n_delivered, n_failed, n_tempfail, n_in_doubt, n_fallback, n_leased;
+};
+
+struct dispatcher {
+    struct engine *e;
+    struct dispatch_gw *g;
+    size_t ng;
+    struct campaign_cache campaigns;
+    struct inflight *inflight;
+    unsigned n_inflight;
+    enum drain_state drain;
+    uv_timer_t grace_timer;
+    int grace_polls;
+    void (*drain_done)(void *arg);
+    void *drain_arg;
+    int pending_closes;
+};
+
+/* dispatcher.c */
+int64_t dispatch_now_ms(void);
+/* The local day number of NOW in [policy] timezone. */
+long dispatch_today(const struct dispatcher *d, int64_t now);
+
+/* dispatch_pump.c */
+void pump_set_state(struct dispatch_gw *g, enum pump_state st);
+const char *pump_state_name(enum pump_state st);
+/* Loads today's quota count and pause (once; again after a failure). */
+void pump_state_load(struct dispatch_gw *g);
+/* Leases as many rows as the throttle allows, if the pump is ready and the daemon running. */
+void dispatch_pump(struct dispatch_gw *g);
+
+/* dispatch_submit.c: row ROW of a lease result. Every path records exactly one result or
+ * leaves an in-flight request whose answer will. */
+void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, long day);
+
+/* dispatch_actions.c: what an answer R to message F asks of its gateway beyond the message. */
+struct gw_result;
+void dispatch_act_on(struct dispatch_gw *g, const struct inflight *f, const struct gw_result *r);
+
+/* dispatch_drain.c: called whenever something the drain waits for has finished. */
+void dispatch_drain_check(struct dispatcher *d);
+bool dispatch_running(const struct dispatcher *d);
+
+#endif

@@ -1,0 +1,263 @@
+#include "campaigns/template.h"
+#include "core/log.h"
+#include "engine/dispatch.h"
+#include "engine/engine.h"
+#include "engine/outcome.h"
+#include "engine/settings.h"
+#include "gateways/gateway.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One leased row, in order: dispatch_row reads it and finds its campaign step (row_step),
+ * renders it (row_render), copies what the gateway needs into an in-flight record (inflight_new)
+ * and submits it (submit_start); the gateway's answer comes to dispatch_submit_done, which
+ * decides the message's state (outcome.c), records the result, logs the attempt and acts on
+ * what the answer asks of the gateway. */
+
+/* What a row renders to. TEXT is the SMS; a ZNS has its data as JSON and its template id. */
+struct rendered {
+    char text[TPL_RENDER_MAX];
+    size_t text_len;
+    char *zns;                  /* cJSON_PrintUnformatted; freed by the caller */
+    const char *zns_tid;        /* lives in the template set */
+    struct sms_info info;
+};
+
+static void inflight_link(struct dispatcher *d, struct inflight *f)
+{
+    f->prev = NULL;
+    f->next = d->inflight;
+    if (d->inflight)
+        d->inflight->prev = f;
+    d->inflight = f;
+    d->n_inflight++;
+}
+
+static void inflight_unlink(struct dispatcher *d, struct inflight *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        d->inflight = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    d->n_inflight--;
+}
+
+static void count_outcome(struct dispatch_gw *g, enum msg_state st)
+{
+    switch (st) {
+    case MSG_SUBMITTED: g->n_submitted++; break;
+    case MSG_DELIVERED: g->n_submitted++; g->n_delivered++; break;
+    case MSG_FAILED: g->n_failed++; break;
+    case MSG_RETRY_WAIT: g->n_tempfail++; break;
+    case MSG_IN_DOUBT: g->n_in_doubt++; break;
+    case MSG_FALLBACK: g->n_fallback++; break;
+    default: break;
+    }
+}
+
+/* The one line per delivery attempt (style.md point 7): the address masked, no name. */
+static void log_attempt(const struct dispatch_gw *g, const struct inflight *f, const struct outcome *o,
+                        const struct gw_result *r)
+{
+    log_info("event=submit campaign=%" PRId64 " msg=%" PRId64 " gw=%s to=%s parts=%d attempt=%d outcome=%s"
+             " state=%s gw_msg_id=%s reason=\"%s\"",
+             f->campaign_id, f->id, g->gw->name, f->to, f->parts, f->attempts, gateway_outcome_name(r->outcome),
+             message_state_name(o->state), r->gateway_msg_id[0] ? r->gateway_msg_id : "-", o->reason);
+}
+
+static void dispatch_submit_done(void *arg, const struct gw_result *r)
+{
+    struct inflight *f = arg;
+    struct dispatch_gw *g = f->g;
+    struct dispatcher *d = g->d;
+    inflight_unlink(d, f);
+    if (d->drain == DRAIN_DONE) {
+        /* The daemon stopped waiting: the row stays leased and lease expiry makes it in_doubt. */
+        log_warn("event=submit_after_shutdown campaign=%" PRId64 " msg=%" PRId64 " gw=%s outcome=%s",
+                 f->campaign_id, f->id, g->gw->name, gateway_outcome_name(r->outcome));
+        free(f);
+        return;
+    }
+    const struct engine_settings *es = &d->e->settings.engine;
+    struct outcome o;
+    outcome_decide(r, f->attempts, es->max_attempts, es->retry_min_s, es->retry_max_s,
+                   (double)random() / ((double)RAND_MAX + 1.0), &o);
+    struct result res = {.campaign_id = f->campaign_id, .id = f->id, .state = o.state, .parts = f->parts,
+                         .cost = o.sent ? f->cost : 0, .delay = o.delay_s,
+                         .flags = (r->no_zalo_account ? 1 : 0) | (r->phone_invalid ? 2 : 0)};
+    snprintf(res.reason, sizeof res.reason, "%s", o.reason);
+    snprintf(res.gwid, sizeof res.gwid, "%s", r->gateway_msg_id);
+    result_batch_push(&g->results, &res);
+    throttle_done(&g->th, o.feedback, o.sent);
+    count_outcome(g, o.state);
+    log_attempt(g, f, &o, r);
+    dispatch_act_on(g, f, r);
+    free(f);
+    if (dispatch_running(d))
+        dispatch_pump(g);
+    else
+        dispatch_drain_check(d);
+}
+
+/* A result decided here, before anything was sent, counted under its state. */
+static void row_result(struct dispatch_gw *g, int64_t cid, int64_t id, enum msg_state st, int delay,
+                       const char *reason)
+{
+    result_batch_simple(&g->results, cid, id, st, delay, reason);
+    if (st == MSG_FAILED)
+        g->n_failed++;
+    else if (st == MSG_FALLBACK)
+        g->n_fallback++;
+}
+
+/* The step of the row's campaign, or NULL when a result was recorded instead. */
+static struct cached_step *row_step(struct dispatch_gw *g, int64_t cid, int64_t id, int position,
+                                    struct cached_campaign **kp)
+{
+    struct cached_campaign *k = campaign_cache_find(&g->d->campaigns, cid);
+    struct cached_step *s = k && k->st == CACHED_READY ? cached_campaign_step(k, position) : NULL;
+    if (!s) {
+        /* Its templates went away between the lease and now (the campaign stopped running). */
+        row_result(g, cid, id, MSG_RETRY_WAIT, g->d->e->settings.engine.retry_min_s, "campaign not loaded");
+        return NULL;
+    }
+    if (s->stopped) {
+        row_result(g, cid, id, MSG_FALLBACK, 0, s->stop_reason);
+        return NULL;
+    }
+    *kp = k;
+    return s;
+}
+
+/* Renders the row for its step's channel. -1 when a result (failed) was recorded instead. */
+static int row_render(struct dispatch_gw *g, int64_t cid, int64_t id, const struct cached_campaign *k,
+                      const struct cached_step *s, const struct tpl_citizen *c, struct rendered *out)
+{
+    char why[200];
+    out->zns = NULL;
+    out->zns_tid = NULL;
+    out->text_len = 0;
+    out->info = (struct sms_info){.coding = SMS_GSM7, .units = 0, .parts = 1};
+    if (s->set->channel == TPL_SMS) {
+        int n = template_set_render_sms(s->set, c, k->env, out->text, sizeof out->text, &out->info);
+        if (n < 0) {
+            row_result(g, cid, id, MSG_FAILED, 0, "template cannot be rendered for this citizen");
+            return -1;
+        }
+        out->text_len = (size_t)n;
+        if (out->info.parts > g->set->max_parts) {
+            struct result r = {.campaign_id = cid, .id = id, .state = MSG_FAILED, .parts = out->info.parts};
+            snprintf(r.reason, sizeof r.reason, "too many parts (%d > %d)", out->info.parts, g->set->max_parts);
+            result_batch_push(&g->results, &r);
+            g->n_failed++;
+            return -1;
+        }
+        return 0;
+    }
+    cJSON *data = NULL;
+    if (template_render_zns(s->set, c, k->env, &data, why, sizeof why) < 0) {
+        row_result(g, cid, id, MSG_FAILED, 0, why);
+        return -1;
+    }
+    out->zns = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    const struct tpl_variant *v = template_set_pick(s->set, c->language);
+    out->zns_tid = v ? v->zns_template_id : NULL;
+    out->text[0] = '\0';
+    return 0;
+}
+
+static char *copy_in(char **p, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *at = memcpy(*p, s, n);
+    *p += n;
+    return at;
+}
+
+/* The in-flight record of row ID of campaign CID, holding every string M points to; NULL
+ * without memory. */
+static struct inflight *inflight_new(struct dispatch_gw *g, int64_t cid, int64_t id, int attempts, int position,
+                                     const struct tpl_citizen *c, const struct rendered *rd, struct gw_message *m)
+{
+    size_t len = (c->phone ? strlen(c->phone) + 1 : 0) + (c->zalo_user_id ? strlen(c->zalo_user_id) + 1 : 0) +
+                 (rd->zns_tid ? strlen(rd->zns_tid) + 1 : 0) + (rd->zns ? strlen(rd->zns) + 1 : 0) + rd->text_len + 1;
+    struct inflight *f = malloc(sizeof *f + len);
+    if (!f)
+        return NULL;
+    *m = (struct gw_message){.campaign_id = cid, .message_id = id, .attempts = attempts - 1,
+                             .coding = rd->info.coding, .parts = rd->info.parts};
+    char *p = f->buf;
+    m->phone = copy_in(&p, c->phone);
+    m->zalo_user_id = copy_in(&p, c->zalo_user_id);
+    m->zns_template_id = copy_in(&p, rd->zns_tid);
+    m->zns_data_json = copy_in(&p, rd->zns);
+    memcpy(p, rd->text, rd->text_len);
+    p[rd->text_len] = '\0';
+    m->text = p;
+    m->text_len = rd->text_len;
+    f->g = g;
+    f->campaign_id = cid;
+    f->id = id;
+    f->attempts = attempts;
+    f->parts = rd->info.parts;
+    f->step = position;
+    f->cost = rd->info.parts * g->set->price_per_part_vnd;
+    log_mask_phone(c->phone ? c->phone : c->zalo_user_id, f->to, sizeof f->to);
+    return f;
+}
+
+/* Hands F to the gateway. When the submit cannot start nothing was sent: a missing address is
+ * permanent for this channel, anything else is tried later. */
+static void submit_start(struct dispatch_gw *g, struct inflight *f, const struct gw_message *m,
+                         const struct cached_step *s, const struct tpl_citizen *c, int64_t now, long day)
+{
+    struct dispatcher *d = g->d;
+    inflight_link(d, f);
+    throttle_start(&g->th, now, day, f->parts);
+    if (g->gw->type->submit(g->gw, m, dispatch_submit_done, f) == 0)
+        return;
+    inflight_unlink(d, f);
+    throttle_done(&g->th, THROTTLE_OK, false);
+    bool no_addr = strcmp(s->channel, "sms") == 0 ? !c->phone : !c->phone && !c->zalo_user_id;
+    if (no_addr) {
+        row_result(g, f->campaign_id, f->id, MSG_FAILED, 0, "no usable address");
+    } else {
+        row_result(g, f->campaign_id, f->id, MSG_RETRY_WAIT, d->e->settings.engine.retry_min_s,
+                   "submit could not start");
+        g->n_tempfail++;
+    }
+    free(f);
+}
+
+void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, long day)
+{
+    int64_t cid = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+    int64_t id = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+    int position = atoi(PQgetvalue(res, row, 2));
+    int attempts = atoi(PQgetvalue(res, row, 3));
+    struct tpl_citizen c;
+    tpl_citizen_from_row(res, row, 4, &c);
+    struct cached_campaign *k = NULL;
+    struct cached_step *s = row_step(g, cid, id, position, &k);
+    if (!s)
+        return;
+    struct rendered rd;
+    if (row_render(g, cid, id, k, s, &c, &rd) < 0)
+        return;
+    struct gw_message m;
+    struct inflight *f = inflight_new(g, cid, id, attempts, position, &c, &rd, &m);
+    free(rd.zns);       /* copied into F */
+    if (!f) {
+        row_result(g, cid, id, MSG_RETRY_WAIT, g->d->e->settings.engine.retry_min_s, "out of memory");
+        return;
+    }
+    submit_start(g, f, &m, s, &c, now, day);
+}

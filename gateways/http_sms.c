@@ -393,8 +393,6 @@ static void hs_submit_done(void *arg, CURLcode cc, long status, const char *body
     struct http_sms_conf *c = rq->gw->impl;
     struct gw_result r;
     http_sms_classify(c, cc, status, body, len, time(NULL), &r);
-    log_info("event=http_sms_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " phone=%s outcome=%s reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, gateway_outcome_name(r.outcome), r.reason);
     rq->cb(rq->arg, &r);
     free(rq->body);
     free(rq);

@@ -178,8 +178,6 @@ static void oa_req_free(struct oa_req *rq)
 
 static void oa_finish(struct oa_req *rq, const struct gw_result *r)
 {
-    log_info("event=zalo_oa_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " outcome=%s reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, gateway_outcome_name(r->outcome), r->reason);
     rq->cb(rq->arg, r);
     oa_req_free(rq);
 }

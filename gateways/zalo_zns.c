@@ -315,8 +315,6 @@ static void zns_req_free(struct zns_req *rq)
 
 static void zns_finish(struct zns_req *rq, struct gw_result *r)
 {
-    log_info("event=zns_submit gw=%s campaign=%" PRId64 " message=%" PRId64 " phone=%s outcome=%s reason=\"%s\"",
-             rq->gw->name, rq->campaign_id, rq->message_id, rq->masked, gateway_outcome_name(r->outcome), r->reason);
     rq->cb(rq->arg, r);
     zns_req_free(rq);
 }

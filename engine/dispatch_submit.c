@@ -60,7 +60,7 @@ static void count_outcome(struct dispatch_gw *g, enum msg_state st)
     }
 }
 
-/* The one line per delivery attempt (style.md point 7): the address masked, no name. */
+/* The one line per delivery attempt, key=value: the address masked, never a name. */
 static void log_attempt(const struct dispatch_gw *g, const struct inflight *f, const struct outcome *o,
                         const struct gw_result *r)
 {

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The throttle of one gateway (design principle 5, style.md point 5): a token bucket for the
+/* The throttle of one gateway (docs/design.md, principle 5): a token bucket for the
  * contracted rate (SMS parts per second, or Zalo messages per second), a concurrency window that
  * shrinks on failure and grows back on success (Postfix qmgr), a daily quota counted per local
  * day, and a pause. Pure logic: every function takes the time as an argument, so tests drive a

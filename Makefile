@@ -59,10 +59,13 @@ build/fuzz/%.o: %.c
 	$(FUZZCC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 build/rel/libloa.a: $(REL_OBJS)
+	@rm -f $@
 	ar rcs $@ $^
 build/asan/libloa.a: $(ASAN_OBJS)
+	@rm -f $@
 	ar rcs $@ $^
 build/fuzz/libloa.a: $(FUZZ_OBJS)
+	@rm -f $@
 	ar rcs $@ $^
 
 build/loa: build/rel/cli/main.o build/rel/libloa.a

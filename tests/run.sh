@@ -207,9 +207,12 @@ done
 # Kannel and PostgreSQL, and each has its own cluster and ports.
 pytest_start() {
   local label=$1 bin=$2
-  # shellcheck disable=SC2086
+  # PYTEST_ARGS is split as the shell would split it, so quoted words stay whole:
+  # PYTEST_ARGS="-k 'kannel or zalo' -x".
+  local -a extra=()
+  eval "extra=(${PYTEST_ARGS:-})"
   LOA_BIN=$bin "$PY" -m pytest -q --tb=short -p no:cacheprovider --junitxml="$WORK/pytest-$label.xml" \
-    ${PYTEST_ARGS:-} tests/integration >"$WORK/pytest-$label.out" 2>&1 &
+    "${extra[@]}" tests/integration >"$WORK/pytest-$label.out" 2>&1 &
   PYTEST_PID[$label]=$!
 }
 

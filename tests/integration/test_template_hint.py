@@ -1,5 +1,6 @@
 """{{opt_out_hint}} in the language of each variant, from the table opt_out_hints
 (sql/009_opt_out_hints.sql), rendered by `loa template preview` and sent through Kannel."""
+from conftest import show, wait_for
 
 
 def citizens(psql):
@@ -55,3 +56,18 @@ def test_template_hint_an_officer_edits_is_used_and_a_bad_one_refused(loa, psql)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "variant km: its opt-out hint (table opt_out_hints) does not compile: unknown " \
            "placeholder 'tu_khoa'" in p.stderr
+
+
+def test_template_hint_reaches_each_citizen_in_their_language_through_kannel(loa, kannel, daemon,
+                                                                            psql):
+    citizens(psql)
+    templates(loa)
+    psql("INSERT INTO segments (name, filter) VALUES ('all', '{\"all\":[]}')")
+    loa.ok("campaign", "create", "hint", "--segment", "all", "--channels", "sms:nhac")
+    loa.ok("campaign", "start", "hint")
+    wait_for(lambda: show(loa, "hint")["status"] == "completed", timeout=120,
+             what="the campaign to complete")
+    got = {m["to"]: m["text"] for m in kannel.wait_messages(3)}
+    assert got["84912000001"] == "ជម្រាបសួរ Phol. ផ្ញើ TC ទៅ 8077 ដើម្បីឈប់ទទួលសារ", got
+    assert got["84912000002"] == "Rơ Mah Thuận: BHXH. Soạn TC gửi 8077 để từ chối"
+    assert got["84912000003"].endswith(". Soạn TC gửi 8077 để từ chối")

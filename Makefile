@@ -26,7 +26,7 @@ REL_OBJS  := $(LIBSRCS:%.c=build/rel/%.o) build/rel/gen/embedded.o
 ASAN_OBJS := $(LIBSRCS:%.c=build/asan/%.o) build/asan/gen/embedded.o
 FUZZ_OBJS := $(LIBSRCS:%.c=build/fuzz/%.o) build/fuzz/gen/embedded.o
 
-.PHONY: all build asan deps test test-run demo demo-run bench bench-run fuzz clean distclean
+.PHONY: all build asan deps test test-run demo demo-run bench bench-run fuzz install clean distclean
 all: build
 build: build/loa build/tests/sink
 asan: build/loa-asan
@@ -115,6 +115,25 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-run
 bench-run: build/loa build/tests/sink build/tests/render_bench
 	@tests/bench/bench.sh
+
+# Installing as a service: the binary, the systemd unit (with the binary's path), the user
+# (sysusers.d), an example configuration with every key commented out (installed as loa.conf
+# only when there is none, so a reinstall keeps the operator's), and a logrotate rule.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+install: build/loa
+	install -D -m 755 build/loa $(DESTDIR)$(BINDIR)/loa
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/loa $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/loa.service.in >$(DESTDIR)$(UNITDIR)/loa.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/loa.service
+	install -D -m 644 dist/loa.sysusers $(DESTDIR)$(SYSUSERSDIR)/loa.conf
+	install -m 644 dist/loa.conf.example $(DESTDIR)$(SYSCONFDIR)/loa/loa.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/loa/loa.conf ] || install -m 640 dist/loa.conf.example $(DESTDIR)$(SYSCONFDIR)/loa/loa.conf
+	install -m 644 dist/loa.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/loa
 
 clean:
 	rm -rf build

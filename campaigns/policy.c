@@ -34,8 +34,12 @@ struct tpl_env *tpl_env_new(const struct config *cfg)
     env->address.elder_age = (int)config_int(cfg, "policy", "elder_age");
     snprintf(env->address.neutral, sizeof env->address.neutral, "%s",
              config_str(cfg, "policy", "neutral_salutation"));
+    snprintf(env->opt_out_keyword, sizeof env->opt_out_keyword, "%s",
+             config_str(cfg, "policy", "opt_out_keyword"));
+    snprintf(env->opt_out_number, sizeof env->opt_out_number, "%s",
+             config_str(cfg, "policy", "opt_out_number"));
     snprintf(env->opt_out_hint, sizeof env->opt_out_hint, "Soạn %s gửi %s để từ chối",
-             config_str(cfg, "policy", "opt_out_keyword"), config_str(cfg, "policy", "opt_out_number"));
+             env->opt_out_keyword, env->opt_out_number);
     return env;
 }
 

@@ -29,7 +29,10 @@ enum { POLICY_MAX_RULES = 32 };
 struct tpl_env {
     int year, month, day;           /* today in [policy] timezone */
     struct address_rules address;
-    char opt_out_hint[128];         /* "Soạn TC gửi 8077 để từ chối" */
+    char opt_out_hint[128];         /* "Soạn TC gửi 8077 để từ chối": a variant without a hint
+                                     * of its language (opt_out_hints) renders this one */
+    char opt_out_keyword[24];       /* [policy] opt_out_keyword, {{opt_out_keyword}} */
+    char opt_out_number[24];        /* [policy] opt_out_number, {{opt_out_number}} */
     bool policy_loaded;
     int nrules;
     struct policy_rule rules[POLICY_MAX_RULES];   /* in priority order; the first match wins */

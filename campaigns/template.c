@@ -15,7 +15,7 @@
 enum field {
     F_LITERAL,
     F_FULL_NAME, F_GIVEN_NAME, F_SALUTATION, F_COMMUNE_NAME, F_VOLUNTARY_DUE_DATE,
-    F_MIN_CONTRIBUTION, F_STATE_SUPPORT_PCT, F_OPT_OUT_HINT,
+    F_MIN_CONTRIBUTION, F_STATE_SUPPORT_PCT, F_OPT_OUT_HINT, F_OPT_OUT_KEYWORD, F_OPT_OUT_NUMBER,
     F_PHONE, F_COMMUNE_CODE, F_PROVINCE_CODE, F_GENDER, F_BIRTH_DATE, F_GROUP_CODE,
     F_LANGUAGE, F_BHXH_CODE, F_PARTICIPATION, F_ZALO_USER_ID,
 };
@@ -28,6 +28,7 @@ static const struct { const char *name; enum field f; } placeholders[] = {
     {"province_code", F_PROVINCE_CODE}, {"gender", F_GENDER}, {"birth_date", F_BIRTH_DATE},
     {"group_code", F_GROUP_CODE}, {"language", F_LANGUAGE}, {"bhxh_code", F_BHXH_CODE},
     {"participation", F_PARTICIPATION}, {"zalo_user_id", F_ZALO_USER_ID},
+    {"opt_out_keyword", F_OPT_OUT_KEYWORD}, {"opt_out_number", F_OPT_OUT_NUMBER},
 };
 
 struct seg {
@@ -39,6 +40,7 @@ struct template {
     struct seg *segs;
     int nsegs;
     char *text;
+    size_t text_len;
     int emoji;
     int uses_policy;
 };
@@ -222,11 +224,55 @@ struct template *template_compile(const char *body, char *err, size_t errlen)
         }
     }
     if (add_literal(&b, body + lit, n - lit, err, errlen) < 0) goto fail;
+    b.t->text_len = b.text_len;
     return b.t;
 fail:
     if (!err[0]) snprintf(err, errlen, "out of memory");
     template_free(b.t);
     return NULL;
+}
+
+int template_inline_hint(struct template *t, const struct template *hint)
+{
+    int uses = 0;
+    for (int i = 0; i < t->nsegs; i++)
+        uses += t->segs[i].field == F_OPT_OUT_HINT;
+    if (!uses)
+        return 0;
+    int n = t->nsegs - uses + uses * hint->nsegs;
+    struct seg *segs = malloc((size_t)(n > 0 ? n : 1) * sizeof *segs);
+    if (!segs)
+        return -1;
+    /* The hint's text is appended once; every copy of its literals points into it. */
+    char *text = realloc(t->text, t->text_len + hint->text_len + 1);
+    if (!text) {
+        free(segs);
+        return -1;
+    }
+    if (hint->text_len)
+        memcpy(text + t->text_len, hint->text, hint->text_len);
+    text[t->text_len + hint->text_len] = '\0';
+    int j = 0;
+    for (int i = 0; i < t->nsegs; i++) {
+        if (t->segs[i].field != F_OPT_OUT_HINT) {
+            segs[j++] = t->segs[i];
+            continue;
+        }
+        for (int k = 0; k < hint->nsegs; k++) {
+            segs[j] = hint->segs[k];
+            if (segs[j].field == F_LITERAL)
+                segs[j].off += (uint32_t)t->text_len;
+            j++;
+        }
+    }
+    free(t->segs);
+    t->segs = segs;
+    t->nsegs = n;
+    t->text = text;
+    t->text_len += hint->text_len;
+    t->emoji += uses * hint->emoji;
+    t->uses_policy |= hint->uses_policy;
+    return 0;
 }
 
 int template_uses_policy(const struct template *t)
@@ -285,6 +331,8 @@ static long field_value(const struct template *t, const struct seg *s, const str
         break;
     }
     case F_OPT_OUT_HINT: v = env->opt_out_hint; break;
+    case F_OPT_OUT_KEYWORD: v = env->opt_out_keyword; break;
+    case F_OPT_OUT_NUMBER: v = env->opt_out_number; break;
     case F_PHONE: v = c->phone; break;
     case F_COMMUNE_CODE: v = c->commune_code; break;
     case F_PROVINCE_CODE: v = c->province_code; break;

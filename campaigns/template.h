@@ -65,6 +65,12 @@ void template_free(struct template *t);
 int template_render(const struct template *t, const struct tpl_citizen *c,
                     const struct tpl_env *env, char *out, size_t cap);
 
+/* Puts the segments of HINT (an opt-out hint compiled from opt_out_hints, which may use
+ * {{opt_out_keyword}} and {{opt_out_number}}) in place of every {{opt_out_hint}} of T, so that a
+ * variant renders the hint of its own language at no cost per message. HINT is not kept (the
+ * caller frees it). 0, or -1 on ENOMEM (T is then unchanged). */
+int template_inline_hint(struct template *t, const struct template *hint);
+
 /* True when the template uses {{min_contribution_vnd}} or {{state_support_pct}}. */
 int template_uses_policy(const struct template *t);
 /* Characters outside the Basic Multilingual Plane (emoji) in the template's own text: each forces
@@ -106,12 +112,14 @@ struct template_set {
 };
 
 /* The variants of template $1 (its id): rows of language, body, channel, unaccent ('t'/'f'),
- * zns_template_id (may be NULL). */
+ * zns_template_id (may be NULL), and the opt-out hint of the variant's language (opt_out_hints,
+ * else the vi one; NULL when the table has neither). */
 extern const char *const TPL_VARIANTS_SQL;
 
-/* Compiles every row of RES (from TPL_VARIANTS_SQL). NULL with ERR when a body does not compile,
- * or when there is no `vi` variant (every citizen must have one to fall back to). The caller
- * frees it with template_set_free(). */
+/* Compiles every row of RES (from TPL_VARIANTS_SQL, or its first five columns: then every
+ * variant renders the env's hint). Each variant's {{opt_out_hint}} becomes the hint of its row.
+ * NULL with ERR when a body or a hint does not compile, or when there is no `vi` variant (every
+ * citizen must have one to fall back to). The caller frees it with template_set_free(). */
 struct template_set *template_set_from_result(const PGresult *res, char *err, size_t errlen);
 void template_set_free(struct template_set *set);
 

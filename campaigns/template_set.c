@@ -11,8 +11,10 @@
 #include "core/db.h"
 
 const char *const TPL_VARIANTS_SQL =
-    "SELECT v.language, v.body, t.channel, v.unaccent, coalesce(v.zns_template_id, t.zns_template_id)"
+    "SELECT v.language, v.body, t.channel, v.unaccent, coalesce(v.zns_template_id, t.zns_template_id),"
+    "       coalesce(h.hint, (SELECT hint FROM opt_out_hints WHERE language = 'vi'))"
     "  FROM template_variants v JOIN templates t ON t.id = v.template_id"
+    "  LEFT JOIN opt_out_hints h ON h.language = v.language"
     " WHERE v.template_id = $1 ORDER BY v.language";
 
 /* Zalo's limits: parameter names are short identifiers; a value is at most 30 characters for a
@@ -128,11 +130,29 @@ void template_set_free(struct template_set *set)
     free(set);
 }
 
+/* Puts the hint HINT_TEXT (from opt_out_hints) in place of the variant's {{opt_out_hint}}. */
+static int variant_inline_hint(struct tpl_variant *v, const char *hint_text, char *err, size_t errlen)
+{
+    char why[256];
+    struct template *hint = template_compile(hint_text, why, sizeof why);
+    if (!hint) {
+        snprintf(err, errlen, "its opt-out hint (table opt_out_hints) does not compile: %s", why);
+        return -1;
+    }
+    int rc = v->body ? template_inline_hint(v->body, hint) : 0;
+    for (int i = 0; i < v->nparams && rc == 0; i++)
+        rc = template_inline_hint(v->params[i].expr, hint);
+    template_free(hint);
+    if (rc < 0)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
 struct template_set *template_set_from_result(const PGresult *res, char *err, size_t errlen)
 {
-    int rows = PQntuples(res);
-    if (PQnfields(res) != 5) {
-        snprintf(err, errlen, "template variant rows have %d columns, expected 5", PQnfields(res));
+    int rows = PQntuples(res), cols = PQnfields(res);
+    if (cols != 5 && cols != 6) {
+        snprintf(err, errlen, "template variant rows have %d columns, expected 6", cols);
         return NULL;
     }
     if (rows > TPL_MAX_VARIANTS) {
@@ -155,6 +175,8 @@ struct template_set *template_set_from_result(const PGresult *res, char *err, si
             bad = template_zns_compile(body, &v->params, &v->nparams, why, sizeof why) < 0;
         else
             bad = !(v->body = template_compile(body, why, sizeof why));
+        if (!bad && cols == 6 && !PQgetisnull(res, i, 5))
+            bad = variant_inline_hint(v, PQgetvalue(res, i, 5), why, sizeof why) < 0;
         if (bad) {
             snprintf(err, errlen, "variant %s: %s", lang, why);
             template_set_free(set);

@@ -35,8 +35,15 @@ struct csvfile {
     char **ptrs;
     int nf, fcap;
     const char *problem;
-    char problem_buf[64];
+    char problem_buf[160];
     bool oom;
+
+    /* Set when the file is UTF-8 with a few damaged lines (encoding_check): each record is then
+     * checked, and one with bytes that are not UTF-8 is rejected, naming the column from the
+     * header, which is kept for that. */
+    bool forgiving;
+    char **header_names;
+    int header_names_n;
 
     int header_nf;              /* -1 until the header is read */
     long rec_line, rec_lines;   /* where the record started, and over how many lines */
@@ -101,6 +108,52 @@ static long line_of(const struct csvfile *f, size_t off)
     return line;
 }
 
+/* How much of a file that is not valid UTF-8 throughout is damaged. */
+struct utf8_census {
+    long lines;       /* non-blank lines */
+    long bad_lines;   /* lines with a byte sequence that is not UTF-8 */
+    long mb_lines;    /* lines of valid UTF-8 with at least one multi-byte character */
+};
+
+static void utf8_census_take(const struct csvfile *f, struct utf8_census *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t pos = 0; pos < f->size;) {
+        const unsigned char *s = f->map + pos, *nl = memchr(s, f->eol, f->size - pos);
+        size_t len = nl ? (size_t)(nl - s) : f->size - pos;
+        pos += len + 1;
+        bool high = false, text = false;
+        for (size_t i = 0; i < len && !high; i++) {
+            high = s[i] >= 0x80;
+            text = text || (s[i] != ' ' && s[i] != '\t' && s[i] != '\r');
+        }
+        if (!text && !high)
+            continue;
+        c->lines++;
+        if (!high)
+            continue;
+        if (csvfile_utf8_valid((const char *)s, len, NULL))
+            c->mb_lines++;
+        else
+            c->bad_lines++;
+    }
+}
+
+/* A file in a legacy encoding (Windows-1258, TCVN3) has bytes that are not UTF-8 on nearly
+ * every line with an accent and almost never a valid multi-byte sequence; a UTF-8 file with a
+ * name pasted from such a system has valid accented lines everywhere and a few bad ones. The
+ * second is read with those few lines rejected (csvfile_read names the column); anything
+ * between is refused whole, so a legacy file is never half imported. A wrong guess can only
+ * reject rows, never store bytes that are not UTF-8: every record of a forgiven file is
+ * checked. */
+static bool utf8_damage_is_local(const struct utf8_census *c)
+{
+    long allowed = c->lines / CSVFILE_BAD_UTF8_SHARE;
+    if (allowed < CSVFILE_BAD_UTF8_FEW)
+        allowed = CSVFILE_BAD_UTF8_FEW;
+    return c->bad_lines <= allowed && c->mb_lines > c->bad_lines;
+}
+
 /* Refuses what is not UTF-8 text, naming the evidence. */
 static int encoding_check(struct csvfile *f, char *err, size_t errlen)
 {
@@ -125,11 +178,18 @@ static int encoding_check(struct csvfile *f, char *err, size_t errlen)
                       (size_t)(nul - m));
     }
     size_t bad;
-    if (!csvfile_utf8_valid((const char *)m, n, &bad))
-        return refuse(err, errlen, "%s is not UTF-8: line %ld has the byte 0x%02X (Windows-1258, "
-                      "TCVN3 or another legacy encoding?); save it as \"CSV UTF-8\" and import "
-                      "it again", f->path, line_of(f, bad), m[bad]);
-    return 0;
+    if (csvfile_utf8_valid((const char *)m, n, &bad))
+        return 0;
+    struct utf8_census c;
+    utf8_census_take(f, &c);
+    if (utf8_damage_is_local(&c)) {
+        f->forgiving = true;
+        return 0;
+    }
+    return refuse(err, errlen, "%s is not UTF-8: line %ld has the byte 0x%02X (Windows-1258, "
+                  "TCVN3 or another legacy encoding?), and %ld of its %ld lines have such bytes; "
+                  "save it as \"CSV UTF-8\" and import it again", f->path, line_of(f, bad), m[bad],
+                  c.bad_lines, c.lines);
 }
 
 /* The separator the header line uses most, outside quotes. */
@@ -228,6 +288,9 @@ void csvfile_close(struct csvfile *f)
     free(f->offs);
     free(f->lens);
     free(f->ptrs);
+    for (int i = 0; f->header_names && f->header_names[i]; i++)
+        free(f->header_names[i]);
+    free(f->header_names);
     free(f->path);
     free(f);
 }
@@ -289,10 +352,55 @@ static void record_reset(struct csvfile *f)
     f->problem = NULL;
 }
 
+/* Keeps the header's names for the reasons of a forgiven file. */
+static void header_keep(struct csvfile *f)
+{
+    f->header_names = calloc((size_t)f->nf + 1, sizeof *f->header_names);
+    if (!f->header_names) {
+        f->oom = true;
+        return;
+    }
+    for (int i = 0; i < f->nf; i++)
+        if (!(f->header_names[i] = strdup(csvfile_utf8_valid(f->buf + f->offs[i], f->lens[i], NULL)
+                                              ? f->buf + f->offs[i] : ""))) {
+            f->oom = true;
+            return;
+        }
+    f->header_names_n = f->nf;
+}
+
+/* In a forgiven file, the first field of the record that is not UTF-8, as a reason. */
+static const char *record_utf8_problem(struct csvfile *f)
+{
+    int i = 0;
+    while (i < f->nf && csvfile_utf8_valid(f->buf + f->offs[i], f->lens[i], NULL))
+        i++;
+    if (i == f->nf)
+        return NULL;
+    const char *name = i < f->header_names_n ? f->header_names[i] : "";
+    if (*name) {
+        snprintf(f->problem_buf, sizeof f->problem_buf, "invalid UTF-8 in %.100s (column %d)",
+                 name, i + 1);
+        size_t bad;   /* %.100s may have cut a character in two */
+        if (!csvfile_utf8_valid(f->problem_buf, strlen(f->problem_buf), &bad))
+            f->problem_buf[bad] = '\0';
+    } else {
+        snprintf(f->problem_buf, sizeof f->problem_buf, "invalid UTF-8 in column %d", i + 1);
+    }
+    return f->problem_buf;
+}
+
 static void deliver(struct csvfile *f, const char *problem)
 {
     if (f->stop)
         return;
+    if (f->forgiving && !problem && !f->problem) {
+        if (f->records == 0)
+            header_keep(f);
+        if (f->oom)
+            return;
+        problem = record_utf8_problem(f);
+    }
     for (int i = 0; i < f->nf; i++)
         f->ptrs[i] = f->buf + f->offs[i];
     struct csvfile_row row = {
@@ -576,10 +684,42 @@ struct csvfile_rejects *csvfile_rejects_open(const char *path, char delim, char 
     return r;
 }
 
-static void put_field(struct csvfile_rejects *r, const char *s, bool first)
+/* A field of a forgiven file may hold bytes that are not UTF-8: the report shows each as
+ * U+FFFD, so that it stays a UTF-8 file and the officer sees where to retype. Returns S when it
+ * is valid, else a copy the caller frees (NULL when out of memory). */
+static char *utf8_replace_bad(const char *s, size_t n)
+{
+    if (csvfile_utf8_valid(s, n, NULL))
+        return (char *)s;
+    char *out = malloc(n * 3 + 1);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t w = (unsigned char)s[i] < 0x80 ? 1 :
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (w <= 0) {
+            memcpy(out + j, "\xEF\xBF\xBD", 3);
+            j += 3, i++;
+        } else {
+            memcpy(out + j, s + i, (size_t)w);
+            j += (size_t)w, i += (size_t)w;
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+static void put_field(struct csvfile_rejects *r, const char *in, bool first)
 {
     if (!first)
         fputc(r->delim, r->fp);
+    char *s = utf8_replace_bad(in, strlen(in));
+    if (!s) {
+        r->failed = true;
+        return;
+    }
     size_t n = strlen(s);
     bool quote = n && (s[0] == ' ' || s[n - 1] == ' ');
     for (size_t i = 0; i < n && !quote; i++)
@@ -590,6 +730,8 @@ static void put_field(struct csvfile_rejects *r, const char *s, bool first)
     } else if (n && fwrite(s, 1, n, r->fp) != n) {
         r->failed = true;
     }
+    if (s != in)
+        free(s);
 }
 
 /* A short row is padded so that `line` and `reason` stay in their columns; the fields of a

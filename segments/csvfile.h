@@ -7,8 +7,13 @@
 /* Reading the CSV files officers bring (citizen lists, the commune list) with libcsv, and
  * writing reject reports. The reader owns the encoding and size rules of contract.md so that
  * every importer applies the same ones:
- *  - the whole file must be UTF-8 (a BOM is skipped); UTF-16, legacy encodings (Windows-1258,
- *    TCVN3) and binary files are refused with the line and byte that prove it;
+ *  - the file must be UTF-8 (a BOM is skipped); UTF-16, legacy encodings (Windows-1258,
+ *    TCVN3) and binary files are refused with the line and byte that prove it. A UTF-8 file
+ *    with a few damaged lines (valid multi-byte UTF-8 on more lines than bad bytes, and bad
+ *    bytes on at most CSVFILE_BAD_UTF8_FEW lines or one line in CSVFILE_BAD_UTF8_SHARE) is
+ *    read, and each
+ *    record with bytes that are not UTF-8 comes with the problem "invalid UTF-8 in NAME
+ *    (column N)", NAME from the header;
  *  - the separator is ',' or ';' (or a tab), whichever the header line uses most;
  *  - CRLF, LF or CR line ends; RFC 4180 quotes, fields may span lines;
  *  - a field over 4 KB or a record over 64 KB is one rejected row, and reading goes on;
@@ -17,6 +22,10 @@
 
 #define CSVFILE_MAX_FIELD 4096
 #define CSVFILE_MAX_ROW   65536
+/* A file with bad UTF-8 on more than CSVFILE_BAD_UTF8_FEW lines and more than one line in
+ * CSVFILE_BAD_UTF8_SHARE is taken as a legacy encoding and refused whole. */
+#define CSVFILE_BAD_UTF8_FEW   3
+#define CSVFILE_BAD_UTF8_SHARE 20
 
 struct csvfile_row {
     char **fields;        /* NUL-terminated; valid only during the callback; may be modified */

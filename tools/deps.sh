@@ -4,7 +4,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libuv1-dev libpq-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
 libcmocka-dev libutf8proc-dev libcsv-dev libxlsxwriter-dev libssl-dev
-postgresql kannel kannel-extras python3 python3-pytest wrk curl"
+postgresql kannel kannel-extras python3 python3-pytest wrk curl systemd logrotate"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -44,6 +44,8 @@ def check_invariant(out):
 
 REFUSED = [
     ("windows1258.csv", "is not UTF-8: line 2 has the byte 0x"),
+    ("tcvn3.csv", "is not UTF-8: line 2 has the byte 0xD4 (Windows-1258, TCVN3"),
+    ("mixed_too_many.csv", "is not UTF-8: line 20 has the byte 0x"),
     ("utf16le_bom.csv", "is UTF-16 (it starts with a UTF-16 byte-order mark)"),
     ("utf16le_nobom.csv", "looks like UTF-16 without a byte-order mark"),
     ("binary.csv", "is not a text file (a NUL byte at offset"),
@@ -81,6 +83,9 @@ ACCEPTED = [
         9: "unknown commune_code '99999'",
         10: "province_code '91' does not match commune 23200 (in province 52)",
         11: "full_name is empty"}),
+    ("mixed_utf8.csv", 40, 37, 3, {
+        10: "invalid UTF-8 in full_name (column 1)", 25: "invalid UTF-8 in full_name (column 1)",
+        33: "invalid UTF-8 in group (column 7)"}),
 ]
 
 
@@ -98,6 +103,24 @@ def test_import_keeps_good_rows_and_reports_bad_ones(loa, psql, corpus, name, ro
         line = int(r["line"])
         assert reasons[line] in r["reason"], (line, r["reason"])
     assert {int(r["line"]) for r in got} == set(reasons)
+
+
+def test_import_mixed_encoding_rejects_bad_rows_by_line(loa, psql, corpus):
+    """Without --rejects the bad rows are named on stderr; the report shows the bad bytes as
+    U+FFFD and stays UTF-8; the good rows are stored as they were written."""
+    p = loa.run("import", "citizens", corpus / "mixed_utf8.csv")
+    assert p.returncode == 0, p.stderr
+    assert "line 10 rejected: invalid UTF-8 in full_name (column 1)" in p.stderr
+    assert "line 33 rejected: invalid UTF-8 in group (column 7)" in p.stderr
+    assert citizens(psql) == 37
+    assert psql("SELECT count(*) FROM citizens WHERE full_name = 'Ngô Văn Tư'") == [("0",)]
+    assert psql("SELECT full_name FROM citizens WHERE phone = '84912000001'") == [
+        ("Trần Văn An 1",)]
+    rej = loa.dir / "rej.csv"
+    loa.json("import", "citizens", corpus / "mixed_utf8.csv", "--rejects", rej)
+    got = {int(r["line"]): r for r in rejects_of(rej)}
+    assert got[10]["full_name"] == "L\ufffd Thu H\ufffd"
+    assert got[33]["full_name"] == "Ngô Văn Tư"
 
 
 def test_import_reads_vietnamese_headers_and_values(loa, psql, corpus):

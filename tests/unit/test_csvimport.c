@@ -232,6 +232,42 @@ static void test_csvfile_encodings_refused(void **state)
     assert_non_null(strstr(err, "is not a text file (a NUL byte at offset 7)"));
 }
 
+/* A UTF-8 file with one name pasted from a legacy system is read, that row rejected with its
+ * column; a file whose every accented line is legacy stays refused whole. */
+static void test_csvfile_few_bad_utf8_rows_are_rejected_not_the_file(void **state)
+{
+    struct got g;
+    char err[400];
+    assert_int_equal(READ("full_name,phone\n"
+                          "Nguy\xe1\xbb\x85n V\xc4\x83n An,0912345678\n"
+                          "Tr\xe1\xba\xa7n Th\xe1\xbb\x8b B\xc3\xacnh,0981234567\n"
+                          "Nguy\xd2n,0912345679\n"                   /* Windows-1258 */
+                          "L\xc3\xaa V\xc4\x83n T\xc3\xa1m,09123\xff\n"
+                          "Rơ Mah Thuận,0361234567\n", &g, err), 0);
+    assert_int_equal(g.n, 6);
+    assert_string_equal(g.problem[5], "");
+    assert_string_equal(g.problem[1], "");
+    assert_string_equal(g.problem[2], "");
+    assert_string_equal(g.problem[3], "invalid UTF-8 in full_name (column 1)");
+    assert_int_equal(g.lines[3], 4);
+    assert_string_equal(g.problem[4], "invalid UTF-8 in phone (column 2)");
+
+    /* Bad bytes on more lines than good accents: a legacy file, refused whole. */
+    assert_int_equal(READ("full_name\nL\xc3\xaa\nNguy\xd2n\nTr\xc7n\nB\xecnh\n", &g, err), -1);
+    if (!strstr(err, "is not UTF-8: line 3 has the byte 0xD2") || !strstr(err, "3 of its 5 lines"))
+        fail_msg("%s", err);
+    /* Valid accents everywhere but bad bytes on more than a few lines and more than one line in
+     * twenty: refused whole. */
+    char many[1024] = "full_name\n";
+    for (int i = 0; i < 40; i++)
+        strcat(many, "L\xc3\xaa\n");
+    for (int i = 0; i < CSVFILE_BAD_UTF8_FEW + 1; i++)
+        strcat(many, "Nguy\xd2n\n");
+    assert_int_equal(read_bytes(many, strlen(many), &g, err, sizeof err), -1);
+    if (!strstr(err, "is not UTF-8: line 42") || !strstr(err, "4 of its 45 lines"))
+        fail_msg("%s", err);
+}
+
 static void test_csvfile_separators_quotes_and_line_ends(void **state)
 {
     struct got g;
@@ -349,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_csvimport_row_rejects_with_reason),
         cmocka_unit_test(test_csvfile_fold_and_clean),
         cmocka_unit_test(test_csvfile_encodings_refused),
+        cmocka_unit_test(test_csvfile_few_bad_utf8_rows_are_rejected_not_the_file),
         cmocka_unit_test(test_csvfile_separators_quotes_and_line_ends),
         cmocka_unit_test(test_csvfile_unbalanced_quote_rejects_one_line),
         cmocka_unit_test(test_csvfile_size_limits),

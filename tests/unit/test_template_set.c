@@ -74,6 +74,63 @@ static void test_template_set_refuses_without_vi_or_with_a_bad_body(void **state
     assert_null(load(0, no_vi, err, sizeof err));
 }
 
+/* Each variant renders the opt-out hint of its own language (opt_out_hints, the sixth column),
+ * with the keyword and number of [policy]; a km citizen on the vi variant reads the vi hint. */
+static const char *const hint_rows[] = {
+    "jra", "Rơ Mah {{given_name}}. {{opt_out_hint}}", "sms", "f", NULL,
+    "Soạn {{opt_out_keyword}} gửi {{opt_out_number}} để từ chối",
+    "km", "ជម្រាបសួរ {{given_name}}. {{opt_out_hint}} {{ opt_out_hint }}", "sms", "f", NULL,
+    "ផ្ញើ {{opt_out_keyword}} ទៅ {{opt_out_number}} ដើម្បីឈប់ទទួលសារ",
+    "vi", "Kính gửi {{full_name}}. {{opt_out_hint}}", "sms", "f", NULL, NULL,
+};
+
+static void test_template_set_variant_renders_the_hint_of_its_language(void **state)
+{
+    char err[256], out[TPL_RENDER_MAX];
+    PGresult *res = fixture_result(6, 3, hint_rows);
+    struct template_set *set = template_set_from_result(res, err, sizeof err);
+    PQclear(res);
+    assert_non_null(set);
+    struct tpl_env *env = fixture_env(2026, 4, 1, 1);
+    struct sms_info info;
+    struct tpl_citizen k = {.full_name = "Thạch Sô Phol", .language = "km"};
+    assert_true(template_set_render_sms(set, &k, env, out, sizeof out, &info) > 0);
+    assert_string_equal(out, "ជម្រាបសួរ Phol. ផ្ញើ TC ទៅ 8077 ដើម្បីឈប់ទទួលសារ ផ្ញើ TC ទៅ 8077 ដើម្បីឈប់ទទួលសារ");
+    struct tpl_citizen j = {.full_name = "Rơ Mah Thuận", .language = "jra"};
+    assert_true(template_set_render_sms(set, &j, env, out, sizeof out, &info) > 0);
+    assert_string_equal(out, "Rơ Mah Thuận. Soạn TC gửi 8077 để từ chối");
+    /* No hint row for vi: the built-in text from [policy]. */
+    struct tpl_citizen v = {.full_name = "Lê Văn Tám", .language = "vi"};
+    assert_true(template_set_render_sms(set, &v, env, out, sizeof out, &info) > 0);
+    assert_string_equal(out, "Kính gửi Lê Văn Tám. Soạn TC gửi 8077 để từ chối");
+    template_set_free(set);
+    tpl_env_free(env);
+
+    /* A ZNS parameter gets the hint of its variant too. */
+    static const char *const zns[] = {"km", "{\"note\": \"{{opt_out_hint}}\"}", "zns", "f", "1",
+                                      "ផ្ញើ {{opt_out_keyword}}", "vi", "{\"note\": \"x\"}", "zns", "f",
+                                      "1", NULL};
+    res = fixture_result(6, 2, zns);
+    set = template_set_from_result(res, err, sizeof err);
+    PQclear(res);
+    assert_non_null(set);
+    env = fixture_env(2026, 4, 1, 1);
+    cJSON *data;
+    assert_int_equal(template_render_zns(set, &k, env, &data, err, sizeof err), 0);
+    assert_string_equal(cJSON_GetObjectItem(data, "note")->valuestring, "ផ្ញើ TC");
+    cJSON_Delete(data);
+    template_set_free(set);
+    tpl_env_free(env);
+
+    /* A hint an officer broke makes the template unusable, naming the table. */
+    static const char *const bad[] = {"vi", "x {{opt_out_hint}}", "sms", "f", NULL, "Soạn {{keyword}}"};
+    res = fixture_result(6, 1, bad);
+    assert_null(template_set_from_result(res, err, sizeof err));
+    PQclear(res);
+    if (!strstr(err, "variant vi: its opt-out hint (table opt_out_hints) does not compile: unknown placeholder 'keyword'"))
+        fail_msg("%s", err);
+}
+
 static void test_template_zns_builds_template_data(void **state)
 {
     char err[256];
@@ -212,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_template_set_picks_language_else_vi),
         cmocka_unit_test(test_template_set_render_sms_unaccents_and_measures),
         cmocka_unit_test(test_template_set_refuses_without_vi_or_with_a_bad_body),
+        cmocka_unit_test(test_template_set_variant_renders_the_hint_of_its_language),
         cmocka_unit_test(test_template_zns_builds_template_data),
         cmocka_unit_test(test_template_zns_refusals),
         cmocka_unit_test(test_policy_load_refuses_gaps),

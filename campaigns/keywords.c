@@ -221,18 +221,24 @@ static void text_add_word(struct kw_text *t, const struct word *w, size_t *used)
     free(nfc);
     if (w->tone)
         snprintf(canon + strlen(canon), sizeof canon - strlen(canon), "_%d", w->tone);
+    char typed[sizeof canon];
+    snprintf(typed, sizeof typed, "%s", canon);
+    bool expanded = false;
     for (const char *const *k = khong; *k; k++)
         if (strcmp(canon, *k) == 0) {
             snprintf(canon, sizeof canon, "%s", "không");
             snprintf(plain, sizeof plain, "%s", "khong");
+            expanded = true;
         }
-    size_t cl = strlen(canon) + 1, pl = strlen(plain) + 1;
-    if (t->n == KW_MAX_WORDS || *used + cl + pl > sizeof t->buf)
+    size_t cl = strlen(canon) + 1, pl = strlen(plain) + 1, tl = expanded ? strlen(typed) + 1 : 0;
+    if (t->n == KW_MAX_WORDS || *used + cl + pl + tl > sizeof t->buf)
         return;
     t->canon[t->n] = memcpy(t->buf + *used, canon, cl);
     *used += cl;
     t->plain[t->n] = memcpy(t->buf + *used, plain, pl);
     *used += pl;
+    t->typed[t->n] = expanded ? memcpy(t->buf + *used, typed, tl) : t->canon[t->n];
+    *used += tl;
     t->brk[t->n] = w->brk;
     t->n++;
 }
@@ -475,17 +481,19 @@ static bool word_eq(const struct kw_entry *k, unsigned i, const struct kw_text *
     return false;
 }
 
-/* Words [FROM, TO) of T, run together, equal K's ("T C" is "TC"). */
-static bool whole_eq(const struct kw_entry *k, const struct kw_text *t, unsigned from, unsigned to)
+/* Words [FROM, TO) of T, run together, equal K's ("T C" is "TC"); TYPED: "k" as typed, not
+ * read as "không" ("D K" is "DK"). */
+static bool whole_eq_as(const struct kw_entry *k, const struct kw_text *t, unsigned from, unsigned to, bool typed)
 {
     char cs[KW_TEXT_MAX], ps[KW_TEXT_MAX];
     size_t cn = 0, pn = 0;
     for (unsigned j = from; j < to; j++) {
-        size_t a = strlen(t->canon[j]), b = strlen(t->plain[j]);
+        const char *c = typed ? t->typed[j] : t->canon[j], *p = typed && t->typed[j] != t->canon[j] ? c : t->plain[j];
+        size_t a = strlen(c), b = strlen(p);
         if (cn + a >= sizeof cs || pn + b >= sizeof ps)
             return false;
-        memcpy(cs + cn, t->canon[j], a);
-        memcpy(ps + pn, t->plain[j], b);
+        memcpy(cs + cn, c, a);
+        memcpy(ps + pn, p, b);
         cn += a;
         pn += b;
     }
@@ -495,6 +503,14 @@ static bool whole_eq(const struct kw_entry *k, const struct kw_text *t, unsigned
     if (k->accents == KW_ANY || (k->accents == KW_CAPS && t->caps))
         return strcmp(ps, k->plain_compact) == 0;
     return false;
+}
+
+static bool whole_eq(const struct kw_entry *k, const struct kw_text *t, unsigned from, unsigned to)
+{
+    bool expanded = false;
+    for (unsigned j = from; j < to && !expanded; j++)
+        expanded = t->typed[j] != t->canon[j];
+    return whole_eq_as(k, t, from, to, false) || (expanded && whole_eq_as(k, t, from, to, true));
 }
 
 static bool words_at(const struct kw_entry *k, const struct kw_text *t, unsigned at)
@@ -524,12 +540,13 @@ static bool negated(const struct kw_text *t, unsigned at, const bool *brk)
     return false;
 }
 
-static bool phrase_in(const struct kw_entry *k, const struct kw_text *t, const bool *brk)
+/* FROM and TO: the message without the polite words around it ("… không ạ" ends in "không"). */
+static bool phrase_in(const struct kw_entry *k, const struct kw_text *t, const bool *brk, unsigned from, unsigned to)
 {
     switch (k->match) {
     case KW_WHOLE: return false;
-    case KW_START: return t->n > k->n && words_at(k, t, 0);
-    case KW_END: return t->n > k->n && words_at(k, t, t->n - k->n);
+    case KW_START: return to - from > k->n && words_at(k, t, from);
+    case KW_END: return to - from > k->n && words_at(k, t, to - k->n);
     case KW_PHRASE:
         for (unsigned at = 0; at + k->n <= t->n; at++) {
             /* A phrase does not run over a comma or a full stop. */
@@ -548,7 +565,7 @@ static bool phrase_in(const struct kw_entry *k, const struct kw_text *t, const b
 static const char *const lead_fillers[] = {"toi", "xin", "em", "minh", "lam on", "vui long", "cho toi", "please", NULL};
 static const char *const trail_fillers[] = {
     "a", "nhe", "nha", "luon", "di", "ngay", "voi", "cam on", "cam on ban", "cam on nhieu", "thanks",
-    "thank you", "please", "ban oi", "giup toi", "gium", "giup", NULL,
+    "thank you", "please", "ban oi", "giup toi", "gium", "giup", "vay", NULL,
 };
 
 /* Length in words of the filler of LIST at word AT of T, 0 if none. */
@@ -593,7 +610,7 @@ static enum kw_intent classify_text(const struct kw_table *tb, const struct kw_t
                 return tb->v[i].intent;
     for (size_t o = 0; o < sizeof phrase_order / sizeof phrase_order[0]; o++)
         for (size_t i = 0; i < tb->n; i++)
-            if (tb->v[i].intent == phrase_order[o] && phrase_in(&tb->v[i], t, t->brk))
+            if (tb->v[i].intent == phrase_order[o] && phrase_in(&tb->v[i], t, t->brk, from, to))
                 return phrase_order[o];
     return KW_OTHER;
 }

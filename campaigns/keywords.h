@@ -54,6 +54,7 @@ enum { KW_MAX_WORDS = 160, KW_TEXT_MAX = 4096 };
 struct kw_text {
     const char *canon[KW_MAX_WORDS];
     const char *plain[KW_MAX_WORDS];
+    const char *typed[KW_MAX_WORDS];  /* canon before "k" / "ko" became "không" */
     bool brk[KW_MAX_WORDS];   /* a punctuation mark stands before the word */
     unsigned n;
     bool question;     /* it holds '?' (also full-width) */

@@ -23,7 +23,7 @@ struct faq_bank {
 /* Pronouns, particles and the words of every question: they say nothing of the subject. */
 static const char *const stop_words[] = {
     "toi", "em", "anh", "chi", "minh", "ban", "ong", "ba", "co", "la", "cua", "duoc", "thi", "va",
-    "cho", "oi", "a", "nhe", "nha", "ah", "vay", "khong", "xin", "hoi", "muon", "can", "voi", "ve",
+    "cho", "oi", "a", "nhe", "nha", "ah", "vay", "khong", "xin", "hoi", "muon", "voi", "ve",
     "nhu", "nay", "do", "di", "roi", "se", "cac", "nhung", "mot", "phai", "lam", "gi", "nao", "sao",
     "ra", "vao", "de", "khi", "neu", "ma", NULL,
 };

@@ -169,7 +169,7 @@ INSERT INTO faq (question, answer) VALUES
      'Bạn đóng 22% mức thu nhập tự chọn, thấp nhất 1.500.000đ/tháng, tức từ 330.000đ/tháng; Nhà nước hỗ trợ 20% đến 50% tùy đối tượng.'),
     ('Nhà nước hỗ trợ bao nhiêu phần trăm tiền đóng BHXH tự nguyện?',
      'Từ 01/7/2025 (Luật BHXH 41/2024/QH15), Nhà nước hỗ trợ trên mức đóng theo chuẩn nghèo nông thôn: hộ nghèo 50%, hộ cận nghèo 40%, người dân tộc thiểu số 30%, người khác 20%.'),
-    ('Hộ nghèo được hỗ trợ đóng BHXH tự nguyện bao nhiêu?',
+    ('Hộ nghèo được hỗ trợ bao nhiêu?',
      'Người thuộc hộ nghèo được Nhà nước hỗ trợ 50% mức đóng theo chuẩn nghèo nông thôn: hỗ trợ 165.000đ, còn tự đóng 165.000đ/tháng.'),
     ('Hộ cận nghèo được hỗ trợ bao nhiêu?',
      'Người thuộc hộ cận nghèo được hỗ trợ 40%: hỗ trợ 132.000đ, còn tự đóng từ 198.000đ/tháng.'),

@@ -100,7 +100,7 @@ def test_show_reads_the_counters_exactly(loa, psql):
     messages(psql, cid, rows)
     psql(f"""INSERT INTO replies (channel, gateway, from_addr, citizen_id, campaign_id, body, intent)
              VALUES ('sms', 'kannel', '84912000001', {ids[0]}, {cid}, 'TC', 'opt_out'),
-                    ('sms', 'kannel', '84912000002', {ids[1]}, {cid}, 'Bao nhiêu?', 'ask'),
+                    ('sms', 'kannel', '84912000002', {ids[1]}, {cid}, 'Bao nhiêu?', 'question'),
                     ('zalo', 'zalo', 'z123', NULL, {cid}, 'DK', 'register'),
                     ('sms', 'kannel', '84912000003', NULL, NULL, 'TC', 'opt_out')""")
 
@@ -344,7 +344,7 @@ def test_replies_queue_masks_numbers_and_answers_once(loa, psql):
     cid = create(loa)
     psql(f"""INSERT INTO replies (channel, gateway, from_addr, citizen_id, campaign_id, body, intent,
                                   received_at)
-             VALUES ('sms', 'kannel', '84912000001', {ids[0]}, {cid}, 'Bao nhiêu tiền?', 'ask',
+             VALUES ('sms', 'kannel', '84912000001', {ids[0]}, {cid}, 'Bao nhiêu tiền?', 'question',
                      now() - interval '2 hours'),
                     ('sms', 'kannel', '84912000002', {ids[1]}, {cid}, 'TC', 'opt_out',
                      now() - interval '1 hour'),

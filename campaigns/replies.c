@@ -14,158 +14,32 @@
 #include <string.h>
 #include <utf8proc.h>
 
-enum { ERRLEN = 600, NORM_MAX = 2048 };
+enum { ERRLEN = 600 };
 
-/* ---- Classification ---- */
+/* ---- Intake ---- */
 
-/* Whole messages, compared without spaces ("t c" is "tc"). */
-static const char *const stop_exact[] = {
-    "tc", "tuchoi", "huy", "stop", "dung", "dunglai", "ngung", "huydangky", "khongnhan",
-    "khongnhantin", "unsubscribe", "tcbhxh", NULL,
-};
-/* Phrases anywhere in the message, word for word. */
-static const char *const stop_phrases[] = {
-    "tu choi", "khong muon nhan", "khong nhan tin", "khong nhan nua", "khong can nhan",
-    "dung gui", "ngung gui", "dung nhan", "ngung nhan", "dung nhan tin", "huy dang ky",
-    "huy dich vu", "huy nhan tin", "khong dang ky", "dung lai", "dung lien lac",
-    "khong lien lac", "stop", "unsubscribe", NULL,
-};
-static const char *const stop_first[] = {"tc", "stop", "huy", "tuchoi", NULL};
-static const char *const register_exact[] = {
-    "dk", "dky", "dangky", "co", "yes", "quantam", "dongy", "cotoiquantam", "toiquantam", NULL,
-};
-static const char *const register_first[] = {"dk", "dky", "yes", NULL};
-static const char *const register_phrases[] = {
-    "dang ky", "quan tam", "muon tham gia", "dong y tham gia", NULL,
-};
-static const char *const question_start[] = {
-    "hoi", "cho hoi", "xin hoi", "cho toi hoi", "bao nhieu", "lam sao", "lam the nao",
-    "tai sao", "vi sao", "the nao", "khi nao", "o dau", "nhu the nao", "co phai", NULL,
-};
-static const char *const question_phrases[] = {"bao nhieu", "nhu the nao", "lam the nao", NULL};
-
-static void append_space(char *out, unsigned *n, unsigned len)
+char *reply_text_escape(const char *text, size_t len)
 {
-    if (*n > 0 && out[*n - 1] != ' ' && *n + 1 < len)
-        out[(*n)++] = ' ';
-}
-
-void reply_normalise(const char *text, char *out, unsigned len, int *question)
-{
-    *question = 0;
-    if (len == 0)
-        return;
-    out[0] = '\0';
-    if (!text)
-        return;
-    utf8proc_uint8_t *mapped = NULL;
-    /* NFKD (full-width '？' becomes '?'), marks stripped, case folded. */
-    utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)text, 0, &mapped,
-                                      UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
-                                          UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK |
-                                          UTF8PROC_CASEFOLD);
-    /* Invalid UTF-8: classify the ASCII bytes that are there. */
-    const unsigned char *s = m >= 0 ? mapped : (const unsigned char *)text;
-    size_t slen = m >= 0 ? (size_t)m : strlen(text);
-    unsigned n = 0;
-    for (size_t i = 0; i < slen && n + 1 < len;) {
-        unsigned char ch = s[i];
-        if (ch < 0x80) {
-            if (ch == '?')
-                *question = 1;
-            if (isalnum(ch))
-                out[n++] = (char)tolower(ch);
-            else
-                append_space(out, &n, len);
+    char *out = malloc(len * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = text[i] ? utf8proc_iterate((const utf8proc_uint8_t *)text + i,
+                                                          (utf8proc_ssize_t)(len - i), &cp)
+                                      : -1;
+        if (k > 0) {
+            memcpy(out + n, text + i, (size_t)k);
+            n += (size_t)k;
+            i += (size_t)k;
+        } else {
+            n += (size_t)sprintf(out + n, "\\x%02X", (unsigned char)text[i]);
             i++;
-            continue;
         }
-        /* đ (U+0111) has no decomposition: it is a letter of its own, read as d. */
-        if (m >= 0 && ch == 0xC4 && i + 1 < slen && s[i + 1] == 0x91) {
-            out[n++] = 'd';
-            i += 2;
-            continue;
-        }
-        append_space(out, &n, len);
-        i++;
-        while (i < slen && (s[i] & 0xC0) == 0x80)
-            i++;
     }
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
     out[n] = '\0';
-    free(mapped);
-}
-
-static bool in_list(const char *w, const char *const *list)
-{
-    for (; *list; list++)
-        if (strcmp(w, *list) == 0)
-            return true;
-    return false;
-}
-
-/* PADDED is " norm ": true when one of the phrases occurs word for word. */
-static bool contains_phrase(const char *padded, const char *const *list)
-{
-    char needle[64];
-    for (; *list; list++) {
-        snprintf(needle, sizeof needle, " %s ", *list);
-        if (strstr(padded, needle))
-            return true;
-    }
-    return false;
-}
-
-static bool starts_with_phrase(const char *padded, const char *const *list)
-{
-    char needle[64];
-    for (; *list; list++) {
-        int k = snprintf(needle, sizeof needle, " %s ", *list);
-        if (strncmp(padded, needle, (size_t)k) == 0)
-            return true;
-    }
-    return false;
-}
-
-enum reply_intent reply_classify(const char *text)
-{
-    char norm[NORM_MAX], padded[NORM_MAX + 2], compact[NORM_MAX], first[64];
-    int question;
-    reply_normalise(text, norm, sizeof norm, &question);
-    snprintf(padded, sizeof padded, " %s ", norm);
-    size_t k = 0;
-    for (const char *p = norm; *p; p++)
-        if (*p != ' ')
-            compact[k++] = *p;
-    compact[k] = '\0';
-    size_t fl = strcspn(norm, " ");
-    snprintf(first, sizeof first, "%.*s", (int)(fl < sizeof first ? fl : sizeof first - 1), norm);
-
-    if (!compact[0])
-        return question ? REPLY_ASK : REPLY_OTHER;
-    if (in_list(compact, stop_exact) || contains_phrase(padded, stop_phrases))
-        return REPLY_STOP;
-    if (in_list(compact, register_exact))
-        return REPLY_REGISTER;
-    if (question || starts_with_phrase(padded, question_start) ||
-        contains_phrase(padded, question_phrases))
-        return REPLY_ASK;
-    if (in_list(first, stop_first))
-        return REPLY_STOP;
-    if (in_list(first, register_first) || contains_phrase(padded, register_phrases))
-        return REPLY_REGISTER;
-    return REPLY_OTHER;
-}
-
-const char *reply_intent_name(enum reply_intent i)
-{
-    switch (i) {
-    case REPLY_STOP: return "stop";
-    case REPLY_REGISTER: return "register";
-    case REPLY_ASK: return "ask";
-    default: return "other";
-    }
+    return out;
 }
 
 /* ---- replies list ---- */

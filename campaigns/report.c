@@ -36,7 +36,7 @@ static const char *const DETAIL_SQL =
     "   GROUP BY 1, 2, 3, 4),"
     " rep AS (SELECT r.campaign_id, coalesce(c.commune_code, '') AS commune_code,"
     "   coalesce(c.group_code, '') AS grp, r.channel, count(*) AS replies,"
-    "   count(*) FILTER (WHERE r.intent = 'stop') AS opted_out"
+    "   count(*) FILTER (WHERE r.intent = 'opt_out') AS opted_out"
     "   FROM replies r JOIN camp ON camp.id = r.campaign_id LEFT JOIN citizens c ON c.id = r.citizen_id"
     "   GROUP BY 1, 2, 3, 4)"
     " SELECT camp.id, camp.name, k.commune_code, coalesce(co.name, ''), coalesce(p.name, ''),"

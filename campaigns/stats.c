@@ -86,7 +86,7 @@ static void add_reply_rows(struct campaign_stats *s, const PGresult *r, const ch
 
 #define COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
 #define REPLIES_SQL                                                                           \
-    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'stop') FROM replies"
+    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'opt_out') FROM replies"
 
 int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char *err,
                         size_t errlen)

@@ -19,7 +19,7 @@
  *  failed     per channel: failed + undelivered.
  *  fallback   per channel: handed over to the next channel.
  *  parts      SMS parts of sent SMS; cost_vnd the cost of sent messages, all channels.
- *  replies    rows of `replies` for the campaign; opted_out those of intent `stop`. */
+ *  replies    rows of `replies` for the campaign; opted_out those of intent `opt_out`. */
 
 enum { STATS_NOUTCOMES = 9 };
 /* pending submitted delivered undelivered failed in_doubt suppressed expired cancelled */

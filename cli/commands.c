@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 #include "cli/cmd_db.h"
 #include "cli/cmd_serve.h"
+#include "cli/cmd_faq.h"
+#include "cli/cmd_keywords.h"
 #include "segments/csvimport.h"
 #include "segments/demodata.h"
 #include "segments/communes.h"
@@ -38,6 +40,15 @@ const struct cli_command cli_commands[] = {
     {"campaign list", cmd_campaign_list, "[--json]", "every campaign with its main figures, one line each"},
     {"replies list", cmd_replies_list, "[--campaign C] [--unanswered] [--limit N] [--json [--unmasked]]", "the officers' queue of citizens' replies, newest first (numbers masked)"},
     {"replies answer", cmd_replies_answer, "ID TEXT [--by NAME] [--json]", "answer a citizen's reply; the daemon sends the answer on the reply's channel"},
+    {"keywords list", cmd_keywords_list, "[--intent I] [--json]", "the reply keyword table: text, intent, match (whole|phrase|start|end) and accents (exact|any|caps)"},
+    {"keywords add", cmd_keywords_add, "TEXT --intent opt_out|opt_in|register|question|feedback [--match whole|phrase|start|end] [--accents exact|any|caps] [--note N] [--json]", "add a keyword (or change the intent of one); a running daemon reads replies with it at once"},
+    {"keywords remove", cmd_keywords_remove, "TEXT|ID [--match M] [--json]", "remove a keyword"},
+    {"keywords test", cmd_keywords_test, "TEXT [--json]", "the intent the keyword table gives a reply, and the reply as normalised"},
+    {"faq list", cmd_faq_list, "[--json]", "the bank of standard questions and answers"},
+    {"faq add", cmd_faq_add, "QUESTION ANSWER [--json]", "add a question with its answer (a question already there gets the new answer)"},
+    {"faq import", cmd_faq_import, "FILE.csv [--json]", "add or update questions from a CSV with the columns question,answer (or cau_hoi,tra_loi)"},
+    {"faq remove", cmd_faq_remove, "ID|QUESTION [--json]", "remove a question from the bank"},
+    {"faq match", cmd_faq_match, "TEXT [--json]", "the question of the bank that best matches a reply, with its score (confident from 0.5)"},
     {"report", cmd_report, "--from DATE --to DATE --format xlsx|csv --out FILE [--target PCT] [--json]", "the supervisors' report per campaign, commune, group and channel, with reach per commune"},
     {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--json]", "add a user of the API and print their token once"},
     {"serve", cmd_serve, "", "the daemon: sends running campaigns, serves webhooks, /healthz and /metrics until SIGTERM"},

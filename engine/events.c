@@ -3,6 +3,8 @@
 #include "engine/engine.h"
 #include "core/log.h"
 #include "core/pgasync.h"
+#include "campaigns/keywords.h"
+#include "campaigns/kwcache.h"
 #include "campaigns/replies.h"
 
 #include <inttypes.h>
@@ -11,6 +13,8 @@
 #include <string.h>
 
 static unsigned in_flight;
+/* The keyword table of the pool it was loaded through (one daemon, one pool). */
+static struct kw_cache *keywords;
 
 unsigned engine_events_in_flight(void) { return in_flight; }
 
@@ -44,6 +48,65 @@ static const char *dlr_final(enum gw_dlr d)
     return d == GW_DLR_DELIVERED ? "delivered" : d == GW_DLR_UNDELIVERED ? "undelivered" : NULL;
 }
 
+/* A reply waits for the keyword table (kw_cache_get), then is applied with its intent. */
+struct reply_job {
+    struct engine *e;
+    struct batch *b;
+    const char *channel;        /* static: the gateway type's */
+    char gateway[64];
+    char *from, *text, *external;
+};
+
+static void reply_job_free(struct reply_job *j)
+{
+    free(j->from);
+    free(j->text);
+    free(j->external);
+    free(j);
+}
+
+static void reply_classified(void *arg, const struct kw_table *t)
+{
+    struct reply_job *j = arg;
+    struct batch *b = j->b;
+    /* Kept as received: bytes that are not UTF-8 are stored escaped, never refused. */
+    char *body = reply_text_escape(j->text, strlen(j->text));
+    int rc = -1;
+    if (t && body) {
+        const char *intent = kw_intent_name(kw_classify(t, j->text));
+        const char *source = strcmp(j->channel, "zalo") == 0 ? "zalo_reply" : "sms_reply";
+        const char *p[7] = {j->gateway, j->channel, j->from, body, j->external, intent, source};
+        rc = pgpool_query(j->e->db, "SELECT loa_apply_reply($1, $2, $3, $4, $5, $6, $7)", 7, p,
+                          batch_step_done, b);
+    }
+    free(body);
+    reply_job_free(j);
+    if (rc < 0)
+        batch_step_done(b, NULL, t ? "cannot queue the reply" : "the keyword table could not be loaded");
+}
+
+static int queue_reply(struct engine *e, struct gateway *gw, const struct gw_event *ev, struct batch *b)
+{
+    if (!keywords || kw_cache_db(keywords) != e->db) {
+        kw_cache_free(keywords);
+        keywords = kw_cache_new(e->db);
+    }
+    struct reply_job *j = keywords ? calloc(1, sizeof *j) : NULL;
+    if (!j)
+        return -1;
+    *j = (struct reply_job){.e = e, .b = b, .channel = gw->type->channel};
+    snprintf(j->gateway, sizeof j->gateway, "%s", gw->name);
+    j->from = strdup(ev->from);
+    j->text = strdup(ev->text ? ev->text : "");
+    j->external = ev->external_id ? strdup(ev->external_id) : NULL;
+    if (!j->from || !j->text || (ev->external_id && !j->external)) {
+        reply_job_free(j);
+        return -1;
+    }
+    kw_cache_get(keywords, reply_classified, j);
+    return 0;
+}
+
 static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event *ev, struct batch *b)
 {
     char cid[24], mid[24];
@@ -58,14 +121,8 @@ static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event
         return pgpool_query(e->db, "SELECT loa_apply_dlr($1, $2::bigint, $3::bigint, $4, $5, $6, $7, $8)",
                             8, p, batch_step_done, b);
     }
-    case GW_EV_REPLY: {
-        const char *channel = gw->type->channel;
-        const char *intent = reply_intent_name(reply_classify(ev->text ? ev->text : ""));
-        const char *source = strcmp(channel, "zalo") == 0 ? "zalo_reply" : "sms_reply";
-        const char *p[7] = {gw->name, channel, ev->from, ev->text ? ev->text : "", ev->external_id, intent, source};
-        return pgpool_query(e->db, "SELECT loa_apply_reply($1, $2, $3, $4, $5, $6, $7)", 7, p,
-                            batch_step_done, b);
-    }
+    case GW_EV_REPLY:
+        return queue_reply(e, gw, ev, b);
     case GW_EV_FOLLOW:
     case GW_EV_UNFOLLOW: {
         const char *p[3] = {gw->name, ev->from, ev->kind == GW_EV_FOLLOW ? "true" : "false"};

@@ -11,8 +11,11 @@
  *            changes no state.
  *  REPLY     inserts into replies (de-duplicated on gateway + external_id), matched to the
  *            citizen by phone (or Zalo user id) and the latest campaign that messaged them,
- *            classified by reply_classify(); a 'stop' opts out every citizen with that address
- *            (channel 'all') and suppresses their pending / retry_wait messages at once.
+ *            classified by the keyword table (campaigns/keywords.h, kept by campaigns/kwcache.h:
+ *            the first reply, or the first after a change, waits for it to load); an 'opt_out'
+ *            opts out every citizen with that address (channel 'all') and suppresses their
+ *            pending / retry_wait messages at once; an 'opt_in' lifts what replies opted out.
+ *            Text that is not UTF-8 is stored with those bytes escaped (\xNN).
  *  FOLLOW / UNFOLLOW  recorded in zalo_followers.
  * Event strings are copied: EV may be freed on return. CB runs once, from the loop, after the
  * last statement finished, with 0 or -1 (a database error; some events may have been applied,

@@ -99,10 +99,10 @@ def test_show_reads_the_counters_exactly(loa, psql):
         rows.append((c, 0, "sms", st, p, cost))
     messages(psql, cid, rows)
     psql(f"""INSERT INTO replies (channel, gateway, from_addr, citizen_id, campaign_id, body, intent)
-             VALUES ('sms', 'kannel', '84912000001', {ids[0]}, {cid}, 'TC', 'stop'),
-                    ('sms', 'kannel', '84912000002', {ids[1]}, {cid}, 'Bao nhiêu?', 'ask'),
+             VALUES ('sms', 'kannel', '84912000001', {ids[0]}, {cid}, 'TC', 'opt_out'),
+                    ('sms', 'kannel', '84912000002', {ids[1]}, {cid}, 'Bao nhiêu?', 'question'),
                     ('zalo', 'zalo', 'z123', NULL, {cid}, 'DK', 'register'),
-                    ('sms', 'kannel', '84912000003', NULL, NULL, 'TC', 'stop')""")
+                    ('sms', 'kannel', '84912000003', NULL, NULL, 'TC', 'opt_out')""")
 
     show = loa.json("campaign", "show", "may")
     assert show["id"] == cid and show["name"] == "may" and show["status"] == "draft"
@@ -344,9 +344,9 @@ def test_replies_queue_masks_numbers_and_answers_once(loa, psql):
     cid = create(loa)
     psql(f"""INSERT INTO replies (channel, gateway, from_addr, citizen_id, campaign_id, body, intent,
                                   received_at)
-             VALUES ('sms', 'kannel', '84912000001', {ids[0]}, {cid}, 'Bao nhiêu tiền?', 'ask',
+             VALUES ('sms', 'kannel', '84912000001', {ids[0]}, {cid}, 'Bao nhiêu tiền?', 'question',
                      now() - interval '2 hours'),
-                    ('sms', 'kannel', '84912000002', {ids[1]}, {cid}, 'TC', 'stop',
+                    ('sms', 'kannel', '84912000002', {ids[1]}, {cid}, 'TC', 'opt_out',
                      now() - interval '1 hour'),
                     ('zalo', 'zalo', '8812345678901', NULL, NULL, 'Xin chào', 'other', now())""")
     text = loa.ok("replies", "list").stdout
@@ -357,7 +357,7 @@ def test_replies_queue_masks_numbers_and_answers_once(loa, psql):
     assert all("***" in r["from"] for r in rows)
     rows = loa.json("replies", "list", "--unmasked", "--campaign", "may")["replies"]
     assert [r["from"] for r in rows] == ["84912000002", "84912000001"]
-    assert rows[0]["campaign"] == "may" and rows[0]["intent"] == "stop"
+    assert rows[0]["campaign"] == "may" and rows[0]["intent"] == "opt_out"
     refused(loa, "replies", "list", "--campaign", "nosuch", says="no campaign")
 
     ask = rows[1]["id"]

@@ -121,7 +121,7 @@ def test_kannel_mo_stop_opts_out_and_suppresses_at_once(loa, kannel, daemon, psq
     assert psql("SELECT state, reason FROM messages WHERE citizen_id = :'c'", c=cit)[0] == \
         ("suppressed", "opted out by reply")
     assert psql("SELECT count(*) FROM messages WHERE state = 'pending'")[0][0] == "2"
-    assert psql("SELECT intent, from_addr FROM replies")[0] == ("stop", phones[0])
+    assert psql("SELECT intent, from_addr FROM replies")[0] == ("opt_out", phones[0])
     # The hook answers with an empty body: Kannel would send any body back as an SMS.
     q = urllib.parse.urlencode({"from": phones[1], "to": "8077", "text": "hỏi", "id": "x1",
                                 "token": kannel.hook_secret})

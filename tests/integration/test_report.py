@@ -62,9 +62,9 @@ def seeded(loa, psql):
     messages(psql, tet, [(ids[1], 0, "sms", "delivered", 1, 350)])
     messages(psql, old, [(ids[i], 0, "sms", "delivered", 1, 350) for i in range(1, 13)])
     psql(f"""INSERT INTO replies (channel, gateway, from_addr, citizen_id, campaign_id, body, intent)
-             VALUES ('sms', 'kannel', '84988000003', {ids[3]}, {may}, 'TC', 'stop'),
-                    ('sms', 'kannel', '84988000005', {ids[5]}, {may}, 'Hỏi mức đóng', 'ask'),
-                    ('sms', 'kannel', '84988000001', {ids[1]}, {old}, 'TC', 'stop')""")
+             VALUES ('sms', 'kannel', '84988000003', {ids[3]}, {may}, 'TC', 'opt_out'),
+                    ('sms', 'kannel', '84988000005', {ids[5]}, {may}, 'Hỏi mức đóng', 'question'),
+                    ('sms', 'kannel', '84988000001', {ids[1]}, {old}, 'TC', 'opt_out')""")
     return {"may": may, "tet": tet, "old": old, "ids": ids}
 
 

@@ -17,6 +17,8 @@ FUZZ_CFLAGS = $(CFLAGS_COMMON) -Wno-unknown-warning-option -O1 -g -fsanitize=fuz
 SRCS     := $(wildcard core/*.c segments/*.c campaigns/*.c gateways/*.c engine/*.c cli/*.c)
 LIBSRCS  := $(filter-out cli/main.c,$(SRCS))
 SQLS     := $(sort $(wildcard sql/*.sql))
+# Functions, triggers and views: applied again by every `loa db migrate`, after the migrations.
+FUNCS    := $(sort $(wildcard sql/functions/*.sql))
 WEBS     := $(sort $(wildcard web/*.html web/*.js web/*.css))
 UNITS    := $(wildcard tests/unit/test_*.c)
 FUZZERS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -34,9 +36,10 @@ asan: build/loa-asan
 deps:
 	@tools/deps.sh
 
-$(GEN): tools/embed.sh $(SQLS) $(WEBS)
+# Embedded in name order: migrations, then functions.
+$(GEN): tools/embed.sh $(SQLS) $(FUNCS) $(WEBS)
 	@mkdir -p $(dir $@)
-	tools/embed.sh $@ $(SQLS) $(WEBS)
+	tools/embed.sh $@ $(SQLS) $(FUNCS) $(WEBS)
 
 build/rel/gen/embedded.o: $(GEN)
 	@mkdir -p $(dir $@)
@@ -58,11 +61,15 @@ build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
+# Built afresh: `ar rcs` alone would keep the object of a source file since removed.
 build/rel/libloa.a: $(REL_OBJS)
+	rm -f $@
 	ar rcs $@ $^
 build/asan/libloa.a: $(ASAN_OBJS)
+	rm -f $@
 	ar rcs $@ $^
 build/fuzz/libloa.a: $(FUZZ_OBJS)
+	rm -f $@
 	ar rcs $@ $^
 
 build/loa: build/rel/cli/main.o build/rel/libloa.a

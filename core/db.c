@@ -117,7 +117,8 @@ static int apply_migrations(PGconn *c, int *applied, char *err, size_t errlen)
     return 0;
 }
 
-/* The files of sql/functions/ are applied after the migrations on every run, all in one transaction: each is written to be run
+/* The files of sql/functions/ (and the transition tables generated into it at build time) are
+ * applied after the migrations on every run, all in one transaction: each is written to be run
  * again (CREATE OR REPLACE, DROP … IF EXISTS), so a fixed function reaches a database that is
  * already migrated, and a failure leaves the definitions as they were. */
 static int apply_functions(PGconn *c, char *err, size_t errlen)

@@ -27,8 +27,8 @@ void db_rollback(PGconn *c);
 #define DB_FUNCTIONS_DIR "sql/functions/"
 
 /* Applies the embedded sql/NNN_*.sql migrations not yet applied, each in its own transaction,
- * then every file of sql/functions/ (functions, triggers, views) in name order, in one
- * transaction, each time: they replace what they define. All of
+ * then every file of sql/functions/ (functions, triggers, views and the generated transition
+ * tables) in name order, in one transaction, each time: they replace what they define. All of
  * it under an advisory lock so that two processes cannot migrate at once. Sets *APPLIED to the
  * number of migrations applied now. 0 or -1 with ERR set (naming the file that failed). */
 int db_migrate(PGconn *c, int *applied, char *err, size_t errlen);

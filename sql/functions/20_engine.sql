@@ -1,8 +1,9 @@
 -- The daemon's statements: leasing, recording results in batches, handing messages over to the
 -- next channel, applying delivery reports and replies. Owned by engine/dispatcher.c,
 -- engine/scheduler.c and engine/events.c. Every function is one statement (or one transaction),
--- so each change of state happens together with its side effects; counters follow by the
--- trigger on messages (10_messages.sql). Their tables are in sql/004_engine.sql.
+-- so each change of state happens together with its side effects; counters follow, and the
+-- transition is checked, by the trigger on messages (10_messages.sql). Their tables are in
+-- sql/004_engine.sql.
 
 -- Why a citizen cannot be sent to on CHANNEL, or NULL when they can.
 CREATE OR REPLACE FUNCTION loa_unsendable_reason(p_citizen bigint, p_channel text) RETURNS text
@@ -269,7 +270,9 @@ END $$;
 -- (the message failed or was retried: a report for an attempt that the gateway refused is not
 -- a delivery). A ZNS message in retry_wait is the exception: its answer was lost, yet Zalo took
 -- it, and the resend with the same tracking_id gets no second receipt (zalo_receipt_apply in
--- 30_zalo.sql settles it the same way when the receipt comes later). Returns the number applied.
+-- 30_zalo.sql settles it the same way when the receipt comes later). Only a receipt
+-- (delivered) settles it so: retry_wait → undelivered is no transition. Returns the number
+-- applied.
 CREATE OR REPLACE FUNCTION loa_dlr_reconcile() RETURNS int
 LANGUAGE sql AS $$
     WITH p AS (
@@ -286,7 +289,8 @@ LANGUAGE sql AS $$
                               submitted_at = COALESCE(m.submitted_at, now())
           FROM p
          WHERE m.campaign_id = p.campaign_id AND m.id = p.message_id
-           AND (m.state IN ('submitted', 'in_doubt') OR (m.state = 'retry_wait' AND m.channel = 'zalo'))
+           AND (m.state IN ('submitted', 'in_doubt')
+                OR (m.state = 'retry_wait' AND m.channel = 'zalo' AND p.final_state = 'delivered'))
         RETURNING 1
     )
     SELECT count(*)::int FROM upd

@@ -17,6 +17,10 @@ FUZZ_CFLAGS = $(CFLAGS_COMMON) -Wno-unknown-warning-option -O1 -g -fsanitize=fuz
 SRCS     := $(wildcard core/*.c segments/*.c campaigns/*.c gateways/*.c engine/*.c cli/*.c)
 LIBSRCS  := $(filter-out cli/main.c,$(SRCS))
 SQLS     := $(sort $(wildcard sql/*.sql))
+# Functions, triggers and views: applied again by every `loa db migrate`, after the migrations.
+# The transition tables are generated from the C ones (tools/gen_transitions.c) and applied first.
+FUNCS    := $(sort $(wildcard sql/functions/*.sql))
+GENSQL   := build/gen/sql/functions/00_transitions.sql
 WEBS     := $(sort $(wildcard web/*.html web/*.js web/*.css))
 UNITS    := $(wildcard tests/unit/test_*.c)
 FUZZERS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -34,9 +38,18 @@ asan: build/loa-asan
 deps:
 	@tools/deps.sh
 
-$(GEN): tools/embed.sh $(SQLS) $(WEBS)
+build/tools/gen_transitions: tools/gen_transitions.c campaigns/message.c campaigns/message.h \
+		campaigns/campaign_status.c campaigns/campaign_status.h core/pgarray.c core/pgarray.h
 	@mkdir -p $(dir $@)
-	tools/embed.sh $@ $(SQLS) $(WEBS)
+	$(CC) $(REL_CFLAGS) $(filter %.c,$^) -o $@
+$(GENSQL): build/tools/gen_transitions
+	@mkdir -p $(dir $@)
+	build/tools/gen_transitions $@
+
+# Embedded in name order (build/gen/ dropped from the names): migrations, then functions.
+$(GEN): tools/embed.sh $(SQLS) $(GENSQL) $(FUNCS) $(WEBS)
+	@mkdir -p $(dir $@)
+	tools/embed.sh $@ $(SQLS) $(GENSQL) $(FUNCS) $(WEBS)
 
 build/rel/gen/embedded.o: $(GEN)
 	@mkdir -p $(dir $@)
@@ -58,6 +71,7 @@ build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
+# Built afresh: `ar rcs` alone would keep the object of a source file since removed.
 build/rel/libloa.a: $(REL_OBJS)
 	@rm -f $@
 	ar rcs $@ $^

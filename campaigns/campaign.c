@@ -1,6 +1,7 @@
 #include "campaigns/campaign.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/pgarray.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -8,62 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const status_names[CAMP_NSTATUS] = {
-    "draft", "scheduled", "running", "paused", "completed", "cancelled",
-};
-
-#define S(x) CAMP_SET(x)
-/* allowed[from] is the set of statuses FROM may move to. Why each edge exists:
- *  draft     → scheduled (start), cancelled.
- *  scheduled → running (the daemon, when it is due), paused, completed (the daemon: the end
- *              came before anything could be sent), cancelled.
- *  running   → paused, completed (the daemon: every message final or the end passed), cancelled.
- *  paused    → scheduled / running (resume, back to where it was paused from), cancelled.
- * A draft cannot be paused (nothing runs) and nothing goes back to draft: a started campaign
- * may already have messages, and editing it then would make its statistics lie. */
-static const unsigned allowed[CAMP_NSTATUS] = {
-    [CAMP_DRAFT] = S(CAMP_SCHEDULED) | S(CAMP_CANCELLED),
-    [CAMP_SCHEDULED] = S(CAMP_RUNNING) | S(CAMP_PAUSED) | S(CAMP_COMPLETED) | S(CAMP_CANCELLED),
-    [CAMP_RUNNING] = S(CAMP_PAUSED) | S(CAMP_COMPLETED) | S(CAMP_CANCELLED),
-    [CAMP_PAUSED] = S(CAMP_SCHEDULED) | S(CAMP_RUNNING) | S(CAMP_CANCELLED),
-};
-
-const char *campaign_status_name(enum campaign_status s)
+/* The statuses of SET as an array literal, {"draft","paused"}, for `status = ANY(…)`. */
+static const char *status_set_literal(unsigned set, struct pgarray *a)
 {
-    return (unsigned)s < CAMP_NSTATUS ? status_names[s] : "?";
-}
-
-int campaign_status_parse(const char *name, enum campaign_status *out)
-{
+    pgarray_init(a);
     for (int i = 0; i < CAMP_NSTATUS; i++)
-        if (name && strcmp(status_names[i], name) == 0) {
-            *out = (enum campaign_status)i;
-            return 0;
-        }
-    return -1;
-}
-
-bool campaign_transition_ok(enum campaign_status from, enum campaign_status to)
-{
-    if ((unsigned)from >= CAMP_NSTATUS || (unsigned)to >= CAMP_NSTATUS)
-        return false;
-    return (allowed[from] & S(to)) != 0;
-}
-
-bool campaign_status_final(enum campaign_status s)
-{
-    return (unsigned)s < CAMP_NSTATUS && allowed[s] == 0;
-}
-
-/* "{draft,paused}" for `status = ANY($n::text[])`. */
-static void status_set_literal(unsigned set, char *buf, size_t len)
-{
-    size_t n = (size_t)snprintf(buf, len, "{");
-    for (int i = 0; i < CAMP_NSTATUS && n < len; i++)
-        if (set & S(i))
-            n += (size_t)snprintf(buf + n, len - n, "%s%s", n > 1 ? "," : "", status_names[i]);
-    if (n < len)
-        snprintf(buf + n, len - n, "}");
+        if (set & CAMP_SET(i))
+            pgarray_text(a, campaign_status_name((enum campaign_status)i));
+    return pgarray_end(a);
 }
 
 int campaign_set_status(PGconn *db, int64_t id, unsigned from_set, enum campaign_status to,
@@ -71,24 +24,17 @@ int campaign_set_status(PGconn *db, int64_t id, unsigned from_set, enum campaign
 {
     unsigned legal = 0;
     for (int f = 0; f < CAMP_NSTATUS; f++)
-        if ((from_set & S(f)) && campaign_transition_ok((enum campaign_status)f, to))
-            legal |= S(f);
-    char idtxt[24], froms[128];
+        if ((from_set & CAMP_SET(f)) && campaign_transition_ok((enum campaign_status)f, to))
+            legal |= CAMP_SET(f);
+    char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, id);
-    status_set_literal(legal, froms, sizeof froms);
-    const char *p[3] = {idtxt, campaign_status_name(to), froms};
-    /* The old status is read in the same statement (a self-join on the locked row), so *WAS
-     * is exactly the status this UPDATE moved from. */
+    struct pgarray froms;
+    const char *p[3] = {idtxt, campaign_status_name(to), status_set_literal(legal, &froms)};
+    /* loa_campaign_set_status (sql/functions/50_lifecycle.sql) reads the old status in the same
+     * statement, so *WAS is exactly the status it moved from. */
     PGresult *r = db_query(db, err, errlen,
-        "UPDATE campaigns c SET status = $2::text,"
-        " paused_from = CASE WHEN $2::text = 'paused' THEN o.status ELSE NULL END,"
-        " started_at = CASE WHEN $2::text = 'running' THEN coalesce(c.started_at, now())"
-        "                   ELSE c.started_at END,"
-        " completed_at = CASE WHEN $2::text IN ('completed','cancelled') THEN now()"
-        "                     ELSE c.completed_at END"
-        " FROM (SELECT id, status FROM campaigns WHERE id = $1::bigint FOR UPDATE) o"
-        " WHERE c.id = o.id AND o.status = ANY($3::text[])"
-        " RETURNING o.status, c.name", 3, p);
+        "SELECT was, name FROM loa_campaign_set_status($1::bigint, $2::text, $3::text[])", 3, p);
+    pgarray_free(&froms);
     if (!r)
         return -1;
     if (PQntuples(r) == 1) {

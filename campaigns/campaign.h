@@ -1,5 +1,7 @@
 #ifndef LOA_CAMPAIGN_H
 #define LOA_CAMPAIGN_H
+#include "campaigns/campaign_status.h"
+
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,31 +16,18 @@
  *                      pause└──resume──paused──┘  resume
  *   any status that is not final ──cancel──► cancelled
  *
+ * The daemon also completes a scheduled or paused campaign whose end has passed. The legal
+ * changes, each with its reason, are the table of campaign_status.c, which the database also
+ * holds and enforces (campaign_transitions).
+ *
  * A campaign whose segment holds more than [policy] approval_threshold citizens when it is
  * started must first be approved by a supervisor (`loa campaign approve`). */
 
-enum campaign_status {
-    CAMP_DRAFT,
-    CAMP_SCHEDULED,
-    CAMP_RUNNING,
-    CAMP_PAUSED,
-    CAMP_COMPLETED,
-    CAMP_CANCELLED,
-    CAMP_NSTATUS
-};
-#define CAMP_SET(s) (1u << (s))
-
-const char *campaign_status_name(enum campaign_status s);
-/* 0 and *OUT set, or -1 for an unknown name. */
-int campaign_status_parse(const char *name, enum campaign_status *out);
-bool campaign_transition_ok(enum campaign_status from, enum campaign_status to);
-/* completed and cancelled never change again. */
-bool campaign_status_final(enum campaign_status s);
-
-/* The one function through which every change of a campaign's status goes. Moves campaign ID
- * to TO if its status is in FROM_SET and the move is legal (statuses in FROM_SET from which TO
- * is not a legal move are ignored), with `UPDATE … WHERE status = ANY(…)` so that a concurrent
- * change is never overwritten. Pausing records the status paused from; reaching a final status
+/* The one function through which the command line changes a campaign's status (the daemon's
+ * changes are the functions of sql/functions/50_lifecycle.sql). Moves campaign ID to TO if its
+ * status is in FROM_SET and the move is legal (statuses in FROM_SET from which TO is not a
+ * legal move are ignored), with loa_campaign_set_status(), whose `UPDATE … WHERE status =
+ * ANY(…)` never overwrites a concurrent change. Pausing records the status paused from; reaching a final status
  * records completed_at. VERB ("paused", "started") words the refusal:
  * "campaign 'x' is completed; it cannot be paused". Returns 0 and *WAS (may be NULL) the status
  * it had, or -1 with the reason in ERR. Does not NOTIFY: the caller does after its commit. */

@@ -648,14 +648,12 @@ int cmd_campaign_cancel(struct cli *c, int argc, char **argv)
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row.id);
     const char *p[2] = {idtxt, message_states_into(MSG_CANCELLED)};
     PGresult *r = db_query(db, err, sizeof err,
-                           "UPDATE messages SET state = 'cancelled', final_at = now(),"
-                           " reason = 'campaign cancelled'"
-                           " WHERE campaign_id = $1::bigint AND state = ANY($2::text[])", 2, p);
+                           "SELECT loa_cancel_messages($1::bigint, $2::text[])", 2, p);
     if (!r) {
         db_rollback(db);
         return cli_refuse("%s", err);
     }
-    long long n = strtoll(PQcmdTuples(r), NULL, 10);
+    long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     if (db_commit(db, err, sizeof err) < 0)
         return cli_refuse("%s", err);

@@ -1,4 +1,5 @@
 #include "campaigns/message.h"
+#include "core/pgarray.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,37 +9,59 @@ static const char *const names[MSG_NSTATES] = {
     "failed", "in_doubt", "fallback", "suppressed", "expired", "cancelled",
 };
 
-#define B(s) (1u << (s))
-/* allowed[from] is the set of states FROM may move to. Why each edge exists:
- *  pending → leased (dispatcher), suppressed (opted out / capped since materialised),
- *            expired (campaign ended), cancelled, fallback (its gateway is paused past the
- *            sending window or its step was stopped: the next channel takes over).
- *  leased  → submitted / retry_wait / failed / fallback / in_doubt (the gateway's answer),
- *            pending (lease returned unsent at shutdown), suppressed (stop arrived meanwhile),
- *            delivered (a gateway that knows at once), expired.
- *  submitted → delivered / undelivered (reports), fallback (no receipt in time).
- *  retry_wait → leased, suppressed, expired, cancelled, fallback (as pending), delivered
- *            (the report of an earlier attempt arrives while the resend waits: Zalo sends one
- *            receipt per tracking id).
- *  in_doubt → leased (resend with the same idempotency key), delivered / undelivered (a late
- *            report settles it), failed, expired, cancelled.
- *  undelivered → fallback (the next channel may still reach the citizen).
- *  fallback → delivered (a Zalo receipt after the receipt time-out: the citizen was reached, and
- *            the next channel's message, if still unsent, is removed in the same statement). */
-static const unsigned allowed[MSG_NSTATES] = {
-    [MSG_PENDING] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED) |
-                    B(MSG_FALLBACK),
-    [MSG_LEASED] = B(MSG_SUBMITTED) | B(MSG_RETRY_WAIT) | B(MSG_FAILED) | B(MSG_FALLBACK) |
-                   B(MSG_IN_DOUBT) | B(MSG_PENDING) | B(MSG_SUPPRESSED) | B(MSG_DELIVERED) |
-                   B(MSG_EXPIRED),
-    [MSG_SUBMITTED] = B(MSG_DELIVERED) | B(MSG_UNDELIVERED) | B(MSG_FALLBACK),
-    [MSG_RETRY_WAIT] = B(MSG_LEASED) | B(MSG_SUPPRESSED) | B(MSG_EXPIRED) | B(MSG_CANCELLED) |
-                       B(MSG_DELIVERED) | B(MSG_FALLBACK),
-    [MSG_IN_DOUBT] = B(MSG_LEASED) | B(MSG_DELIVERED) | B(MSG_UNDELIVERED) | B(MSG_FAILED) |
-                     B(MSG_EXPIRED) | B(MSG_CANCELLED),
-    [MSG_UNDELIVERED] = B(MSG_FALLBACK),
-    [MSG_FALLBACK] = B(MSG_DELIVERED),
+/* Every legal change of state, with the reason it exists. This is the one statement of the
+ * state machine: tools/gen_transitions.c writes it into the table message_transitions at build
+ * time, and the trigger on messages (sql/functions/10_messages.sql) refuses any other change. */
+static const struct msg_transition edges[] = {
+    {MSG_PENDING, MSG_LEASED, "the dispatcher leases it to submit it"},
+    {MSG_PENDING, MSG_SUPPRESSED, "opted out or over the frequency cap since it was materialised"},
+    {MSG_PENDING, MSG_EXPIRED, "the campaign ended before it could be sent"},
+    {MSG_PENDING, MSG_CANCELLED, "the campaign was cancelled"},
+    {MSG_PENDING, MSG_FALLBACK,
+     "its gateway is paused past the sending window or its step was stopped: the next channel takes over"},
+    {MSG_PENDING, MSG_FAILED,
+     "its step was stopped (its template refused, say) and no further channel remains: it never will be sent"},
+    {MSG_LEASED, MSG_SUBMITTED, "the gateway accepted it"},
+    {MSG_LEASED, MSG_RETRY_WAIT, "a temporary failure: it is sent again after a back-off"},
+    {MSG_LEASED, MSG_FAILED, "the gateway refused it for good, or it fell back with no further channel"},
+    {MSG_LEASED, MSG_FALLBACK, "the gateway cannot reach the citizen: the next channel takes over"},
+    {MSG_LEASED, MSG_IN_DOUBT, "the answer of the submission was lost: the gateway may have taken it"},
+    {MSG_LEASED, MSG_PENDING,
+     "the lease was returned unsent at shutdown, or expired on a gateway that de-duplicates resends"},
+    {MSG_LEASED, MSG_SUPPRESSED, "a stop arrived while it was leased"},
+    {MSG_LEASED, MSG_DELIVERED, "a gateway that knows the outcome at once"},
+    {MSG_LEASED, MSG_EXPIRED, "the campaign ended while it was leased"},
+    {MSG_SUBMITTED, MSG_DELIVERED, "a delivery report or receipt"},
+    {MSG_SUBMITTED, MSG_UNDELIVERED, "a delivery report"},
+    {MSG_SUBMITTED, MSG_FALLBACK, "no receipt in time: the next channel takes over"},
+    {MSG_RETRY_WAIT, MSG_LEASED, "leased again once its back-off is over"},
+    {MSG_RETRY_WAIT, MSG_SUPPRESSED, "opted out while it waited"},
+    {MSG_RETRY_WAIT, MSG_EXPIRED, "the campaign ended while it waited"},
+    {MSG_RETRY_WAIT, MSG_CANCELLED, "the campaign was cancelled while it waited"},
+    {MSG_RETRY_WAIT, MSG_DELIVERED,
+     "the report of an earlier attempt arrived while the resend waits: Zalo sends one receipt per tracking id"},
+    {MSG_RETRY_WAIT, MSG_FALLBACK,
+     "its gateway is paused past the sending window or its step was stopped: the next channel takes over"},
+    {MSG_RETRY_WAIT, MSG_FAILED,
+     "its step was stopped (its template refused, say) and no further channel remains: it never will be sent"},
+    {MSG_IN_DOUBT, MSG_LEASED, "resent with the same idempotency key"},
+    {MSG_IN_DOUBT, MSG_DELIVERED, "a late report settles it"},
+    {MSG_IN_DOUBT, MSG_UNDELIVERED, "a late report settles it"},
+    {MSG_IN_DOUBT, MSG_FAILED, "settled as failed: no resend can help"},
+    {MSG_IN_DOUBT, MSG_EXPIRED, "the campaign ended before it was settled"},
+    {MSG_IN_DOUBT, MSG_CANCELLED, "the campaign was cancelled before it was settled"},
+    {MSG_UNDELIVERED, MSG_FALLBACK, "the next channel may still reach the citizen"},
+    {MSG_FALLBACK, MSG_DELIVERED,
+     "a Zalo receipt after the receipt time-out: the citizen was reached, and the next channel's "
+     "message, if still unsent, is removed in the same statement"},
 };
+#define NEDGES (sizeof edges / sizeof edges[0])
+
+const struct msg_transition *message_transitions(size_t *n)
+{
+    *n = NEDGES;
+    return edges;
+}
 
 const char *message_state_name(enum msg_state s)
 {
@@ -57,14 +80,20 @@ int message_state_parse(const char *name, enum msg_state *out)
 
 bool message_transition_ok(enum msg_state from, enum msg_state to)
 {
-    if ((unsigned)from >= MSG_NSTATES || (unsigned)to >= MSG_NSTATES)
-        return false;
-    return (allowed[from] & B(to)) != 0;
+    for (size_t i = 0; i < NEDGES; i++)
+        if (edges[i].from == from && edges[i].to == to)
+            return true;
+    return false;
 }
 
 bool message_state_final(enum msg_state s)
 {
-    return (unsigned)s < MSG_NSTATES && allowed[s] == 0;
+    if ((unsigned)s >= MSG_NSTATES)
+        return false;
+    for (size_t i = 0; i < NEDGES; i++)
+        if (edges[i].from == s)
+            return false;
+    return true;
 }
 
 const char *message_outcome_name(enum msg_state s)
@@ -83,17 +112,17 @@ const char *message_outcome_name(enum msg_state s)
 
 const char *message_states_into(enum msg_state to)
 {
-    static char lists[MSG_NSTATES][160];
+    static char lists[MSG_NSTATES][200];
     if ((unsigned)to >= MSG_NSTATES)
         return "{}";
     if (!lists[to][0]) {
-        size_t n = 0;
-        n += (size_t)snprintf(lists[to] + n, sizeof lists[to] - n, "{");
+        struct pgarray a;
+        pgarray_init(&a);
         for (int f = 0; f < MSG_NSTATES; f++)
-            if (allowed[f] & B(to))
-                n += (size_t)snprintf(lists[to] + n, sizeof lists[to] - n, "%s%s",
-                                      lists[to][n - 1] == '{' ? "" : ",", names[f]);
-        snprintf(lists[to] + n, sizeof lists[to] - n, "}");
+            if (message_transition_ok((enum msg_state)f, to))
+                pgarray_text(&a, names[f]);
+        snprintf(lists[to], sizeof lists[to], "%s", pgarray_end(&a));
+        pgarray_free(&a);
     }
     return lists[to];
 }

@@ -2,9 +2,12 @@
 #define LOA_MESSAGE_H
 #include <stdbool.h>
 
-/* The states of a message (design.md "Message states"). Every change of state is checked by
- * message_transition_ok() before it is written, and the SQL that writes it repeats the check
- * in its WHERE clause (`AND state = ANY($from)`), so a late or duplicated event cannot move a
+#include <stddef.h>
+
+/* The states of a message (design.md "Message states"). The legal changes are the table of
+ * message.c, which the database holds too (message_transitions, generated from it at build
+ * time): the trigger on messages refuses any other change, and the SQL that writes a state
+ * names the source states in its WHERE clause, so a late or duplicated event cannot move a
  * message backwards. */
 enum msg_state {
     MSG_PENDING,
@@ -22,6 +25,14 @@ enum msg_state {
     MSG_NSTATES
 };
 
+/* One legal change of state and why it exists. */
+struct msg_transition {
+    enum msg_state from, to;
+    const char *reason;
+};
+/* Every legal change, *N of them (static storage). */
+const struct msg_transition *message_transitions(size_t *n);
+
 const char *message_state_name(enum msg_state s);
 /* 0 and *OUT set, or -1 for an unknown name. */
 int message_state_parse(const char *name, enum msg_state *out);
@@ -34,7 +45,7 @@ bool message_state_final(enum msg_state s);
  * retry_wait all count as "pending". */
 const char *message_outcome_name(enum msg_state s);
 
-/* The SQL array literal of the states that may move to TO, e.g. "{leased,in_doubt}", for use
+/* The SQL array literal of the states that may move to TO, e.g. {"leased","in_doubt"}, for use
  * as a parameter in `WHERE state = ANY($n::text[])`. Static storage. */
 const char *message_states_into(enum msg_state to);
 

@@ -66,7 +66,83 @@ void db_notify(PGconn *c, const char *channel, const char *payload)
     PQclear(r);
 }
 
+/* A file of several statements, sent as one simple query; on failure ERR names the file. */
+static int exec_file(PGconn *c, const struct embedded_file *f, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, f->data);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char msg[400];
+        set_err(msg, sizeof msg, PQresultErrorMessage(r));
+        snprintf(err, errlen, "%s: %s", f->path, msg);
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    return 0;
+}
+
 /* Migrations are the embedded files named sql/NNN_*.sql, already in name order. */
+static int apply_migrations(PGconn *c, int *applied, char *err, size_t errlen)
+{
+    for (const struct embedded_file *f = embedded_files; f->path; f++) {
+        if (strncmp(f->path, "sql/", 4) != 0 || strchr(f->path + 4, '/'))
+            continue;
+        const char *name = f->path + 4;
+        int version = atoi(name);
+        if (version <= 0) {
+            snprintf(err, errlen, "migration %s has no number", f->path);
+            return -1;
+        }
+        char vbuf[16];
+        snprintf(vbuf, sizeof vbuf, "%d", version);
+        const char *p[2] = {vbuf, name};
+        PGresult *r = db_query(c, err, errlen, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, p);
+        if (!r)
+            return -1;
+        int done = PQntuples(r) > 0;
+        PQclear(r);
+        if (done)
+            continue;
+        if (db_begin(c, err, errlen) < 0)
+            return -1;
+        if (exec_file(c, f, err, errlen) < 0 ||
+            db_exec(c, err, errlen, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, p) < 0 ||
+            db_commit(c, err, errlen) < 0) {
+            db_rollback(c);
+            return -1;
+        }
+        log_info("event=migrated file=%s", f->path);
+        (*applied)++;
+    }
+    return 0;
+}
+
+/* The files of sql/functions/ (and the transition tables generated into it at build time) are
+ * applied after the migrations on every run, all in one transaction: each is written to be run
+ * again (CREATE OR REPLACE, DROP … IF EXISTS), so a fixed function reaches a database that is
+ * already migrated, and a failure leaves the definitions as they were. */
+static int apply_functions(PGconn *c, char *err, size_t errlen)
+{
+    if (db_begin(c, err, errlen) < 0)
+        return -1;
+    int n = 0;
+    for (const struct embedded_file *f = embedded_files; f->path; f++) {
+        if (strncmp(f->path, DB_FUNCTIONS_DIR, strlen(DB_FUNCTIONS_DIR)) != 0)
+            continue;
+        if (exec_file(c, f, err, errlen) < 0) {
+            db_rollback(c);
+            return -1;
+        }
+        n++;
+    }
+    if (db_commit(c, err, errlen) < 0) {
+        db_rollback(c);
+        return -1;
+    }
+    log_info("event=functions_applied files=%d", n);
+    return 0;
+}
+
 int db_migrate(PGconn *c, int *applied, char *err, size_t errlen)
 {
     *applied = 0;
@@ -79,46 +155,8 @@ int db_migrate(PGconn *c, int *applied, char *err, size_t errlen)
                 " version int PRIMARY KEY, name text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL) < 0)
         goto out;
-    for (const struct embedded_file *f = embedded_files; f->path; f++) {
-        if (strncmp(f->path, "sql/", 4) != 0)
-            continue;
-        const char *name = f->path + 4;
-        int version = atoi(name);
-        if (version <= 0) {
-            snprintf(err, errlen, "migration %s has no number", f->path);
-            goto out;
-        }
-        char vbuf[16];
-        snprintf(vbuf, sizeof vbuf, "%d", version);
-        const char *p[2] = {vbuf, name};
-        PGresult *r = db_query(c, err, errlen, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, p);
-        if (!r)
-            goto out;
-        int done = PQntuples(r) > 0;
-        PQclear(r);
-        if (done)
-            continue;
-        if (db_begin(c, err, errlen) < 0)
-            goto out;
-        /* A migration file holds several statements, so it goes as a simple query. */
-        r = PQexec(c, f->data);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-            char msg[400];
-            set_err(msg, sizeof msg, PQresultErrorMessage(r));
-            snprintf(err, errlen, "%s: %s", f->path, msg);
-            PQclear(r);
-            db_rollback(c);
-            goto out;
-        }
-        PQclear(r);
-        if (db_exec(c, err, errlen, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, p) < 0 ||
-            db_commit(c, err, errlen) < 0) {
-            db_rollback(c);
-            goto out;
-        }
-        log_info("event=migrated file=%s", f->path);
-        (*applied)++;
-    }
+    if (apply_migrations(c, applied, err, errlen) < 0 || apply_functions(c, err, errlen) < 0)
+        goto out;
     rc = 0;
 out:;
     char ignore[8];

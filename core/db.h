@@ -23,9 +23,14 @@ int db_begin(PGconn *c, char *err, size_t errlen);
 int db_commit(PGconn *c, char *err, size_t errlen);
 void db_rollback(PGconn *c);
 
+/* Where the embedded files that every migration run applies again live. */
+#define DB_FUNCTIONS_DIR "sql/functions/"
+
 /* Applies the embedded sql/NNN_*.sql migrations not yet applied, each in its own transaction,
- * under an advisory lock so that two processes cannot apply them at once. Sets *APPLIED to the
- * number applied now. 0 or -1 with ERR set. */
+ * then every file of sql/functions/ (functions, triggers, views and the generated transition
+ * tables) in name order, in one transaction, each time: they replace what they define. All of
+ * it under an advisory lock so that two processes cannot migrate at once. Sets *APPLIED to the
+ * number of migrations applied now. 0 or -1 with ERR set (naming the file that failed). */
 int db_migrate(PGconn *c, int *applied, char *err, size_t errlen);
 
 /* Sends NOTIFY CHANNEL, PAYLOAD so that a running daemon reacts at once. Best effort. */

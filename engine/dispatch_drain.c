@@ -72,10 +72,7 @@ static void return_unsent(struct dispatcher *d)
     }
     const char *p[3] = {d->e->instance, pgarray_end(&c), pgarray_end(&m)};
     int rc = pgpool_query(d->e->db,
-                          "UPDATE messages m SET state = 'pending', lease_owner = NULL, lease_until = NULL,"
-                          " attempts = greatest(m.attempts - 1, 0)"
-                          " WHERE m.state = 'leased' AND m.lease_owner = $1"
-                          " AND (m.campaign_id, m.id) NOT IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))",
+                          "SELECT campaign_id, id FROM loa_return_unsent($1, $2::bigint[], $3::bigint[])",
                           3, p, return_done, d);
     pgarray_free(&c);
     pgarray_free(&m);

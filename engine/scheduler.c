@@ -88,10 +88,7 @@ static void log_started(struct scheduler *s, PGresult *res)
 static void step_start_due(struct scheduler *s)
 {
     hop(s, "start_due",
-        "UPDATE campaigns SET status = 'running', started_at = COALESCE(started_at, now())"
-        " WHERE status = 'scheduled' AND (starts_at IS NULL OR starts_at <= now())"
-        "   AND (NOT needs_approval OR approved_at IS NOT NULL)"
-        " RETURNING id",
+        "SELECT id FROM loa_campaign_start_due()",
         0, NULL, log_started, step_end);
 }
 
@@ -106,12 +103,7 @@ static void step_end(struct scheduler *s)
 {
     /* Leased messages are left to finish: their answer is recorded whatever the campaign's status. */
     hop(s, "end",
-        "WITH k AS (UPDATE campaigns SET status = 'completed', completed_at = now(), materialised = true"
-        "            WHERE status IN ('running', 'paused') AND ends_at <= now() RETURNING id),"
-        " x AS (UPDATE messages m SET state = 'expired', reason = 'campaign ended', final_at = now()"
-        "        FROM k WHERE m.campaign_id = k.id AND m.state IN ('pending', 'retry_wait')"
-        "        RETURNING m.campaign_id)"
-        " SELECT k.id, (SELECT count(*) FROM x WHERE x.campaign_id = k.id) FROM k",
+        "SELECT id, expired FROM loa_campaign_end()",
         0, NULL, log_ended, step_leases);
 }
 
@@ -125,11 +117,7 @@ static void step_leases(struct scheduler *s)
 {
     const char *p[1] = {s->idem.p};
     hop(s, "leases",
-        "UPDATE messages SET state = CASE WHEN gateway = ANY($1::text[]) THEN 'pending' ELSE 'in_doubt' END,"
-        "       reason = CASE WHEN gateway = ANY($1::text[]) THEN reason"
-        "                     ELSE 'lease expired: the gateway may have taken it' END,"
-        "       lease_owner = NULL, lease_until = NULL"
-        " WHERE state = 'leased' AND lease_until < now()",
+        "SELECT campaign_id, id FROM loa_expire_leases($1::text[])",
         1, p, log_leases, step_reports);
 }
 
@@ -154,15 +142,7 @@ static void step_complete(struct scheduler *s)
      * that most reports have arrived); in_doubt rows of an idempotent gateway are still waiting,
      * since they will be resent. */
     hop(s, "complete",
-        "UPDATE campaigns k SET status = 'completed', completed_at = now()"
-        " WHERE k.status = 'running' AND k.materialised"
-        "   AND NOT EXISTS (SELECT 1 FROM campaign_counters n WHERE n.campaign_id = k.id AND n.n > 0"
-        "                     AND n.state IN ('pending', 'leased', 'retry_wait'))"
-        "   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = k.id"
-        "                     AND ((m.state = 'submitted' AND m.submitted_at > now() - make_interval(secs => $1::int))"
-        "                          OR (m.state = 'in_doubt' AND m.gateway = ANY($2::text[]))))"
-        "   AND NOT zalo_awaiting_receipt(k.id)"
-        " RETURNING k.id",
+        "SELECT id FROM loa_campaign_complete($1::int, $2::text[])",
         2, p, log_completed, step_running);
 }
 

@@ -1,5 +1,7 @@
--- loa core schema. Applied by `loa db migrate`; each file in sql/ runs once, in name order,
--- inside one transaction, and is recorded in schema_migrations.
+-- loa core schema. Applied by `loa db migrate`; each file sql/NNN_*.sql runs once, in name
+-- order, inside one transaction, and is recorded in schema_migrations. A released migration is
+-- never edited: a change of schema is a new file. Functions, triggers and views are not here but
+-- in sql/functions/, applied again by every `loa db migrate`.
 
 -- Administrative units. Since 1 July 2025 there are two levels: province and commune.
 CREATE TABLE provinces (
@@ -148,9 +150,9 @@ CREATE INDEX messages_leased ON messages (lease_until) WHERE state = 'leased';
 CREATE INDEX messages_citizen ON messages (citizen_id, created_at);
 CREATE INDEX messages_gateway_msg ON messages (gateway, gateway_msg_id) WHERE gateway_msg_id IS NOT NULL;
 
-
--- Counters per campaign, channel and message state, kept by the trigger below in the same
--- transaction as every change of state: the statistics are never recounted from logs.
+-- Counters per campaign, channel and message state, kept by the trigger messages_count
+-- (sql/functions/10_messages.sql) in the same transaction as every change of state: the
+-- statistics are never recounted from logs.
 CREATE TABLE campaign_counters (
     campaign_id bigint NOT NULL,
     channel     text NOT NULL,
@@ -160,52 +162,6 @@ CREATE TABLE campaign_counters (
     cost_vnd    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (campaign_id, channel, state)
 );
-
-CREATE FUNCTION messages_count() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    -- One UPSERT per statement, whatever the number of rows it touched.
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO campaign_counters AS c (campaign_id, channel, state, n, parts, cost_vnd)
-        SELECT campaign_id, channel, state, count(*), sum(parts), sum(cost_vnd)
-          FROM new_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (campaign_id, channel, state) DO UPDATE
-           SET n = c.n + EXCLUDED.n, parts = c.parts + EXCLUDED.parts,
-               cost_vnd = c.cost_vnd + EXCLUDED.cost_vnd;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO campaign_counters AS c (campaign_id, channel, state, n, parts, cost_vnd)
-        SELECT campaign_id, channel, state, sum(n), sum(parts), sum(cost_vnd) FROM (
-            SELECT campaign_id, channel, state, -1 AS n, -parts AS parts, -cost_vnd AS cost_vnd FROM old_rows
-            UNION ALL
-            SELECT campaign_id, channel, state, 1, parts, cost_vnd FROM new_rows) d
-         GROUP BY 1, 2, 3
-        HAVING sum(n) <> 0 OR sum(parts) <> 0 OR sum(cost_vnd) <> 0
-         ORDER BY 1, 2, 3
-        ON CONFLICT (campaign_id, channel, state) DO UPDATE
-           SET n = c.n + EXCLUDED.n, parts = c.parts + EXCLUDED.parts,
-               cost_vnd = c.cost_vnd + EXCLUDED.cost_vnd;
-    ELSE
-        INSERT INTO campaign_counters AS c (campaign_id, channel, state, n, parts, cost_vnd)
-        SELECT campaign_id, channel, state, -count(*), -sum(parts), -sum(cost_vnd)
-          FROM old_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (campaign_id, channel, state) DO UPDATE
-           SET n = c.n + EXCLUDED.n, parts = c.parts + EXCLUDED.parts,
-               cost_vnd = c.cost_vnd + EXCLUDED.cost_vnd;
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER messages_count_ins AFTER INSERT ON messages
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION messages_count();
-CREATE TRIGGER messages_count_upd AFTER UPDATE ON messages
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION messages_count();
-CREATE TRIGGER messages_count_del AFTER DELETE ON messages
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION messages_count();
-
--- Creates the partition of a campaign's messages; idempotent.
-CREATE FUNCTION campaign_partition_ensure(cid bigint) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF messages FOR VALUES IN (%s)',
-                   'messages_c' || cid, cid);
-END $$;
 
 -- Delivery reports and receipts exactly as they came: append-only, never updated.
 CREATE TABLE delivery_events (

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Embeds the SQL migrations and the dashboard files into the binary, so that `loa` needs no
-# files beside it. Usage: embed.sh OUT.c FILE...
+# Embeds the SQL migrations and functions and the dashboard files into the binary, so that `loa`
+# needs no files beside it. A file generated under build/gen/ is named without that prefix
+# (build/gen/sql/functions/x.sql is sql/functions/x.sql). Usage: embed.sh OUT.c FILE...
 set -eu
 out=$1; shift
 tmp=$out.tmp
@@ -17,7 +18,7 @@ tmp=$out.tmp
   echo 'const struct embedded_file embedded_files[] = {'
   i=0
   for f in "$@"; do
-    printf '  {"%s", (const char *)f%d, sizeof f%d - 1},\n' "$f" "$i" "$i"
+    printf '  {"%s", (const char *)f%d, sizeof f%d - 1},\n' "${f#build/gen/}" "$i" "$i"
     i=$((i+1))
   done
   echo '  {0, 0, 0}};'

@@ -85,7 +85,9 @@ def test_kannel_forged_or_malformed_dlr_changes_nothing(loa, kannel, daemon, psq
     loa.ok("campaign", "start", "c")
     wait_for(lambda: psql("SELECT count(*) FROM messages")[0][0] == "3", what="materialisation")
     cid, mid = map(int, psql("SELECT campaign_id, id FROM messages ORDER BY id LIMIT 1")[0])
-    # Outside its window the message stays pending; make it look submitted, as if sent.
+    # Outside its window the message stays pending; make it look submitted, as if sent (leased
+    # first: the database allows no other way to submitted).
+    psql(f"UPDATE messages SET state = 'leased' WHERE id = {mid}")
     psql(f"UPDATE messages SET state = 'submitted', submitted_at = now() WHERE id = {mid}")
     other = token(kannel.hook_secret, cid, mid + 1)
     base = f"/hooks/kannel/kannel/dlr?c={cid}&m={mid}"

@@ -30,6 +30,9 @@ def seed(psql):
 def campaign(loa, psql, name, started):
     cid = loa.json("campaign", "create", name, "--segment", "gl", "--channels",
                    "zalo:t_zns,sms:t_sms")["id"]
+    # Along the lifecycle, as the CLI and the daemon would: the database refuses draft → completed.
+    for status in ("scheduled", "running"):
+        psql(f"UPDATE campaigns SET status = '{status}' WHERE id = {cid}")
     psql(f"UPDATE campaigns SET status = 'completed', started_at = '{started}' WHERE id = {cid}")
     return cid
 

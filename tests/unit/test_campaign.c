@@ -23,7 +23,7 @@ static void test_campaign_transitions_are_exactly_the_table(void **state)
         [CAMP_DRAFT] = "sx",
         [CAMP_SCHEDULED] = "rpcx",
         [CAMP_RUNNING] = "pcx",
-        [CAMP_PAUSED] = "srx",
+        [CAMP_PAUSED] = "srcx",
         [CAMP_COMPLETED] = "",
         [CAMP_CANCELLED] = "",
     };

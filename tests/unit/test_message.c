@@ -90,9 +90,9 @@ static void test_outcome_buckets(void **state)
 
 static void test_states_into_lists_the_sources(void **state)
 {
-    assert_string_equal(message_states_into(MSG_CANCELLED), "{pending,retry_wait,in_doubt}");
-    assert_string_equal(message_states_into(MSG_LEASED), "{pending,retry_wait,in_doubt}");
-    assert_string_equal(message_states_into(MSG_SUBMITTED), "{leased}");
+    assert_string_equal(message_states_into(MSG_CANCELLED), "{\"pending\",\"retry_wait\",\"in_doubt\"}");
+    assert_string_equal(message_states_into(MSG_LEASED), "{\"pending\",\"retry_wait\",\"in_doubt\"}");
+    assert_string_equal(message_states_into(MSG_SUBMITTED), "{\"leased\"}");
     assert_string_equal(message_states_into(MSG_NSTATES), "{}");
 }
 

@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/db.h"
 #include "segments/filter.h"
+#include "testdb.h"
 
 static struct cli cli;
 static char tag[32];          /* marks this run's citizens, so the test shares a database safely */
@@ -25,19 +26,11 @@ static char dir[64];
 
 static int setup(void **state)
 {
-    const char *url = getenv("LOA_TEST_DB_URL");
-    if (!url || !*url) {
-        fprintf(stderr, "LOA_TEST_DB_URL is not set: this test needs a database\n");
-        return -1;
-    }
     char err[512];
     if (config_load(NULL, &cli.cfg, err, sizeof err) < 0) return -1;
-    cli.db = db_connect(url, err, sizeof err);
-    int applied;
-    if (!cli.db || db_migrate(cli.db, &applied, err, sizeof err) < 0) {
-        fprintf(stderr, "%s\n", err);
+    cli.db = testdb_open();
+    if (!cli.db)
         return -1;
-    }
     snprintf(tag, sizeof tag, "tpltest%d", (int)getpid());
     snprintf(dir, sizeof dir, "/tmp/loa-tpltest-%d", (int)getpid());
     mkdir(dir, 0700);

@@ -1,0 +1,335 @@
+-- The daemon's statements: leasing, recording results in batches, handing messages over to the
+-- next channel, applying delivery reports and replies. Owned by engine/dispatcher.c,
+-- engine/scheduler.c and engine/events.c. Every function is one statement (or one transaction),
+-- so each change of state happens together with its side effects; counters follow, and the
+-- transition is checked, by the trigger on messages (10_messages.sql). Their tables are in
+-- sql/004_engine.sql.
+
+-- Why a citizen cannot be sent to on CHANNEL, or NULL when they can.
+CREATE OR REPLACE FUNCTION loa_unsendable_reason(p_citizen bigint, p_channel text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = c.id
+                       AND o.channel IN ('all', p_channel)) THEN 'opted out'
+        WHEN p_channel = 'sms' AND (c.phone IS NULL OR c.phone_invalid) THEN 'no usable address'
+        WHEN p_channel = 'zalo' AND c.zalo_user_id IS NULL
+             AND (c.phone IS NULL OR c.has_zalo IS FALSE) THEN 'no usable address'
+        END
+      FROM citizens c WHERE c.id = p_citizen
+$$;
+
+-- True when now, in time zone TZ, is inside the campaign's window (WS-WE) or, when the campaign
+-- has none, the policy window (DWS-DWE). '24:00' is a valid end.
+CREATE OR REPLACE FUNCTION loa_window_open(ws time, we time, dws time, dwe time, tz text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (now() AT TIME ZONE tz)::time >= COALESCE(ws, dws)
+       AND (now() AT TIME ZONE tz)::time < COALESCE(we, dwe)
+$$;
+
+-- Leases up to P_N due messages of gateway P_GATEWAY of the campaigns P_CAMPAIGNS (those whose
+-- templates the dispatcher has loaded), only for running campaigns inside their sending window.
+-- attempts is counted here, before the dispatcher calls the gateway: the lease is the
+-- "submitting" marker. The dispatcher submits every row it leases at once, so a lease that
+-- expires (the daemon died or hung) may have reached the gateway. P_IN_DOUBT (idempotent
+-- gateways only) also takes in_doubt messages: they are resent with the same key.
+CREATE OR REPLACE FUNCTION loa_lease(p_gateway text, p_owner text, p_n int, p_lease_s int, p_campaigns bigint[],
+                          p_tz text, p_ws time, p_we time, p_in_doubt boolean)
+RETURNS TABLE (campaign_id bigint, id bigint, step smallint, attempts smallint, citizen_id bigint,
+               full_name text, phone text, commune_code text, commune_name text,
+               province_code text, gender text, birth_date text, group_code text, language text,
+               bhxh_code text, participation text, voluntary_due_date text, zalo_user_id text,
+               tags text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    got int;
+BEGIN
+    -- Per campaign, an index scan of its partition that stops after P_N rows: no sort of every
+    -- due row. The state lists are written out so that the partial indexes apply.
+    RETURN QUERY
+    WITH k AS (
+        SELECT k.id FROM campaigns k
+         WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
+           AND (k.ends_at IS NULL OR k.ends_at > now())
+           AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
+    ), pick AS (
+        SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
+            SELECT m.campaign_id, m.id FROM messages m
+             WHERE m.campaign_id = k.id AND m.gateway = p_gateway
+               AND m.state IN ('pending', 'retry_wait') AND m.due_at <= now()
+             ORDER BY m.due_at LIMIT p_n
+               FOR UPDATE OF m SKIP LOCKED) x
+        LIMIT p_n
+    )
+    UPDATE messages m
+       SET state = 'leased', lease_owner = p_owner,
+           lease_until = now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
+      FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
+     WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
+    RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
+              co.name, c.province_code, c.gender, c.birth_date::text, c.group_code, c.language,
+              c.bhxh_code, c.participation, c.voluntary_due_date::text, c.zalo_user_id,
+              c.tags::text;
+    GET DIAGNOSTICS got = ROW_COUNT;
+    IF NOT p_in_doubt OR got >= p_n THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH k AS (
+        SELECT k.id FROM campaigns k
+         WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
+           AND (k.ends_at IS NULL OR k.ends_at > now())
+           AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
+    ), pick AS (
+        SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
+            SELECT m.campaign_id, m.id FROM messages m
+             WHERE m.campaign_id = k.id AND m.gateway = p_gateway AND m.state = 'in_doubt'
+             ORDER BY m.due_at LIMIT p_n - got
+               FOR UPDATE OF m SKIP LOCKED) x
+        LIMIT p_n - got
+    )
+    UPDATE messages m
+       SET state = 'leased', lease_owner = p_owner,
+           lease_until = now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
+      FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
+     WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
+    RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
+              co.name, c.province_code, c.gender, c.birth_date::text, c.group_code, c.language,
+              c.bhxh_code, c.participation, c.voluntary_due_date::text, c.zalo_user_id,
+              c.tags::text;
+END $$;
+
+-- Records the results of many submissions at once (the arrays are parallel, one element per
+-- message). Only rows still leased change. A 'fallback' creates the message of the campaign's
+-- next step (its gateway, else P_SMS / P_ZALO for its channel) in the same statement; without a
+-- next step the message is 'failed' with the reason. FLAGS: 1 = Zalo says no account
+-- (citizens.has_zalo = false), 2 = phone invalid. Accepted, delivered and in_doubt messages count
+-- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ).
+CREATE OR REPLACE FUNCTION loa_flush(p_gateway text, p_tz text, p_sms text, p_zalo text,
+                          p_cid bigint[], p_id bigint[], p_state text[], p_reason text[],
+                          p_gwid text[], p_parts int[], p_cost int[], p_delay int[], p_flags int[])
+RETURNS int
+LANGUAGE sql AS $$
+    WITH v AS (
+        SELECT * FROM unnest(p_cid, p_id, p_state, p_reason, p_gwid, p_parts, p_cost, p_delay, p_flags)
+               AS v(campaign_id, id, state, reason, gwid, parts, cost, delay, flags)
+    ), cur AS (
+        SELECT v.*, m.citizen_id, nx.position AS next_pos, nx.channel AS next_channel,
+               COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw
+          FROM v
+          JOIN messages m ON m.campaign_id = v.campaign_id AND m.id = v.id
+          LEFT JOIN LATERAL (
+                SELECT cc.position, cc.channel, cc.gateway FROM campaign_channels cc
+                 WHERE cc.campaign_id = m.campaign_id AND cc.position > m.step
+                 ORDER BY cc.position LIMIT 1) nx ON v.state = 'fallback'
+    ), upd AS (
+        UPDATE messages m
+           SET state = CASE WHEN cur.state = 'fallback' AND cur.next_pos IS NULL THEN 'failed'
+                            ELSE cur.state END,
+               reason = CASE WHEN cur.state = 'fallback' AND cur.next_pos IS NULL
+                             THEN COALESCE(NULLIF(cur.reason, ''), 'fallback') || ' (no further channel)'
+                             ELSE NULLIF(cur.reason, '') END,
+               gateway_msg_id = COALESCE(NULLIF(cur.gwid, ''), m.gateway_msg_id),
+               parts = cur.parts, cost_vnd = cur.cost,
+               due_at = CASE WHEN cur.state = 'retry_wait'
+                             THEN now() + make_interval(secs => cur.delay) ELSE m.due_at END,
+               submitted_at = CASE WHEN cur.state IN ('submitted', 'delivered', 'in_doubt')
+                                   THEN now() ELSE m.submitted_at END,
+               final_at = CASE WHEN cur.state IN ('delivered', 'failed', 'fallback')
+                               THEN now() ELSE NULL END,
+               lease_owner = NULL, lease_until = NULL
+          FROM cur
+         WHERE m.campaign_id = cur.campaign_id AND m.id = cur.id AND m.state = 'leased'
+        RETURNING m.campaign_id, m.citizen_id, m.state, cur.flags, cur.next_pos, cur.next_channel,
+                  cur.next_gw
+    ), ins AS (
+        INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, reason, final_at)
+        SELECT u.campaign_id, u.citizen_id, u.next_pos, u.next_channel, u.next_gw,
+               CASE WHEN u.next_gw IS NULL OR u.next_gw = '' THEN 'failed'
+                    WHEN r.reason IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
+               CASE WHEN u.next_gw IS NULL OR u.next_gw = '' THEN 'no gateway configured for ' || u.next_channel
+                    ELSE r.reason END,
+               CASE WHEN u.next_gw IS NULL OR u.next_gw = '' OR r.reason IS NOT NULL THEN now() END
+          FROM upd u
+          CROSS JOIN LATERAL (SELECT loa_unsendable_reason(u.citizen_id, u.next_channel) AS reason) r
+         WHERE u.state = 'fallback'
+        ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING
+        RETURNING 1
+    ), facts AS (
+        UPDATE citizens c
+           SET has_zalo = CASE WHEN f.no_zalo THEN false ELSE c.has_zalo END,
+               phone_invalid = c.phone_invalid OR f.bad_phone, updated_at = now()
+          FROM (SELECT citizen_id, bool_or(flags & 1 <> 0) AS no_zalo, bool_or(flags & 2 <> 0) AS bad_phone
+                  FROM upd WHERE flags <> 0 GROUP BY citizen_id) f
+         WHERE c.id = f.citizen_id
+        RETURNING 1
+    ), quota AS (
+        INSERT INTO gateway_state AS g (gateway, key, value)
+        SELECT p_gateway, 'quota:' || to_char(now() AT TIME ZONE p_tz, 'YYYY-MM-DD'), n::text
+          FROM (SELECT count(*) AS n FROM upd WHERE state IN ('submitted', 'delivered', 'in_doubt')) s
+         WHERE n > 0
+        ON CONFLICT (gateway, key) DO UPDATE
+           SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = now()
+        RETURNING 1
+    )
+    SELECT count(*)::int FROM upd
+$$;
+
+-- Hands the waiting messages (pending, retry_wait) of gateway P_GATEWAY over to the next
+-- channel step: all of them (P_CAMPAIGN NULL: the gateway is paused beyond today's window) or
+-- those of one campaign step (P_CAMPAIGN, P_STEP: the step cannot work, e.g. its template was
+-- refused). A message with no next step stays waiting when the whole gateway is paused (the
+-- pause ends), and fails when its step is stopped (it never will). Returns the number moved.
+CREATE OR REPLACE FUNCTION loa_handover(p_gateway text, p_campaign bigint, p_step smallint, p_reason text,
+                             p_sms text, p_zalo text) RETURNS int
+LANGUAGE sql AS $$
+    WITH due AS (
+        SELECT m.campaign_id, m.id, m.citizen_id, nx.position, nx.channel,
+               COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw
+          FROM messages m
+          JOIN campaigns k ON k.id = m.campaign_id AND k.status IN ('running', 'paused')
+          LEFT JOIN LATERAL (
+                SELECT cc.position, cc.channel, cc.gateway FROM campaign_channels cc
+                 WHERE cc.campaign_id = m.campaign_id AND cc.position > m.step
+                 ORDER BY cc.position LIMIT 1) nx ON true
+         WHERE m.gateway = p_gateway AND m.state IN ('pending', 'retry_wait')
+           AND (p_campaign IS NULL OR (m.campaign_id = p_campaign AND m.step = p_step))
+           AND (p_campaign IS NOT NULL OR nx.position IS NOT NULL)
+           FOR UPDATE OF m SKIP LOCKED
+    ), moved AS (
+        UPDATE messages m
+           SET state = CASE WHEN d.position IS NULL THEN 'failed' ELSE 'fallback' END,
+               reason = p_reason || CASE WHEN d.position IS NULL THEN ' (no further channel)' ELSE '' END,
+               final_at = now()
+          FROM due d
+         WHERE m.campaign_id = d.campaign_id AND m.id = d.id AND m.state IN ('pending', 'retry_wait')
+        RETURNING m.campaign_id, m.id, m.state
+    ), ins AS (
+        INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, reason, final_at)
+        SELECT d.campaign_id, d.citizen_id, d.position, d.channel, d.next_gw,
+               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' THEN 'failed'
+                    WHEN r.reason IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
+               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' THEN 'no gateway configured for ' || d.channel
+                    ELSE r.reason END,
+               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' OR r.reason IS NOT NULL THEN now() END
+          FROM due d JOIN moved mv ON mv.campaign_id = d.campaign_id AND mv.id = d.id AND mv.state = 'fallback'
+          CROSS JOIN LATERAL (SELECT loa_unsendable_reason(d.citizen_id, d.channel) AS reason) r
+        ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*)::int FROM moved
+$$;
+
+-- Applies a delivery report in one transaction. The message is found by (campaign, id), else by
+-- (gateway, gateway_msg_id). The report is always appended to delivery_events. P_FINAL is
+-- 'delivered', 'undelivered', or NULL for an intermediate report (only recorded). Returns
+--   'applied'    submitted / in_doubt → P_FINAL
+--   'parked'     the message is still leased (the report beat the submit's answer): kept in
+--                dlr_parked and applied by loa_dlr_reconcile()
+--   'recorded'   intermediate, duplicate or already final: nothing changed
+--   'unknown'    no such message
+CREATE OR REPLACE FUNCTION loa_apply_dlr(p_gateway text, p_campaign bigint, p_message bigint, p_gwid text,
+                              p_kind text, p_status text, p_raw text, p_final text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    cid bigint;
+    mid bigint;
+    st text;
+BEGIN
+    IF p_campaign IS NOT NULL AND p_message IS NOT NULL THEN
+        SELECT m.campaign_id, m.id, m.state INTO cid, mid, st FROM messages m
+         WHERE m.campaign_id = p_campaign AND m.id = p_message FOR UPDATE;
+    ELSIF p_gwid IS NOT NULL THEN
+        SELECT m.campaign_id, m.id, m.state INTO cid, mid, st FROM messages m
+         WHERE m.gateway = p_gateway AND m.gateway_msg_id = p_gwid
+         ORDER BY m.created_at DESC LIMIT 1 FOR UPDATE;
+    END IF;
+    INSERT INTO delivery_events (gateway, campaign_id, message_id, kind, status, raw)
+    VALUES (p_gateway, COALESCE(cid, p_campaign), COALESCE(mid, p_message), p_kind, p_status,
+            COALESCE(p_raw, ''));
+    IF cid IS NULL THEN
+        RETURN 'unknown';
+    END IF;
+    IF p_final IS NULL THEN
+        RETURN 'recorded';
+    END IF;
+    IF st IN ('submitted', 'in_doubt') THEN
+        UPDATE messages SET state = p_final, final_at = now()
+         WHERE campaign_id = cid AND id = mid;
+        RETURN 'applied';
+    END IF;
+    IF st = 'leased' THEN
+        INSERT INTO dlr_parked (campaign_id, message_id, final_state) VALUES (cid, mid, p_final)
+        ON CONFLICT (campaign_id, message_id) DO UPDATE SET final_state = EXCLUDED.final_state;
+        RETURN 'parked';
+    END IF;
+    RETURN 'recorded';
+END $$;
+
+-- Applies parked reports whose message has left 'leased'; drops those that can no longer apply
+-- (the message failed or was retried: a report for an attempt that the gateway refused is not
+-- a delivery). A ZNS message in retry_wait is the exception: its answer was lost, yet Zalo took
+-- it, and the resend with the same tracking_id gets no second receipt (zalo_receipt_apply in
+-- 30_zalo.sql settles it the same way when the receipt comes later). Only a receipt
+-- (delivered) settles it so: retry_wait → undelivered is no transition. Returns the number
+-- applied.
+CREATE OR REPLACE FUNCTION loa_dlr_reconcile() RETURNS int
+LANGUAGE sql AS $$
+    WITH p AS (
+        DELETE FROM dlr_parked d
+         USING messages m
+         WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id AND m.state <> 'leased'
+        RETURNING d.campaign_id, d.message_id, d.final_state
+    ), stale AS (
+        DELETE FROM dlr_parked d WHERE d.received_at < now() - interval '1 day'
+        RETURNING 1
+    ), upd AS (
+        UPDATE messages m SET state = p.final_state, final_at = now(),
+                              reason = CASE WHEN m.state = 'retry_wait' THEN NULL ELSE m.reason END,
+                              submitted_at = COALESCE(m.submitted_at, now())
+          FROM p
+         WHERE m.campaign_id = p.campaign_id AND m.id = p.message_id
+           AND (m.state IN ('submitted', 'in_doubt')
+                OR (m.state = 'retry_wait' AND m.channel = 'zalo' AND p.final_state = 'delivered'))
+        RETURNING 1
+    )
+    SELECT count(*)::int FROM upd
+$$;
+
+-- Records a citizen's reply and acts on it in one transaction. The citizen is found by phone
+-- (SMS) or by Zalo user id or phone (Zalo); the campaign is the latest that sent them something.
+-- A 'stop' opts out every citizen with that address from every channel and suppresses their
+-- waiting messages at once. A reply already recorded (same gateway and external id) changes
+-- nothing. Returns the intent, or 'duplicate'.
+CREATE OR REPLACE FUNCTION loa_apply_reply(p_gateway text, p_channel text, p_from text, p_body text,
+                                p_external text, p_intent text, p_source text) RETURNS text
+LANGUAGE sql AS $$
+    WITH cz AS (
+        SELECT c.id FROM citizens c
+         WHERE c.phone = p_from OR (p_channel = 'zalo' AND c.zalo_user_id = p_from)
+    ), last AS (
+        SELECT m.campaign_id, m.citizen_id FROM messages m
+         WHERE m.citizen_id IN (SELECT id FROM cz)
+           AND m.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')
+         ORDER BY m.submitted_at DESC NULLS LAST LIMIT 1
+    ), ins AS (
+        INSERT INTO replies (channel, gateway, external_id, from_addr, citizen_id, campaign_id, body, intent)
+        SELECT p_channel, p_gateway, p_external, p_from,
+               COALESCE((SELECT citizen_id FROM last), (SELECT min(id) FROM cz)),
+               (SELECT campaign_id FROM last), p_body, p_intent
+        ON CONFLICT (gateway, external_id) WHERE external_id IS NOT NULL DO NOTHING
+        RETURNING id
+    ), opt AS (
+        INSERT INTO opt_outs (citizen_id, channel, source)
+        SELECT cz.id, 'all', p_source FROM cz
+         WHERE p_intent = 'stop' AND EXISTS (SELECT 1 FROM ins)
+        ON CONFLICT (citizen_id, channel) DO NOTHING
+        RETURNING 1
+    ), sup AS (
+        UPDATE messages m SET state = 'suppressed', reason = 'opted out by reply', final_at = now()
+         WHERE p_intent = 'stop' AND EXISTS (SELECT 1 FROM ins)
+           AND m.citizen_id IN (SELECT id FROM cz) AND m.state IN ('pending', 'retry_wait')
+        RETURNING 1
+    )
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN p_intent ELSE 'duplicate' END
+$$;

@@ -1,0 +1,116 @@
+-- The writers of campaigns.status and the daemon's housekeeping writers of messages.state that
+-- used to be SQL text in C (campaigns/campaign.c, campaigns/campaign_cmd.c, engine/scheduler.c,
+-- engine/dispatcher.c): every change of a state or status goes through a function of
+-- sql/functions/, and the triggers of 10_messages.sql check it against the transition tables.
+
+-- Moves campaign P_ID to P_TO if its status is one of P_FROM and the table allows the move;
+-- pausing records the status paused from, running records started_at, a final status
+-- completed_at. The old status is read in the same statement (a self-join on the locked row),
+-- so WAS is exactly the status this call moved from. No row: refused (campaign_set_status()
+-- says why).
+CREATE OR REPLACE FUNCTION loa_campaign_set_status(p_id bigint, p_to text, p_from text[])
+RETURNS TABLE (was text, name text)
+LANGUAGE sql AS $$
+    UPDATE campaigns c SET status = p_to,
+           paused_from = CASE WHEN p_to = 'paused' THEN o.status ELSE NULL END,
+           started_at = CASE WHEN p_to = 'running' THEN coalesce(c.started_at, now())
+                             ELSE c.started_at END,
+           completed_at = CASE WHEN p_to IN ('completed', 'cancelled') THEN now()
+                               ELSE c.completed_at END
+      FROM (SELECT k.id, k.status FROM campaigns k WHERE k.id = p_id FOR UPDATE) o
+     WHERE c.id = o.id AND o.status = ANY (p_from)
+       AND EXISTS (SELECT 1 FROM campaign_transitions t
+                    WHERE t.from_status = o.status AND t.to_status = p_to)
+    RETURNING o.status, c.name
+$$;
+
+-- The scheduler: scheduled campaigns that are due (and approved when they must be) run.
+-- Returns their ids.
+CREATE OR REPLACE FUNCTION loa_campaign_start_due() RETURNS TABLE (id bigint)
+LANGUAGE sql AS $$
+    UPDATE campaigns k SET status = 'running', started_at = COALESCE(k.started_at, now())
+     WHERE k.status = 'scheduled' AND (k.starts_at IS NULL OR k.starts_at <= now())
+       AND (NOT k.needs_approval OR k.approved_at IS NOT NULL)
+    RETURNING k.id
+$$;
+
+-- The scheduler: campaigns whose end has passed are completed, and their messages still
+-- waiting expire in the same statement. Leased messages are left to finish: their answer is
+-- recorded whatever the campaign's status. Returns each campaign and how many expired.
+CREATE OR REPLACE FUNCTION loa_campaign_end() RETURNS TABLE (id bigint, expired bigint)
+LANGUAGE sql AS $$
+    WITH k AS (
+        UPDATE campaigns c SET status = 'completed', completed_at = now(), materialised = true
+         WHERE c.status IN ('running', 'paused') AND c.ends_at <= now()
+        RETURNING c.id
+    ), x AS (
+        UPDATE messages m SET state = 'expired', reason = 'campaign ended', final_at = now()
+          FROM k WHERE m.campaign_id = k.id AND m.state IN ('pending', 'retry_wait')
+        RETURNING m.campaign_id
+    )
+    SELECT k.id, (SELECT count(*) FROM x WHERE x.campaign_id = k.id) FROM k
+$$;
+
+-- The scheduler: leases that expired (their daemon died or hung) may have reached the gateway.
+-- On a gateway of P_IDEMPOTENT (it de-duplicates resends by key) the message is pending again;
+-- elsewhere it is in_doubt. Returns the messages (one row each, so that the caller's row count
+-- is the number of leases expired).
+CREATE OR REPLACE FUNCTION loa_expire_leases(p_idempotent text[])
+RETURNS TABLE (campaign_id bigint, id bigint)
+LANGUAGE sql AS $$
+    UPDATE messages m
+       SET state = CASE WHEN m.gateway = ANY (p_idempotent) THEN 'pending' ELSE 'in_doubt' END,
+           reason = CASE WHEN m.gateway = ANY (p_idempotent) THEN m.reason
+                         ELSE 'lease expired: the gateway may have taken it' END,
+           lease_owner = NULL, lease_until = NULL
+     WHERE m.state = 'leased' AND m.lease_until < now()
+    RETURNING m.campaign_id, m.id
+$$;
+
+-- The scheduler: running campaigns with nothing left to do are completed. Nothing waiting (by
+-- the counters, cheap) and no submission younger than P_SETTLE_S seconds (so that most reports
+-- have arrived); in_doubt rows of a gateway of P_IDEMPOTENT are still waiting, since they will
+-- be resent; nor a Zalo message that may still fall back (zalo_awaiting_receipt). Returns the
+-- ids completed.
+CREATE OR REPLACE FUNCTION loa_campaign_complete(p_settle_s int, p_idempotent text[])
+RETURNS TABLE (id bigint)
+LANGUAGE sql AS $$
+    UPDATE campaigns k SET status = 'completed', completed_at = now()
+     WHERE k.status = 'running' AND k.materialised
+       AND NOT EXISTS (SELECT 1 FROM campaign_counters n WHERE n.campaign_id = k.id AND n.n > 0
+                         AND n.state IN ('pending', 'leased', 'retry_wait'))
+       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = k.id
+                         AND ((m.state = 'submitted'
+                               AND m.submitted_at > now() - make_interval(secs => p_settle_s))
+                              OR (m.state = 'in_doubt' AND m.gateway = ANY (p_idempotent))))
+       AND NOT zalo_awaiting_receipt(k.id)
+    RETURNING k.id
+$$;
+
+-- The dispatcher at shutdown: messages leased by P_OWNER and not in flight (not among the
+-- parallel arrays P_CID, P_ID) were never sent, so they are pending again with the attempt
+-- given back. Rows still in flight stay leased on purpose. Returns the messages returned (one
+-- row each).
+CREATE OR REPLACE FUNCTION loa_return_unsent(p_owner text, p_cid bigint[], p_id bigint[])
+RETURNS TABLE (campaign_id bigint, id bigint)
+LANGUAGE sql AS $$
+    UPDATE messages m SET state = 'pending', lease_owner = NULL, lease_until = NULL,
+           attempts = greatest(m.attempts - 1, 0)
+     WHERE m.state = 'leased' AND m.lease_owner = p_owner
+       AND (m.campaign_id, m.id) NOT IN (SELECT * FROM unnest(p_cid, p_id))
+    RETURNING m.campaign_id, m.id
+$$;
+
+-- `loa campaign cancel`, in the transaction that cancels the campaign: every message of
+-- P_CAMPAIGN not yet handed to a gateway (in one of P_FROM, the states that may become
+-- cancelled) is cancelled. A leased message is in a dispatcher's hands; the daemon settles it
+-- when its answer comes. Returns the number cancelled.
+CREATE OR REPLACE FUNCTION loa_cancel_messages(p_campaign bigint, p_from text[]) RETURNS bigint
+LANGUAGE sql AS $$
+    WITH c AS (
+        UPDATE messages m SET state = 'cancelled', final_at = now(), reason = 'campaign cancelled'
+         WHERE m.campaign_id = p_campaign AND m.state = ANY (p_from)
+        RETURNING 1
+    )
+    SELECT count(*) FROM c
+$$;

@@ -1,5 +1,6 @@
 #include "engine/serve.h"
 #include "core/config.h"
+#include "core/fdlimit.h"
 #include "engine/dispatcher.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -249,14 +250,16 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(e->instance, sizeof e->instance, "%s:%d", host, (int)getpid());
 
-    char err[600];
+    char err[600] = "out of memory";
     int rc = CLI_OK;
-    e->db = pgpool_new(&loop, config_str(c->cfg, "database", "url"), (int)config_int(c->cfg, "database", "pool_size"));
+    fdlimit_raise();
+    e->db = pgpool_new(&loop, config_str(c->cfg, "database", "url"), (int)config_int(c->cfg, "database", "pool_size"),
+                       (unsigned)config_int(c->cfg, "database", "query_timeout_ms"));
     e->http = httpc_new(&loop, 65536);
     e->httpd = httpd_new(&loop, config_str(c->cfg, "http", "listen"), (size_t)config_int(c->cfg, "http", "max_body"), err,
                          sizeof err);
-    if (!e->db || !e->http || !e->httpd) {
-        rc = cli_refuse("cannot serve: %s", e->httpd ? "out of memory" : err);
+    if (!e->db || !e->http || !e->httpd || httpd_config_limits(e->httpd, c->cfg, err, sizeof err) < 0) {
+        rc = cli_refuse("cannot serve: %s", err);
         goto fail;
     }
     e->host = (struct gw_host){.loop = &loop, .db = e->db, .http = e->http, .instance = e->instance,

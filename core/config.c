@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/connlimit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,7 +29,7 @@ static const struct cfg_key base_keys[] = {
      "a connection that has not sent a whole request by then is closed, however slowly it trickles"},
     {"http", "max_connections_per_address", CFG_INT, "64", 0, 1000000,
      "open connections from one address outside trusted_addresses; 0: no limit"},
-    {"http", "trusted_addresses", CFG_STR, "127.0.0.1", 0, 512,
+    {"http", "trusted_addresses", CFG_NETS, "127.0.0.1", 0, 0,
      "IPv4 addresses or a.b.c.d/n networks (Kannel's) exempt from the per-address limit"},
     {"policy", "timezone", CFG_STR, "Asia/Ho_Chi_Minh", 0, 64, "time zone of sending windows and dates"},
     {"policy", "window", CFG_WINDOW, "07:00-21:00", 0, 0, "no sending outside it"},
@@ -287,6 +288,13 @@ static int value_check(const struct cfg_key *k, char **value, char *why, size_t 
             return -1;
         }
         return 0;
+    }
+    case CFG_NETS: {
+        /* connlimit is what reads them: let it say what it cannot read. */
+        struct connlimit *l = connlimit_new();
+        int rc = connlimit_configure(l, 0, v, 1, 0, why, whylen);
+        connlimit_free(l);
+        return rc;
     }
     case CFG_CAP: {
         int c, d;
@@ -548,7 +556,8 @@ const char *config_gateway_type(const struct config *cfg, size_t i)
 static const char *kind_name(enum cfg_kind k)
 {
     static const char *const n[] = {"text", "secret", "integer", "number", "boolean",
-                                     "url", "host:port", "HH:MM-HH:MM", "N/Dd", "conninfo"};
+                                     "url", "host:port", "HH:MM-HH:MM", "N/Dd", "conninfo",
+                                     "addresses"};
     return n[k];
 }
 

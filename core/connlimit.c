@@ -96,13 +96,13 @@ int connlimit_configure(struct connlimit *l, unsigned per_address, const char *t
         if (len) {
             char word[64];
             if (len >= sizeof word || n == MAX_TRUSTED) {
-                snprintf(err, errlen, "trusted addresses: too long or more than %d", MAX_TRUSTED);
+                snprintf(err, errlen, "too long, or more than %d addresses", MAX_TRUSTED);
                 return -1;
             }
             memcpy(word, p, len);
             word[len] = '\0';
             if (parse_net(word, &nets[n]) < 0) {
-                snprintf(err, errlen, "trusted addresses: '%s' is not an IPv4 address or a.b.c.d/n", word);
+                snprintf(err, errlen, "'%s' is not an IPv4 address or a.b.c.d/n", word);
                 return -1;
             }
             n++;

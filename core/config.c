@@ -1,5 +1,6 @@
 #include "core/config.h"
 #include "core/tz.h"
+#include "core/connlimit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,10 +21,18 @@ static const struct cfg_key base_keys[] = {
     {"database", "url", CFG_CONNINFO, "", 0, 0,
      "libpq connection string; empty: the embedded cluster in ./var/pg"},
     {"database", "pool_size", CFG_INT, "4", 1, 64, "connections the daemon keeps open"},
+    {"database", "query_timeout_ms", CFG_INT, "10000", 100, 3600000,
+     "the server cancels a daemon's query after this (statement_timeout); a connection silent 1 s longer is replaced"},
     {"http", "listen", CFG_LISTEN, "127.0.0.1:8080", 0, 0, "address of the webhook, API and dashboard server"},
     {"http", "public_url", CFG_URL, "http://127.0.0.1:8080", 0, 0, "the address gateways call back"},
     {"http", "max_body", CFG_INT, "65536", 1024, 10485760, "largest request body accepted, bytes"},
-    {"policy", "timezone", CFG_TZ, "Asia/Ho_Chi_Minh", 0, 64, "time zone of sending windows and dates"},
+    {"http", "header_timeout_ms", CFG_INT, "10000", 200, 600000,
+     "a connection that has not sent a whole request by then is closed, however slowly it trickles"},
+    {"http", "max_connections_per_address", CFG_INT, "64", 0, 1000000,
+     "open connections from one address outside trusted_addresses; 0: no limit"},
+    {"http", "trusted_addresses", CFG_NETS, "127.0.0.1", 0, 0,
+     "IPv4 addresses or a.b.c.d/n networks (Kannel's) exempt from the per-address limit"},
+        {"policy", "timezone", CFG_TZ, "Asia/Ho_Chi_Minh", 0, 64, "time zone of sending windows and dates"},
     {"policy", "window", CFG_WINDOW, "07:00-21:00", 0, 0, "no sending outside it"},
     {"policy", "frequency_cap", CFG_CAP, "2/7d", 0, 0, "messages per citizen across all campaigns"},
     {"policy", "approval_threshold", CFG_INT, "10000", 0, 1e9, "campaigns targeting more need a supervisor"},
@@ -289,6 +298,13 @@ static int value_check(const struct cfg_key *k, char **value, char *why, size_t 
         }
         return 0;
     }
+    case CFG_NETS: {
+        /* connlimit is what reads them: let it say what it cannot read. */
+        struct connlimit *l = connlimit_new();
+        int rc = connlimit_configure(l, 0, v, 1, 0, why, whylen);
+        connlimit_free(l);
+        return rc;
+    }
     case CFG_CAP: {
         int c, d;
         if (config_parse_cap(v, &c, &d) < 0) {
@@ -550,7 +566,7 @@ static const char *kind_name(enum cfg_kind k)
 {
     static const char *const n[] = {"text", "secret", "integer", "number", "boolean",
                                      "url", "host:port", "HH:MM-HH:MM", "N/Dd", "conninfo",
-                                     "text" /* CFG_TZ: a zone name */};
+                                     "text" /* CFG_TZ: a zone name */, "addresses"};
     return n[k];
 }
 

@@ -20,6 +20,7 @@ enum cfg_kind {
     CFG_CAP,      /* N/Dd, e.g. 2/7d */
     CFG_CONNINFO, /* a libpq connection string or URI */
     CFG_TZ,       /* a time zone core/tz.h knows ("Asia/Ho_Chi_Minh", "UTC") */
+    CFG_NETS,     /* IPv4 addresses or a.b.c.d/n networks, separated by commas or spaces */
 };
 
 struct cfg_key {

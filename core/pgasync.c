@@ -1,6 +1,7 @@
 #include "core/pgasync.h"
 #include "core/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ struct pgconn {
     struct sockwatch *sw;       /* the uv_poll on the connection's socket */
     int fd;
     uv_timer_t retry;
+    uv_timer_t deadline;        /* while connecting and while a query runs */
     int backoff_ms;
     struct pgq *cur;
     PGresult *res;              /* the last result of the current query */
@@ -51,6 +53,8 @@ struct listen_entry {
 struct pgpool {
     uv_loop_t *loop;
     char *conninfo;
+    const char **keys, **vals;  /* the conninfo parsed, statement_timeout added; NULL: unparsable */
+    unsigned timeout_ms;
     int size;
     struct pgconn *conns;       /* size + 1: the last one listens */
     struct pgq *head, *tail;
@@ -64,6 +68,7 @@ struct pgpool {
 };
 
 static void conn_start(struct pgconn *c);
+static void deadline_start(struct pgconn *c);
 static void conn_pump(struct pgpool *p);
 static void pool_maybe_closed(struct pgpool *p);
 
@@ -126,6 +131,7 @@ static void conn_finish_query(struct pgconn *c)
     c->cur = NULL;
     c->res = NULL;
     c->err[0] = '\0';
+    uv_timer_stop(&c->deadline);
     c->pool->running--;
     if (c->state == C_BUSY)
         c->state = C_IDLE;
@@ -165,8 +171,10 @@ static void conn_broken(struct pgconn *c, const char *why)
     }
     c->state = C_DOWN;
     c->listening_sent = false;
+    uv_timer_stop(&c->deadline);
     if (c->cur) {
-        snprintf(c->err, sizeof c->err, "database connection lost: %s", msg);
+        if (!c->err[0])
+            snprintf(c->err, sizeof c->err, "database connection lost: %s", msg);
         conn_finish_query(c);
     }
     if (c->pool->closing) {
@@ -199,14 +207,37 @@ static void conn_send_listens(struct pgconn *c)
     }
     if (n && PQsendQuery(c->conn, sql)) {
         c->state = C_BUSY;
+        deadline_start(c);
         c->listening_sent = true;
         conn_watch(c, UV_READABLE | (PQflush(c->conn) == 1 ? UV_WRITABLE : 0));
     }
     free(sql);
 }
 
+/* No answer by the deadline: the connection is presumed half-open. Dropping it (not
+ * PQcancel, which would block the loop on the same dead path) fails the query and reconnects. */
+static void deadline_fire(uv_timer_t *t)
+{
+    struct pgconn *c = t->data;
+    char why[160];
+    if (c->state == C_CONNECTING)
+        snprintf(why, sizeof why, "no answer while connecting within %u ms", c->pool->timeout_ms + PGPOOL_GRACE_MS);
+    else
+        snprintf(why, sizeof why, "no answer within %u ms", c->pool->timeout_ms + PGPOOL_GRACE_MS);
+    if (c->cur)
+        snprintf(c->err, sizeof c->err, "database query timed out: %s; connection replaced", why);
+    conn_broken(c, why);
+}
+
+static void deadline_start(struct pgconn *c)
+{
+    if (c->pool->timeout_ms)
+        uv_timer_start(&c->deadline, deadline_fire, (uint64_t)c->pool->timeout_ms + PGPOOL_GRACE_MS, 0);
+}
+
 static void conn_up(struct pgconn *c)
 {
+    uv_timer_stop(&c->deadline);
     c->state = C_IDLE;
     c->backoff_ms = 0;
     if (!c->pool->ever_up)
@@ -248,7 +279,8 @@ static void on_notice(void *arg, const char *message)
 
 static void conn_start(struct pgconn *c)
 {
-    c->conn = PQconnectStart(c->pool->conninfo);
+    struct pgpool *p = c->pool;
+    c->conn = p->keys ? PQconnectStartParams(p->keys, p->vals, 0) : PQconnectStart(p->conninfo);
     if (c->conn)
         PQsetNoticeProcessor(c->conn, on_notice, c);
     if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD) {
@@ -256,6 +288,7 @@ static void conn_start(struct pgconn *c)
         return;
     }
     c->state = C_CONNECTING;
+    deadline_start(c);
     conn_poll_connect(c);
 }
 
@@ -282,6 +315,7 @@ static void conn_read(struct pgconn *c)
         if (!r) {
             if (c->listener) {
                 c->state = C_IDLE;
+                uv_timer_stop(&c->deadline);
                 continue;
             }
             conn_finish_query(c);
@@ -340,6 +374,7 @@ static void conn_send(struct pgconn *c, struct pgq *q)
     c->state = C_BUSY;
     c->err[0] = '\0';
     c->pool->running++;
+    deadline_start(c);
     if (!PQsendQueryParams(c->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL, NULL, 0)) {
         conn_broken(c, PQerrorMessage(c->conn));
         return;
@@ -369,13 +404,76 @@ static void conn_pump(struct pgpool *p)
     pool_maybe_closed(p);
 }
 
-struct pgpool *pgpool_new(uv_loop_t *loop, const char *conninfo, int size)
+/* The connection parameters as given, plus what the deadline needs: statement_timeout in the
+ * session's options (after any the caller gave, so ours wins), and TCP keepalives unless set,
+ * so that even the idle LISTEN connection notices a dead peer. */
+static void params_build(struct pgpool *p)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(p->conninfo, &errmsg);
+    if (!opts) {
+        PQfreemem(errmsg);   /* PQconnectStart() will report it */
+        return;
+    }
+    static const char *const keepalive[][2] = {
+        {"keepalives_idle", "30"}, {"keepalives_interval", "10"}, {"keepalives_count", "3"}};
+    size_t n = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        n++;
+    p->keys = calloc(n + 5, sizeof *p->keys);
+    p->vals = calloc(n + 5, sizeof *p->vals);
+    if (!p->keys || !p->vals)
+        abort();
+    size_t k = 0;
+    char options[1024] = "";
+    bool seen[3] = {false, false, false};
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (strcmp(o->keyword, "options") == 0) {
+            snprintf(options, sizeof options, "%s ", o->val);
+            continue;
+        }
+        for (int i = 0; i < 3; i++)
+            if (strcmp(o->keyword, keepalive[i][0]) == 0)
+                seen[i] = true;
+        p->keys[k] = strdup(o->keyword);
+        p->vals[k++] = strdup(o->val);
+    }
+    for (int i = 0; i < 3; i++)
+        if (!seen[i]) {
+            p->keys[k] = strdup(keepalive[i][0]);
+            p->vals[k++] = strdup(keepalive[i][1]);
+        }
+    size_t ol = strlen(options);
+    if (p->timeout_ms)
+        snprintf(options + ol, sizeof options - ol, "-c statement_timeout=%u", p->timeout_ms);
+    if (options[0]) {
+        p->keys[k] = strdup("options");
+        p->vals[k++] = strdup(options);
+    }
+    PQconninfoFree(opts);
+}
+
+static void params_free(struct pgpool *p)
+{
+    for (size_t i = 0; p->keys && p->keys[i]; i++) {
+        free((char *)p->keys[i]);
+        free((char *)p->vals[i]);
+    }
+    free(p->keys);
+    free(p->vals);
+}
+
+struct pgpool *pgpool_new(uv_loop_t *loop, const char *conninfo, int size, unsigned query_timeout_ms)
 {
     struct pgpool *p = calloc(1, sizeof *p);
     if (!p)
         abort();
     p->loop = loop;
     p->conninfo = strdup(conninfo);
+    p->timeout_ms = query_timeout_ms;
+    params_build(p);
     p->size = size < 1 ? 1 : size;
     p->conns = calloc((size_t)p->size + 1, sizeof *p->conns);
     for (int i = 0; i <= p->size; i++) {
@@ -386,7 +484,9 @@ struct pgpool *pgpool_new(uv_loop_t *loop, const char *conninfo, int size)
         c->listener = (i == p->size);
         uv_timer_init(loop, &c->retry);
         c->retry.data = c;
-        p->open_handles++;
+        uv_timer_init(loop, &c->deadline);
+        c->deadline.data = c;
+        p->open_handles += 2;
         if (!c->listener)
             conn_start(c);
     }
@@ -463,6 +563,7 @@ static void pool_free(struct pgpool *p)
         free(l->channel);
         free(l);
     }
+    params_free(p);
     free(p->conns);
     free(p->conninfo);
     free(p);
@@ -485,7 +586,9 @@ static void pool_maybe_closed(struct pgpool *p)
             }
             if (!uv_is_closing((uv_handle_t *)&c->retry)) {
                 uv_timer_stop(&c->retry);
+                uv_timer_stop(&c->deadline);
                 uv_close((uv_handle_t *)&c->retry, handle_closed);
+                uv_close((uv_handle_t *)&c->deadline, handle_closed);
             }
         }
         return;

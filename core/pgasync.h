@@ -7,7 +7,12 @@
 /* A small pool of non-blocking libpq connections driven by uv_poll (design principle 2).
  * Queries queue in FIFO order until a connection is free; each runs as one statement, so it is
  * its own transaction: write multi-step changes as one statement (CTEs) or a SQL function.
- * Broken connections are reopened with back-off; queries on them get an error. */
+ * Broken connections are reopened with back-off; queries on them get an error.
+ *
+ * Every query has a deadline: the server cancels it after QUERY_TIMEOUT_MS (the session's
+ * statement_timeout, lock waits included), and a connection that has not answered
+ * PGPOOL_GRACE_MS later (half-open: failover, a firewall dropping the flow) is dropped and
+ * replaced, the query's callback getting an error. Connecting has the same deadline. */
 
 struct pgpool;
 
@@ -16,7 +21,10 @@ struct pgpool;
 typedef void (*pg_cb)(void *arg, PGresult *res, const char *err);
 typedef void (*pg_notify_cb)(void *arg, const char *channel, const char *payload);
 
-struct pgpool *pgpool_new(uv_loop_t *loop, const char *conninfo, int size);
+enum { PGPOOL_GRACE_MS = 1000 };
+
+/* QUERY_TIMEOUT_MS 0: no deadline at all (the server's own statement_timeout applies). */
+struct pgpool *pgpool_new(uv_loop_t *loop, const char *conninfo, int size, unsigned query_timeout_ms);
 
 /* Queues a query. Parameters are copied, so they may be freed on return. 0, or -1 when the pool
  * is closing (the callback is not called). */

@@ -1,5 +1,6 @@
 #include "engine/serve.h"
 #include "core/config.h"
+#include "core/fdlimit.h"
 #include "core/httpc.h"
 #include "core/httpd.h"
 #include "core/log.h"
@@ -137,8 +138,10 @@ static void http_client_closed(void *arg)
     pgpool_close(e->db, pool_closed, sv);
 }
 
-/* Webhooks still being written answer their suspended requests: the HTTP server closes only when
- * none is left (httpd_close() would answer them 503 and free them under their callbacks). */
+/* Webhooks still being written answer their suspended requests: the HTTP server closes once none
+ * is left, so that each is answered with its real result. (httpd_close() would also be safe
+ * earlier: it answers what is left 503 after its grace time, and a handler that replies later
+ * only frees its detached request.) */
 static void wait_webhooks(uv_timer_t *t)
 {
     struct serve *sv = t->data;
@@ -244,13 +247,15 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     gethostname(host, sizeof host - 1);
     snprintf(e->instance, sizeof e->instance, "%s:%d", host, (int)getpid());
 
-    char why[600];
-    e->db = pgpool_new(&loop, config_str(cfg, "database", "url"), (int)config_int(cfg, "database", "pool_size"));
+    char why[600] = "out of memory";
+    fdlimit_raise();
+    e->db = pgpool_new(&loop, config_str(cfg, "database", "url"), (int)config_int(cfg, "database", "pool_size"),
+                       (unsigned)config_int(cfg, "database", "query_timeout_ms"));
     e->http = httpc_new(&loop, 65536);
     e->httpd = httpd_new(&loop, config_str(cfg, "http", "listen"), (size_t)config_int(cfg, "http", "max_body"), why,
                          sizeof why);
-    if (!e->db || !e->http || !e->httpd) {
-        snprintf(err, errlen, "%s", e->httpd ? "out of memory" : why);
+    if (!e->db || !e->http || !e->httpd || httpd_config_limits(e->httpd, cfg, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s", why);
         goto fail;
     }
     e->host = (struct gw_host){.loop = &loop, .db = e->db, .http = e->http, .instance = e->instance,

@@ -124,6 +124,9 @@ static void test_every_mistake_names_file_line_key_and_reason(void **state)
     refused("[database]\npool_size = four\n", ":2:", "pool_size", "not a whole number", NULL);
     refused("[database]\npool_size = 65\n", ":2:", "pool_size", "65 is outside 1..64", NULL);
     refused("[http]\nlisten = localhost\n", ":2:", "listen", "not host:port", NULL);
+    refused("[http]\ntrusted_addresses = 127.0.0.1 kannel.local\n", ":2:", "trusted_addresses",
+            "'kannel.local' is not an IPv4 address", NULL);
+    refused("[http]\ntrusted_addresses = 10.0.0.0/33\n", ":2:", "trusted_addresses", "'10.0.0.0/33'", NULL);
     refused("[http]\npublic_url = ftp://x\n", ":2:", "public_url", "not an http:// or https:// URL", NULL);
     refused("[policy]\nwindow = 07:00-21:00\nwindow = 08:00-20:00\n", ":3:", "given twice", NULL);
     refused("[gateway.k]\nrate = 5\n", ":2:", "[gateway.k] rate", "`type` must come first", NULL);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ static void test_pool_runs_queries_in_parallel_with_parameters(void **state)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct pgpool *p = pgpool_new(&loop, db_url(), 3);
+    struct pgpool *p = pgpool_new(&loop, db_url(), 3, 5000);
     struct qstate s = {0};
     for (int i = 1; i <= 200; i++) {
         char v[16];
@@ -69,7 +70,7 @@ static void test_pool_reports_sql_errors_and_keeps_working(void **state)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct pgpool *p = pgpool_new(&loop, db_url(), 1);
+    struct pgpool *p = pgpool_new(&loop, db_url(), 1, 5000);
     struct qstate s = {0};
     pgpool_query(p, "SELECT * FROM no_such_table", 0, NULL, sum_cb, &s);
     const char *params[1] = {"'; DROP TABLE x; --"};
@@ -90,7 +91,7 @@ static void test_pool_unreachable_server_fails_queries_on_close(void **state)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct pgpool *p = pgpool_new(&loop, "postgresql:///loa?host=/nonexistent/dir", 1);
+    struct pgpool *p = pgpool_new(&loop, "postgresql:///loa?host=/nonexistent/dir", 1, 5000);
     struct qstate s = {0};
     pgpool_query(p, "SELECT 1", 0, NULL, sum_cb, &s);
     for (int i = 0; i < 5; i++)
@@ -133,7 +134,7 @@ static void test_pool_listen_receives_notify(void **state)
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct nstate n = {0};
-    n.p = pgpool_new(&loop, db_url(), 1);
+    n.p = pgpool_new(&loop, db_url(), 1, 5000);
     pgpool_listen(n.p, "loa_test_chan", notify_cb, &n);
     uv_timer_t t;
     uv_timer_init(&loop, &t);
@@ -147,6 +148,75 @@ static void test_pool_listen_receives_notify(void **state)
     uv_close((uv_handle_t *)&t, NULL);
     int c = 0;
     pgpool_close(n.p, closed, &c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(c, 1);
+    uv_loop_close(&loop);
+}
+
+static void run_until(uv_loop_t *loop, const int *done, int n)
+{
+    while (*done < n)
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+static double ms_since(uint64_t t0) { return (double)(uv_hrtime() - t0) / 1e6; }
+
+/* The server cancels a query past query_timeout_ms (statement_timeout, lock waits included):
+ * its callback gets the error in time and the same connection serves the next query. */
+static void test_pool_query_past_its_deadline_fails_and_the_pool_keeps_working(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct pgpool *p = pgpool_new(&loop, db_url(), 1, 300);
+    struct qstate s = {0};
+    uint64_t t0 = uv_hrtime();
+    pgpool_query(p, "SELECT 1 FROM pg_sleep(5)", 0, NULL, sum_cb, &s);
+    run_until(&loop, &s.done, 1);
+    double took = ms_since(t0);
+    assert_int_equal(s.errors, 1);
+    assert_non_null(strstr(s.lasterr, "statement timeout"));
+    assert_true(took < 300 + PGPOOL_GRACE_MS);
+    pgpool_query(p, "SELECT 7", 0, NULL, sum_cb, &s);
+    run_until(&loop, &s.done, 2);
+    assert_int_equal(s.errors, 1);
+    assert_int_equal(s.sum, 7);
+    int c = 0;
+    pgpool_close(p, closed, &c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(c, 1);
+    uv_loop_close(&loop);
+}
+
+/* A server that stops answering (its backend stopped: what a half-open connection looks like
+ * from here) fails the query at the deadline; the connection is replaced and the pool goes on. */
+static void test_pool_silent_server_connection_is_dropped_and_replaced(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct pgpool *p = pgpool_new(&loop, db_url(), 1, 300);
+    struct qstate s = {0};
+    pgpool_query(p, "SELECT pg_backend_pid()", 0, NULL, sum_cb, &s);
+    run_until(&loop, &s.done, 1);
+    assert_int_equal(s.errors, 0);
+    int pid = s.sum;
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    uint64_t t0 = uv_hrtime();
+    pgpool_query(p, "SELECT 1", 0, NULL, sum_cb, &s);
+    run_until(&loop, &s.done, 2);
+    double took = ms_since(t0);
+    kill(pid, SIGCONT);
+    assert_int_equal(s.errors, 1);
+    assert_non_null(strstr(s.lasterr, "timed out"));
+    assert_true(took >= 300 + PGPOOL_GRACE_MS - 50);
+    assert_true(took < 300 + PGPOOL_GRACE_MS + 1500);
+    s.sum = 0;
+    pgpool_query(p, "SELECT pg_backend_pid()", 0, NULL, sum_cb, &s);
+    run_until(&loop, &s.done, 3);
+    assert_int_equal(s.errors, 1);
+    assert_true(s.sum > 0 && s.sum != pid);
+    int c = 0;
+    pgpool_close(p, closed, &c);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(c, 1);
     uv_loop_close(&loop);
@@ -291,12 +361,41 @@ static void test_http_client_timeout_and_body_limit(void **state)
     assert_int_equal(r.code[0], CURLE_OPERATION_TIMEDOUT);
     assert_int_equal(r.code[1], CURLE_FILESIZE_EXCEEDED);
     assert_non_null(held);
-    httpd_close(d); /* answers the held request 503 */
+    /* Closing waits for the held request for the grace, then answers it 503 itself; the
+     * handler's own answer, coming after the server has gone, only frees the request. */
+    struct httpd_limits lim = {.per_address = 64, .trusted = "", .header_timeout_ms = 10000, .close_grace_ms = 200};
+    assert_int_equal(httpd_set_limits(d, &lim, err, sizeof err), 0);
+    uint64_t t0 = uv_hrtime();
+    httpd_close(d);
     int closed_flag = 0;
     httpc_close(c, closed, &closed_flag);
     uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(ms_since(t0) >= 190);
     assert_int_equal(closed_flag, 1);
-    uv_loop_close(&loop);
+    http_reply_text(held, 200, "too late");
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* No SO_REUSEPORT: a second server on a port in use is refused, and says why. */
+static void test_http_port_in_use_is_refused(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char err[256], listen[64];
+    struct httpd *a = httpd_new(&loop, "127.0.0.1:0", 1024, err, sizeof err);
+    assert_non_null(a);
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", httpd_port(a));
+    struct httpd *b = httpd_new(&loop, listen, 1024, err, sizeof err);
+    assert_null(b);
+    assert_non_null(strstr(err, "Address already in use"));
+    httpd_close(a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    /* Closed, the port is free at once. */
+    b = httpd_new(&loop, listen, 1024, err, sizeof err);
+    assert_non_null(b);
+    httpd_close(b);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 int main(void)
@@ -306,6 +405,9 @@ int main(void)
         cmocka_unit_test(test_pool_reports_sql_errors_and_keeps_working),
         cmocka_unit_test(test_pool_unreachable_server_fails_queries_on_close),
         cmocka_unit_test(test_pool_listen_receives_notify),
+        cmocka_unit_test(test_pool_query_past_its_deadline_fails_and_the_pool_keeps_working),
+        cmocka_unit_test(test_pool_silent_server_connection_is_dropped_and_replaced),
+        cmocka_unit_test(test_http_port_in_use_is_refused),
         cmocka_unit_test(test_http_server_and_client_round_trip),
         cmocka_unit_test(test_http_client_timeout_and_body_limit),
     };

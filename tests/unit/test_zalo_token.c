@@ -221,7 +221,7 @@ static void test_zalo_token_refresh_rotates(void **state)
     r->e.loop = &r->loop;
     snprintf(r->instance, sizeof r->instance, "test:1");
     r->e.instance = r->instance;
-    r->e.db = pgpool_new(&r->loop, db_url(), 2);
+    r->e.db = pgpool_new(&r->loop, db_url(), 2, 5000);
     r->e.http = httpc_new(&r->loop, 65536);
     r->d = httpd_new(&r->loop, "127.0.0.1:0", 65536, err, sizeof err);
     assert_non_null(r->d);

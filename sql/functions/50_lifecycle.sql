@@ -70,7 +70,9 @@ $$;
 -- The scheduler: running campaigns with nothing left to do are completed. Nothing waiting (by
 -- the counters, cheap) and no submission younger than P_SETTLE_S seconds (so that most reports
 -- have arrived); in_doubt rows of a gateway of P_IDEMPOTENT are still waiting, since they will
--- be resent; nor a Zalo message that may still fall back (zalo_awaiting_receipt). Returns the
+-- be resent; nor a Zalo message that may still fall back (zalo_awaiting_receipt); nor a
+-- delivery report still parked (it beat its submission's answer, and loa_dlr_reconcile applies
+-- it on a later pass: completing first would freeze the counters one report short). Returns the
 -- ids completed.
 CREATE OR REPLACE FUNCTION loa_campaign_complete(p_settle_s int, p_idempotent text[])
 RETURNS TABLE (id bigint)
@@ -84,6 +86,7 @@ LANGUAGE sql AS $$
                                AND m.submitted_at > now() - make_interval(secs => p_settle_s))
                               OR (m.state = 'in_doubt' AND m.gateway = ANY (p_idempotent))))
        AND NOT zalo_awaiting_receipt(k.id)
+       AND NOT EXISTS (SELECT 1 FROM dlr_parked d WHERE d.campaign_id = k.id)
     RETURNING k.id
 $$;
 

@@ -20,7 +20,7 @@ extern const struct gateway_type zalo_oa_type;
 enum { ZALO_OA_MAX_CHARS = 2000 };
 
 /* Classifies an answer of /v3.0/oa/message/cs; returns Zalo's `error` (0 success), or
- * ZALO_ERR_TRANSPORT (gateways/zalo_zns.h) when no usable answer came. */
+ * ZALO_ERR_TRANSPORT (gateways/zalo_api.h) when no usable answer came. */
 int zalo_oa_classify(CURLcode cc, long status, const char *body, size_t len, time_t now,
                      long utc_offset_s, struct gw_result *r);
 

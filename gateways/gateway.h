@@ -10,7 +10,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
-/* One interface for every gateway (style.md: backends behind small vtables). The dispatcher owns
+/* One interface for every gateway, a small vtable (struct gateway_type). The dispatcher owns
  * leasing, rendering, throttling (rate, concurrency window, daily quota, sending window) and
  * recording outcomes; a gateway only speaks its provider's protocol: submit one message and say
  * what happened, and turn the provider's webhooks into events. */

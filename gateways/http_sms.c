@@ -56,7 +56,7 @@ struct preset {
     const char *kv[64];      /* key, value, …, NULL */
 };
 
-/* eSMS (gateways.md §3). 101 (credentials), 103 (balance) and 104 (brandname) refuse every
+/* eSMS (its SendMultipleMessage_V4_post_json API). 101 (credentials), 103 (balance) and 104 (brandname) refuse every
  * message of the account, so they pause the gateway rather than fail one message after another. */
 static const struct preset presets[] = {
     {"esms", {

@@ -6,7 +6,7 @@
 
 #include "gateways/gateway.h"
 
-/* Zalo OA consultation messages to a Zalo user id (gateways.md §2), type "zalo_oa", channel
+/* Zalo OA consultation messages to a Zalo user id, type "zalo_oa", channel
  * zalo: `POST {api_url}/v3.0/oa/message/cs`. Used to answer a citizen who wrote to the OA; Zalo
  * allows it only within 7 days of the citizen's last interaction (-230 → fall back, e.g. to
  * SMS). The API takes no idempotency key, so an answer that never came is in doubt.

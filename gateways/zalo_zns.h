@@ -9,7 +9,7 @@
 #include "gateways/gateway.h"
 #include "gateways/zalo_api.h"
 
-/* Zalo ZNS: template messages to a phone number (gateways.md §2), type "zalo_zns", channel zalo.
+/* Zalo ZNS: template messages to a phone number, type "zalo_zns", channel zalo.
  * Submits `POST {api_url}/message/template` with tracking_id "<campaign>.<message>", so a resend
  * is de-duplicated by Zalo and a timeout is a temporary failure, never in doubt. Keeps the OA's
  * tokens (gateways/zalo_token.h), records the quota Zalo reports in gateway_state

@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 /* Reading the CSV files officers bring (citizen lists, the commune list) with libcsv, and
- * writing reject reports. The reader owns the encoding and size rules of contract.md so that
- * every importer applies the same ones:
+ * writing reject reports. The reader owns the encoding and size rules of those files (README.md,
+ * "Citizens, communes and segments") so that every importer applies the same ones:
  *  - the whole file must be UTF-8 (a BOM is skipped); UTF-16, legacy encodings (Windows-1258,
  *    TCVN3) and binary files are refused with the line and byte that prove it;
  *  - the separator is ',' or ';' (or a tab), whichever the header line uses most;

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Configuration is a table (style.md point 6): every key has a kind, a default, a range and a
+/* Configuration is a table: every key has a kind, a default, a range and a
  * description; the same table checks the file, produces the error messages and `loa config keys`.
  * A value is kept as text and read through the typed getters below, so a module adds a key by
  * adding one row to its table. Secrets may be given as `@/path/to/file`. */

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
-/* A small pool of non-blocking libpq connections driven by uv_poll (design principle 2).
+/* A small pool of non-blocking libpq connections driven by uv_poll (docs/design.md, principle 2).
  * Queries queue in FIFO order until a connection is free; each runs as one statement, so it is
  * its own transaction: write multi-step changes as one statement (CTEs) or a SQL function.
  * Broken connections are reopened with back-off; queries on them get an error.

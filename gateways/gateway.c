@@ -1,8 +1,14 @@
 #include "gateways/gateway.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
+
+#include "core/httpc.h"
+#include "core/httpd.h"
+#include "core/log.h"
 
 /* A result decided inside submit() still reaches the dispatcher from the loop, never from
  * inside the call that asked for it: the dispatcher may be iterating its batch. */
@@ -37,6 +43,88 @@ int gateway_defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw
     d->timer.data = d;
     uv_timer_start(&d->timer, deferred_fire, 0, 0);
     return 0;
+}
+
+struct http_submit {
+    struct gateway *gw;
+    gw_http_classify classify;
+    gw_submit_cb cb;
+    void *arg;
+};
+
+static void http_submit_done(void *arg, CURLcode cc, long status, const char *body, size_t len)
+{
+    struct http_submit *s = arg;
+    struct gw_result r;
+    s->classify(s->gw, cc, status, body, len, &r);
+    s->cb(s->arg, &r);
+    free(s);
+}
+
+int gateway_http_submit(struct gateway *gw, const struct httpc_request *hr, gw_http_classify classify,
+                        gw_submit_cb cb, void *arg)
+{
+    struct http_submit *s = malloc(sizeof *s);
+    if (!s)
+        return -1;
+    *s = (struct http_submit){.gw = gw, .classify = classify, .cb = cb, .arg = arg};
+    if (httpc_request(gw->host->http, hr, http_submit_done, s) < 0) {
+        free(s);
+        return -1;
+    }
+    return 0;
+}
+
+int gateway_open_impl(struct gateway *gw, size_t size, gw_impl_load load, char *err, size_t errlen)
+{
+    void *impl = calloc(1, size);
+    if (!impl) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (load(gw, impl, err, errlen) < 0) {
+        OPENSSL_cleanse(impl, size);
+        free(impl);
+        return -1;
+    }
+    gw->impl = impl;
+    return 0;
+}
+
+void gateway_impl_free(struct gateway *gw, size_t size)
+{
+    if (gw->impl) {
+        OPENSSL_cleanse(gw->impl, size);
+        free(gw->impl);
+    }
+    gw->impl = NULL;
+}
+
+int gateway_field_copy(char *out, size_t outlen, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= outlen)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return -1;
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+void gateway_url_copy(char *out, size_t outlen, const char *url)
+{
+    snprintf(out, outlen, "%s", url);
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+}
+
+void gateway_hook_refuse(struct gateway *gw, struct http_req *req, const char *hook, int status,
+                         const char *reason)
+{
+    log_warn("event=webhook_refused gw=%s hook=%s status=%d reason=\"%s\"", gw->name, hook, status, reason);
+    http_reply_text(req, status, status == 403 ? "forbidden\n" : "bad request\n");
 }
 
 const char *gateway_outcome_name(enum gw_outcome o)

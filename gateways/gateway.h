@@ -7,9 +7,10 @@
 #include "gateways/smstext.h"
 #include "core/config.h"
 
+#include <curl/curl.h>
 #include <uv.h>
 
-/* One interface for every gateway (style.md: backends behind small vtables). The dispatcher owns
+/* One interface for every gateway, a small vtable (struct gateway_type). The dispatcher owns
  * leasing, rendering, throttling (rate, concurrency window, daily quota, sending window) and
  * recording outcomes; a gateway only speaks its provider's protocol: submit one message and say
  * what happened, and turn the provider's webhooks into events. */
@@ -18,6 +19,7 @@ struct gateway;
 struct gw_event;
 struct http_req;
 struct httpc;
+struct httpc_request;
 struct pgpool;
 
 /* What a gateway may use of the daemon that runs it, filled in by the daemon (engine/serve.c)
@@ -112,6 +114,39 @@ struct gateway {
  * with OUTCOME and REASON from the loop's next iteration, as submit's contract requires, and
  * returns 0; -1 when out of memory (CB is then not called). */
 int gateway_defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw_outcome outcome,
+                         const char *reason);
+
+/* For a gateway whose submit is one HTTP request: the provider's answer as a result. */
+typedef void (*gw_http_classify)(struct gateway *gw, CURLcode cc, long status, const char *body,
+                                 size_t len, struct gw_result *r);
+
+/* Sends HR (its strings are copied and may be freed on return) for GW and, when the answer
+ * comes, calls CB with what CLASSIFY makes of it. Submit's contract: 0, CB later and exactly
+ * once; -1, nothing sent and CB not called. */
+int gateway_http_submit(struct gateway *gw, const struct httpc_request *hr, gw_http_classify classify,
+                        gw_submit_cb cb, void *arg);
+
+/* What most opens do: allocates SIZE zeroed bytes and fills them with LOAD, which returns -1
+ * with ERR set to refuse the section; GW->impl is set on success, the bytes wiped and freed on
+ * refusal. */
+typedef int (*gw_impl_load)(struct gateway *gw, void *impl, char *err, size_t errlen);
+int gateway_open_impl(struct gateway *gw, size_t size, gw_impl_load load, char *err, size_t errlen);
+
+/* Wipes the SIZE bytes of GW->impl and frees it: a gateway's settings hold passwords and
+ * secrets, which do not outlive the gateway in memory. */
+void gateway_impl_free(struct gateway *gw, size_t size);
+
+/* Copies S, a field of a provider's webhook, into OUT: 0, or -1 (OUT untouched) when S does not
+ * fit OUTLEN with its NUL or holds a control character, either of which would corrupt a log
+ * line or a stored event. */
+int gateway_field_copy(char *out, size_t outlen, const char *s);
+
+/* Copies URL into OUT without its trailing slashes, so that paths can be appended with "/…". */
+void gateway_url_copy(char *out, size_t outlen, const char *url);
+
+/* Refuses the webhook request REQ of GW with STATUS (403 "forbidden", else "bad request") and
+ * logs it as webhook HOOK ("dlr", "zalo", …) with REASON: short, without personal data. */
+void gateway_hook_refuse(struct gateway *gw, struct http_req *req, const char *hook, int status,
                          const char *reason);
 
 /* Every gateway type, ended by NULL (gateways/registry.c). */

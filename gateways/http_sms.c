@@ -56,7 +56,7 @@ struct preset {
     const char *kv[64];      /* key, value, …, NULL */
 };
 
-/* eSMS (gateways.md §3). 101 (credentials), 103 (balance) and 104 (brandname) refuse every
+/* eSMS (its SendMultipleMessage_V4_post_json API). 101 (credentials), 103 (balance) and 104 (brandname) refuse every
  * message of the account, so they pause the gateway rather than fail one message after another. */
 static const struct preset presets[] = {
     {"esms", {
@@ -112,10 +112,7 @@ int http_sms_conf_load(const struct config *cfg, const char *sec, const char *na
     c->pause_s = (int)config_int(cfg, sec, "pause_s");
     c->timeout_ms = config_int(cfg, sec, "timeout_ms");
     snprintf(c->secret, sizeof c->secret, "%s", config_str(cfg, sec, "webhook_secret"));
-    snprintf(c->public_url, sizeof c->public_url, "%s", config_str(cfg, "http", "public_url"));
-    size_t n = strlen(c->public_url);
-    while (n > 0 && c->public_url[n - 1] == '/')
-        c->public_url[--n] = '\0';
+    gateway_url_copy(c->public_url, sizeof c->public_url, config_str(cfg, "http", "public_url"));
     struct { const char *key; char *out; size_t len; } f[] = {
         {"field_api_key", c->f_api_key, sizeof c->f_api_key},
         {"field_secret_key", c->f_secret_key, sizeof c->f_secret_key},
@@ -329,20 +326,10 @@ int http_sms_dlr_check(const struct http_sms_conf *c, const char *token, const c
     http_sms_token(c->secret, request_id, want);
     if (strlen(token) != 32 || CRYPTO_memcmp(want, token, 32) != 0)
         return 403;
-    if (!status || !*status || strlen(status) >= sizeof out->status)
+    if (!status || !*status || gateway_field_copy(out->status, sizeof out->status, status) < 0)
         return 400;
-    for (const char *p = status; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            return 400;
-    snprintf(out->status, sizeof out->status, "%s", status);
-    if (id) {
-        if (strlen(id) >= sizeof out->id)
-            return 400;
-        for (const char *p = id; *p; p++)
-            if ((unsigned char)*p < 0x20)
-                return 400;
-        snprintf(out->id, sizeof out->id, "%s", id);
-    }
+    if (id && gateway_field_copy(out->id, sizeof out->id, id) < 0)
+        return 400;
     if (http_sms_code_in(c->delivered_codes, status))
         out->dlr = GW_DLR_DELIVERED;
     else if (http_sms_code_in(c->undelivered_codes, status))
@@ -354,48 +341,20 @@ int http_sms_dlr_check(const struct http_sms_conf *c, const char *token, const c
 
 /* ---- the gateway ---- */
 
-struct sms_req {
-    struct gateway *gw;
-    gw_submit_cb cb;
-    void *arg;
-    char masked[LOG_MASK_LEN];
-    int64_t campaign_id, message_id;
-    char *body;
-};
+static int hs_load(struct gateway *gw, void *impl, char *err, size_t errlen)
+{
+    return http_sms_conf_load(gw->cfg, gw->section, gw->name, impl, err, errlen);
+}
 
 static int hs_open(struct gateway *gw, char *err, size_t errlen)
 {
-    struct http_sms_conf *c = calloc(1, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (http_sms_conf_load(gw->cfg, gw->section, gw->name, c, err, errlen) < 0) {
-        free(c);
-        return -1;
-    }
-    gw->impl = c;
-    return 0;
+    return gateway_open_impl(gw, sizeof(struct http_sms_conf), hs_load, err, errlen);
 }
 
-static void hs_close(struct gateway *gw)
+static void hs_answer(struct gateway *gw, CURLcode cc, long status, const char *body, size_t len,
+                      struct gw_result *r)
 {
-    if (gw->impl) {
-        OPENSSL_cleanse(gw->impl, sizeof(struct http_sms_conf));
-        free(gw->impl);
-    }
-    gw->impl = NULL;
-}
-
-static void hs_submit_done(void *arg, CURLcode cc, long status, const char *body, size_t len)
-{
-    struct sms_req *rq = arg;
-    struct http_sms_conf *c = rq->gw->impl;
-    struct gw_result r;
-    http_sms_classify(c, cc, status, body, len, time(NULL), &r);
-    rq->cb(rq->arg, &r);
-    free(rq->body);
-    free(rq);
+    http_sms_classify(gw->impl, cc, status, body, len, time(NULL), r);
 }
 
 static int hs_submit(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg)
@@ -404,29 +363,14 @@ static int hs_submit(struct gateway *gw, const struct gw_message *m, gw_submit_c
     char *body = http_sms_body(c, m);
     if (!body)
         return -1;
-    struct sms_req *rq = calloc(1, sizeof *rq);
-    if (!rq) {
-        free(body);
-        return -1;
-    }
-    rq->gw = gw;
-    rq->cb = cb;
-    rq->arg = arg;
-    rq->body = body;
-    rq->campaign_id = m->campaign_id;
-    rq->message_id = m->message_id;
-    log_mask_phone(m->phone, rq->masked, sizeof rq->masked);
     const char *headers[] = {"Content-Type: application/json", NULL};
     struct httpc_request hr = {
         .method = "POST", .url = c->url, .headers = headers,
         .body = body, .body_len = strlen(body), .timeout_ms = c->timeout_ms,
     };
-    if (httpc_request(gw->host->http, &hr, hs_submit_done, rq) < 0) {
-        free(body);
-        free(rq);
-        return -1;
-    }
-    return 0;
+    int rc = gateway_http_submit(gw, &hr, hs_answer, cb, arg);
+    free(body);
+    return rc;
 }
 
 static void hs_hook_done(void *arg, int rc)
@@ -447,9 +391,7 @@ static void hs_webhook(struct gateway *gw, struct http_req *req, const char *sub
     int rc = http_sms_dlr_check(c, http_req_query(req, "t"), http_req_query(req, c->d_request_id),
                                 http_req_query(req, c->d_status), http_req_query(req, c->d_id), &d);
     if (rc != 200) {
-        log_warn("event=webhook_refused gw=%s hook=dlr status=%d reason=%s", gw->name, rc,
-                 rc == 403 ? "bad_token" : "malformed");
-        http_reply_text(req, rc, rc == 403 ? "forbidden\n" : "bad request\n");
+        gateway_hook_refuse(gw, req, "dlr", rc, rc == 403 ? "bad_token" : "malformed");
         return;
     }
     char raw[300];
@@ -470,14 +412,9 @@ static void hs_webhook(struct gateway *gw, struct http_req *req, const char *sub
         http_reply_text(req, 503, "unavailable\n");
 }
 
+static void hs_close(struct gateway *gw) { gateway_impl_free(gw, sizeof(struct http_sms_conf)); }
+
 const struct gateway_type http_sms_type = {
-    .name = "http_sms",
-    .channel = "sms",
-    .keys = http_sms_keys,
-    .idempotent = true,
-    .open = hs_open,
-    .submit = hs_submit,
-    .webhook = hs_webhook,
-    .ready = NULL,
-    .close = hs_close,
+    .name = "http_sms", .channel = "sms", .keys = http_sms_keys, .idempotent = true,
+    .open = hs_open, .submit = hs_submit, .webhook = hs_webhook, .close = hs_close,
 };

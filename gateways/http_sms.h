@@ -7,7 +7,7 @@
 
 #include "gateways/gateway.h"
 
-/* A brandname SMS provider with a JSON API (gateways.md §3), type "http_sms", channel sms.
+/* A brandname SMS provider with a JSON API, type "http_sms", channel sms.
  * `preset = esms` gives the eSMS shape; every field name, result code and callback parameter is a
  * key of the section, so another provider's API is spoken by configuration alone. The request id
  * "<campaign>.<message>" is the provider's idempotency key: an answer that never came leaves the

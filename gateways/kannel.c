@@ -237,14 +237,8 @@ int kannel_dlr_check(const char *secret, const char *c, const char *m, const cha
     out->status = (int)sv;
     if (ts && *ts && parse_id(ts, &out->ts) < 0)
         return 400;
-    if (id) {
-        if (strlen(id) >= sizeof out->id)
-            return 400;
-        for (const char *p = id; *p; p++)
-            if ((unsigned char)*p < 0x20)
-                return 400;
-        snprintf(out->id, sizeof out->id, "%s", id);
-    }
+    if (id && gateway_field_copy(out->id, sizeof out->id, id) < 0)
+        return 400;
     return 200;
 }
 
@@ -302,22 +296,11 @@ int kannel_query_get(const char *raw, size_t rawlen, const char *key, char *out,
 
 /* ---- the gateway ---- */
 
-struct kannel_req {
-    struct gateway *gw;
-    gw_submit_cb cb;
-    void *arg;
-    char url[];
-};
-
-static int kannel_open(struct gateway *gw, char *err, size_t errlen)
+static int kannel_load(struct gateway *gw, void *impl, char *err, size_t errlen)
 {
     const struct config *cfg = gw->cfg;
     const char *sec = gw->section;
-    struct kannel_conf *k = calloc(1, sizeof *k);
-    if (!k) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    struct kannel_conf *k = impl;
     snprintf(k->name, sizeof k->name, "%s", gw->name);
     snprintf(k->sendsms_url, sizeof k->sendsms_url, "%s", config_str(cfg, sec, "sendsms_url"));
     snprintf(k->username, sizeof k->username, "%s", config_str(cfg, sec, "username"));
@@ -325,44 +308,30 @@ static int kannel_open(struct gateway *gw, char *err, size_t errlen)
     snprintf(k->sender, sizeof k->sender, "%s", config_str(cfg, sec, "sender"));
     snprintf(k->smsc, sizeof k->smsc, "%s", config_str(cfg, sec, "smsc"));
     snprintf(k->secret, sizeof k->secret, "%s", config_str(cfg, sec, "webhook_secret"));
-    snprintf(k->public_url, sizeof k->public_url, "%s", config_str(cfg, "http", "public_url"));
-    size_t pl = strlen(k->public_url);
-    while (pl > 0 && k->public_url[pl - 1] == '/')
-        k->public_url[--pl] = '\0';
+    gateway_url_copy(k->public_url, sizeof k->public_url, config_str(cfg, "http", "public_url"));
     k->dlr_mask = (int)config_int(cfg, sec, "dlr_mask");
     k->timeout_ms = config_int(cfg, sec, "timeout_ms");
     /* Without a secret a delivery report or a reply could be forged by anyone who can reach us. */
     if (!k->secret[0]) {
         snprintf(err, errlen, "[%s] webhook_secret: required for kannel (it signs the dlr-url and the MO token)", sec);
-        free(k);
         return -1;
     }
     if (!k->sender[0]) {
         snprintf(err, errlen, "[%s] sender: must not be empty", sec);
-        free(k);
         return -1;
     }
-    gw->impl = k;
     return 0;
 }
 
-static void kannel_close(struct gateway *gw)
+static int kannel_open(struct gateway *gw, char *err, size_t errlen)
 {
-    if (gw->impl) {
-        /* The password and secret do not outlive the gateway in memory. */
-        OPENSSL_cleanse(gw->impl, sizeof(struct kannel_conf));
-        free(gw->impl);
-    }
-    gw->impl = NULL;
+    return gateway_open_impl(gw, sizeof(struct kannel_conf), kannel_load, err, errlen);
 }
 
-static void kannel_submit_done(void *arg, CURLcode curl_code, long status, const char *body, size_t len)
+static void kannel_answer(struct gateway *gw, CURLcode cc, long status, const char *body, size_t len,
+                          struct gw_result *r)
 {
-    struct kannel_req *rq = arg;
-    struct gw_result r;
-    kannel_classify(curl_code, status, body, len, &r);
-    rq->cb(rq->arg, &r);
-    free(rq);
+    kannel_classify(cc, status, body, len, r);
 }
 
 static int kannel_submit(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg)
@@ -371,22 +340,15 @@ static int kannel_submit(struct gateway *gw, const struct gw_message *m, gw_subm
     if (!m->phone)
         return -1;
     size_t cap = kannel_url_cap(k, m->text_len);
-    struct kannel_req *rq = malloc(sizeof *rq + cap);
-    if (!rq)
-        return -1;
-    rq->gw = gw;
-    rq->cb = cb;
-    rq->arg = arg;
-    if (kannel_sendsms_url(k, m, rq->url, cap) < 0) {
-        free(rq);
+    char *url = malloc(cap);
+    if (!url || kannel_sendsms_url(k, m, url, cap) < 0) {
+        free(url);
         return -1;
     }
-    struct httpc_request hr = {.method = "GET", .url = rq->url, .timeout_ms = k->timeout_ms};
-    if (httpc_request(gw->host->http, &hr, kannel_submit_done, rq) < 0) {
-        free(rq);
-        return -1;
-    }
-    return 0;
+    struct httpc_request hr = {.method = "GET", .url = url, .timeout_ms = k->timeout_ms};
+    int rc = gateway_http_submit(gw, &hr, kannel_answer, cb, arg);
+    free(url);
+    return rc;
 }
 
 /* ---- webhooks ---- */
@@ -408,9 +370,7 @@ static void kannel_dlr_hook(struct gateway *gw, struct http_req *req)
                               http_req_query(req, "t"), http_req_query(req, "s"),
                               http_req_query(req, "ts"), http_req_query(req, "id"), &d);
     if (rc != 200) {
-        log_warn("event=webhook_refused gw=%s hook=dlr status=%d reason=%s", gw->name, rc,
-                 rc == 403 ? "bad_token" : "malformed");
-        http_reply_text(req, rc, rc == 403 ? "forbidden\n" : "bad request\n");
+        gateway_hook_refuse(gw, req, "dlr", rc, rc == 403 ? "bad_token" : "malformed");
         return;
     }
     char status[16], raw[256];
@@ -474,14 +434,9 @@ static void kannel_webhook(struct gateway *gw, struct http_req *req, const char 
         http_reply_text(req, 404, "not found\n");
 }
 
+static void kannel_close(struct gateway *gw) { gateway_impl_free(gw, sizeof(struct kannel_conf)); }
+
 const struct gateway_type kannel_type = {
-    .name = "kannel",
-    .channel = "sms",
-    .keys = kannel_keys,
-    .idempotent = false,
-    .open = kannel_open,
-    .submit = kannel_submit,
-    .webhook = kannel_webhook,
-    .ready = NULL,
-    .close = kannel_close,
+    .name = "kannel", .channel = "sms", .keys = kannel_keys, .idempotent = false,
+    .open = kannel_open, .submit = kannel_submit, .webhook = kannel_webhook, .close = kannel_close,
 };

@@ -6,7 +6,7 @@
 
 #include "gateways/gateway.h"
 
-/* Kannel's smsbox (gateways.md §1): MT by `GET /cgi-bin/sendsms`, delivery reports by the
+/* Kannel's smsbox: MT by `GET /cgi-bin/sendsms`, delivery reports by the
  * per-message `dlr-url`, citizen replies (MO) by an `sms-service get-url`. The gateway type is
  * `kannel_type`; the functions below are its pure parts (URL and token building, answer
  * classification, webhook validation), exposed for the unit tests and the fuzz target. */

@@ -1,4 +1,4 @@
-/* SMS encoding, parts and unaccenting (sms-vn.md). Both functions sit on the dispatcher's hot
+/* SMS encoding, parts and unaccenting (the rules are in gateways/smstext.h). Both functions sit on the dispatcher's hot
  * path, once per message, so they walk the text once and never allocate. */
 #include "gateways/smstext.h"
 

@@ -2,7 +2,7 @@
 #define LOA_SMSTEXT_H
 #include <stddef.h>
 
-/* SMS encoding and parts (sms-vn.md): GSM 03.38 7-bit when every character is in the default
+/* SMS encoding and parts: GSM 03.38 7-bit when every character is in the default
  * alphabet or its extension table (extension characters count twice), UCS-2 otherwise.
  * 160/153 septets, 70/67 UCS-2 units per single/concatenated part. */
 

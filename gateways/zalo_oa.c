@@ -1,8 +1,6 @@
 #include "gateways/zalo_oa.h"
 
 #include <cjson/cJSON.h>
-#include <inttypes.h>
-#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +9,9 @@
 #include <uv.h>
 
 #include "core/config.h"
-#include "core/httpc.h"
 #include "core/httpd.h"
 #include "core/log.h"
+#include "gateways/zalo_api.h"
 #include "gateways/zalo_token.h"
 #include "gateways/zalo_zns.h"
 
@@ -26,25 +24,22 @@ static const struct cfg_key oa_keys[] = {
     {"gateway", "oa_id", CFG_STR, "", 0, 64, "Official Account id"},
     {"gateway", "oa_secret", CFG_SECRET, "", 0, 256, "OA secret key (signs webhooks)"},
     {"gateway", "refresh_token", CFG_SECRET, "", 0, 2048, "first refresh token (without token_from)"},
-    {"gateway", "webhook_sig_id", CFG_STR, "app_id", 0, 16, "which id starts the signed string: app_id or oa_id"},
-    {"gateway", "webhook_sig_key", CFG_STR, "oa_secret", 0, 16, "which secret ends the signed string: oa_secret or app_secret"},
-    {"gateway", "webhook_max_age_s", CFG_INT, "900", 10, 86400, "webhooks with an older timestamp are refused as replays"},
-    {"gateway", "token_margin_s", CFG_INT, "600", 30, 43200, "refresh the access token this long before it expires"},
-    {"gateway", "appsecret_proof", CFG_BOOL, "false", 0, 0, "send the appsecret_proof header"},
+    ZALO_SHARED_KEYS,
     {NULL, NULL, 0, NULL, 0, 0, NULL},
 };
 
 struct oa {
-    char api_url[1100];
+    struct zalo_conf c;
     char token_from[64];
-    long timeout_ms;
-    long utc_offset_s;
-    char sig_id[80], sig_key[260];
-    struct zalo_hook_conf hook;
     struct zalo_token *own;      /* our own keeper, or NULL with token_from */
 };
 
 /* ---- pure parts ---- */
+
+/* No idempotency key: an answer that cannot be read leaves the message in doubt. */
+static const struct zalo_answer_spec oa_answer = {
+    .label = "zalo oa", .unreadable = GW_IN_DOUBT, .id_field = "message_id", .quota = false,
+};
 
 int zalo_oa_classify(CURLcode cc, long status, const char *body, size_t len, time_t now,
                      long utc_offset_s, struct gw_result *r)
@@ -68,30 +63,7 @@ int zalo_oa_classify(CURLcode cc, long status, const char *body, size_t len, tim
         snprintf(r->reason, sizeof r->reason, "zalo oa: http %ld", status);
         return ZALO_ERR_TRANSPORT;
     }
-    cJSON *root = cJSON_ParseWithLength(body ? body : "", len);
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
-    if (!cJSON_IsObject(root) || !cJSON_IsNumber(err)) {
-        cJSON_Delete(root);
-        r->outcome = GW_IN_DOUBT;
-        snprintf(r->reason, sizeof r->reason, "zalo oa: answer is not JSON with an error field");
-        return ZALO_ERR_TRANSPORT;
-    }
-    int code = err->valueint;
-    if (code == 0) {
-        const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "message_id");
-        r->outcome = GW_ACCEPTED;
-        if (cJSON_IsString(id) && id->valuestring)
-            snprintf(r->gateway_msg_id, sizeof r->gateway_msg_id, "%s", id->valuestring);
-    } else if (code > 0) {
-        r->outcome = GW_IN_DOUBT;
-        snprintf(r->reason, sizeof r->reason, "zalo oa: unexpected error %d", code);
-        code = ZALO_ERR_TRANSPORT;
-    } else {
-        zalo_error_map(code, now, utc_offset_s, r);
-    }
-    cJSON_Delete(root);
-    return code;
+    return zalo_answer_read(&oa_answer, body, len, now, utc_offset_s, r);
 }
 
 /* Characters (code points) of valid UTF-8, or -1. */
@@ -157,76 +129,12 @@ static struct zalo_token *oa_token(struct gateway *gw)
     return from ? zalo_zns_token(from) : NULL;
 }
 
-struct oa_req {
-    struct gateway *gw;
-    gw_submit_cb cb;
-    void *arg;
-    bool retried;
-    char *access;
-    char *url;
-    char *body;
-    int64_t campaign_id, message_id;
+static const int oa_token_codes[] = {-216, -124, 0};
+
+static const struct zalo_endpoint oa_endpoint = {
+    .label = "zalo oa", .refused_label = "zalo oa", .path = "/v3.0/oa/message/cs",
+    .token_codes = oa_token_codes, .classify = zalo_oa_classify, .token = oa_token,
 };
-
-static void oa_req_free(struct oa_req *rq)
-{
-    free(rq->access);
-    free(rq->url);
-    free(rq->body);
-    free(rq);
-}
-
-static void oa_finish(struct oa_req *rq, const struct gw_result *r)
-{
-    rq->cb(rq->arg, r);
-    oa_req_free(rq);
-}
-
-static int oa_send(struct oa_req *rq);
-
-static void oa_token_back(void *arg, bool ok)
-{
-    struct oa_req *rq = arg;
-    if (ok && oa_send(rq) == 0)
-        return;
-    struct gw_result r = {.outcome = GW_TEMPFAIL, .quota_remaining = -1};
-    snprintf(r.reason, sizeof r.reason, "zalo oa: access token invalid; refresh %s", ok ? "done but resend failed" : "failed");
-    oa_finish(rq, &r);
-}
-
-static void oa_submit_done(void *arg, CURLcode cc, long status, const char *body, size_t len)
-{
-    struct oa_req *rq = arg;
-    struct oa *z = rq->gw->impl;
-    struct gw_result r;
-    int code = zalo_oa_classify(cc, status, body, len, time(NULL), z->utc_offset_s, &r);
-    struct zalo_token *tok = oa_token(rq->gw);
-    /* A refused token means the message was not taken: refresh once and send again. */
-    if ((code == -216 || code == -124) && !rq->retried && tok) {
-        rq->retried = true;
-        zalo_token_refused(tok, rq->access, oa_token_back, rq);
-        return;
-    }
-    oa_finish(rq, &r);
-}
-
-static int oa_send(struct oa_req *rq)
-{
-    struct oa *z = rq->gw->impl;
-    struct zalo_token *tok = oa_token(rq->gw);
-    char hbuf[4096];
-    const char *th[3];
-    if (!tok || zalo_token_headers(tok, hbuf, sizeof hbuf, th) < 0)
-        return -1;
-    free(rq->access);
-    rq->access = strdup(zalo_token_access(tok));
-    const char *headers[] = {"Content-Type: application/json", th[0], th[1], NULL};
-    struct httpc_request hr = {
-        .method = "POST", .url = rq->url, .headers = headers,
-        .body = rq->body, .body_len = strlen(rq->body), .timeout_ms = z->timeout_ms,
-    };
-    return httpc_request(rq->gw->host->http, &hr, oa_submit_done, rq);
-}
 
 static int oa_submit(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg)
 {
@@ -236,42 +144,12 @@ static int oa_submit(struct gateway *gw, const struct gw_message *m, gw_submit_c
     char *body = zalo_oa_body(m, &fallback, why, sizeof why);
     if (!body)
         return gateway_defer_result(gw, cb, arg, fallback ? GW_FALLBACK : GW_PERMFAIL, why);
-    if (!zalo_token_ready(oa_token(gw))) {
-        free(body);
-        return gateway_defer_result(gw, cb, arg, GW_TEMPFAIL, "zalo oa: no valid access token yet");
-    }
-    struct oa_req *rq = calloc(1, sizeof *rq);
-    size_t ulen = strlen(z->api_url) + 32;
-    char *url = malloc(ulen);
-    if (!rq || !url) {
-        free(rq);
-        free(url);
-        free(body);
-        return -1;
-    }
-    snprintf(url, ulen, "%s/v3.0/oa/message/cs", z->api_url);
-    rq->gw = gw;
-    rq->cb = cb;
-    rq->arg = arg;
-    rq->url = url;
-    rq->body = body;
-    rq->campaign_id = m->campaign_id;
-    rq->message_id = m->message_id;
-    if (oa_send(rq) < 0) {
-        oa_req_free(rq);
-        return -1;
-    }
-    return 0;
+    return zalo_call_submit(gw, &oa_endpoint, &z->c, body, cb, arg);
 }
 
 static void oa_webhook(struct gateway *gw, struct http_req *req, const char *subpath)
 {
-    struct oa *z = gw->impl;
-    if (subpath && *subpath && strcmp(subpath, "/") != 0) {
-        http_reply_text(req, 404, "not found\n");
-        return;
-    }
-    zalo_hook_handle(gw, req, &z->hook);
+    zalo_hook_handle(gw, req, subpath, &((struct oa *)gw->impl)->c.hook);
 }
 
 static bool oa_ready(struct gateway *gw)
@@ -279,10 +157,11 @@ static bool oa_ready(struct gateway *gw)
     return gw->impl && zalo_token_ready(oa_token(gw));
 }
 
-static int oa_open(struct gateway *gw, char *err, size_t errlen)
+static int oa_load(struct gateway *gw, void *impl, char *err, size_t errlen)
 {
     const struct config *cfg = gw->cfg;
     const char *sec = gw->section;
+    struct oa *z = impl;
     const char *idk = config_str(cfg, sec, "webhook_sig_id");
     const char *keyk = config_str(cfg, sec, "webhook_sig_key");
     if ((strcmp(idk, "app_id") != 0 && strcmp(idk, "oa_id") != 0) ||
@@ -290,53 +169,30 @@ static int oa_open(struct gateway *gw, char *err, size_t errlen)
         snprintf(err, errlen, "[%s] webhook_sig_id must be app_id or oa_id, webhook_sig_key oa_secret or app_secret", sec);
         return -1;
     }
-    struct oa *z = calloc(1, sizeof *z);
-    if (!z) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    snprintf(z->api_url, sizeof z->api_url, "%s", config_str(cfg, sec, "api_url"));
-    size_t n = strlen(z->api_url);
-    while (n > 0 && z->api_url[n - 1] == '/')
-        z->api_url[--n] = '\0';
+    zalo_conf_read(cfg, sec, idk, keyk, &z->c);
     snprintf(z->token_from, sizeof z->token_from, "%s", config_str(cfg, sec, "token_from"));
-    snprintf(z->sig_id, sizeof z->sig_id, "%s", config_str(cfg, sec, idk));
-    snprintf(z->sig_key, sizeof z->sig_key, "%s", config_str(cfg, sec, keyk));
-    z->hook.sig_id = z->sig_id;
-    z->hook.sig_key = z->sig_key;
-    z->hook.max_age_s = config_int(cfg, sec, "webhook_max_age_s");
-    z->timeout_ms = config_int(cfg, sec, "timeout_ms");
-    z->utc_offset_s = zalo_tz_offset(config_str(cfg, "policy", "timezone"));
-    if (!z->sig_id[0] || !z->sig_key[0])
+    if (!z->c.sig_id[0] || !z->c.sig_key[0])
         log_warn("event=zalo_oa_webhooks_off gw=%s reason=\"%s or %s not set: every webhook will be refused\"",
                  gw->name, idk, keyk);
     if (!z->token_from[0]) {
         const char *app_id = config_str(cfg, sec, "app_id"), *secret = config_str(cfg, sec, "app_secret");
         if (!app_id[0] || !secret[0]) {
             snprintf(err, errlen, "[%s] set token_from (a zalo_zns gateway) or app_id and app_secret", sec);
-            free(z);
             return -1;
         }
-        long tmo = z->timeout_ms;
-        struct zalo_token_conf tc = {
-            .gateway = gw->name,
-            .oauth_url = config_str(cfg, sec, "oauth_url"),
-            .app_id = app_id,
-            .app_secret = secret,
-            .initial_refresh = config_str(cfg, sec, "refresh_token"),
-            .timeout_ms = tmo,
-            .margin_s = (int)config_int(cfg, sec, "token_margin_s"),
-            .lease_s = (int)(tmo / 1000 * 3 + 30),
-            .appsecret_proof = config_bool(cfg, sec, "appsecret_proof"),
-        };
+        struct zalo_token_conf tc;
+        zalo_token_conf_read(cfg, sec, gw->name, z->c.timeout_ms, &tc);
         z->own = zalo_token_new(gw->host, &tc);
     } else if (strcmp(z->token_from, gw->name) == 0) {
         snprintf(err, errlen, "[%s] token_from: names this gateway itself", sec);
-        free(z);
         return -1;
     }
-    gw->impl = z;
     return 0;
+}
+
+static int oa_open(struct gateway *gw, char *err, size_t errlen)
+{
+    return gateway_open_impl(gw, sizeof(struct oa), oa_load, err, errlen);
 }
 
 static void oa_close(struct gateway *gw)
@@ -345,19 +201,10 @@ static void oa_close(struct gateway *gw)
     if (!z)
         return;
     zalo_token_free(z->own);
-    OPENSSL_cleanse(z, sizeof *z);
-    free(z);
-    gw->impl = NULL;
+    gateway_impl_free(gw, sizeof *z);
 }
 
 const struct gateway_type zalo_oa_type = {
-    .name = "zalo_oa",
-    .channel = "zalo",
-    .keys = oa_keys,
-    .idempotent = false,
-    .open = oa_open,
-    .submit = oa_submit,
-    .webhook = oa_webhook,
-    .ready = oa_ready,
-    .close = oa_close,
+    .name = "zalo_oa", .channel = "zalo", .keys = oa_keys, .idempotent = false,
+    .open = oa_open, .submit = oa_submit, .webhook = oa_webhook, .ready = oa_ready, .close = oa_close,
 };

@@ -6,7 +6,7 @@
 
 #include "gateways/gateway.h"
 
-/* Zalo OA consultation messages to a Zalo user id (gateways.md §2), type "zalo_oa", channel
+/* Zalo OA consultation messages to a Zalo user id, type "zalo_oa", channel
  * zalo: `POST {api_url}/v3.0/oa/message/cs`. Used to answer a citizen who wrote to the OA; Zalo
  * allows it only within 7 days of the citizen's last interaction (-230 → fall back, e.g. to
  * SMS). The API takes no idempotency key, so an answer that never came is in doubt.
@@ -20,7 +20,7 @@ extern const struct gateway_type zalo_oa_type;
 enum { ZALO_OA_MAX_CHARS = 2000 };
 
 /* Classifies an answer of /v3.0/oa/message/cs; returns Zalo's `error` (0 success), or
- * ZALO_ERR_TRANSPORT (gateways/zalo_zns.h) when no usable answer came. */
+ * ZALO_ERR_TRANSPORT (gateways/zalo_api.h) when no usable answer came. */
 int zalo_oa_classify(CURLcode cc, long status, const char *body, size_t len, time_t now,
                      long utc_offset_s, struct gw_result *r);
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
-/* The access and refresh tokens of one Zalo app / OA (gateways.md §2 "Tokens").
+/* The access and refresh tokens of one Zalo app / OA (docs/design.md, "Gateways").
  *
  * The tokens live in gateway_state (gateway, key): access_token, refresh_token, expires_at (unix
  * seconds) — the database, not this process, is where they are kept. A refresh token is

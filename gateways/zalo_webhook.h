@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Zalo webhooks (gateways.md §2 "Webhooks"): the signature check and the decoding of the body,
+/* Zalo webhooks: the signature check and the decoding of the body,
  * as pure functions so that they are unit-tested and fuzzed without a loop or a database. Used by
  * the zalo_zns and zalo_oa gateways. */
 

@@ -7,8 +7,9 @@
 #include <time.h>
 
 #include "gateways/gateway.h"
+#include "gateways/zalo_api.h"
 
-/* Zalo ZNS: template messages to a phone number (gateways.md §2), type "zalo_zns", channel zalo.
+/* Zalo ZNS: template messages to a phone number, type "zalo_zns", channel zalo.
  * Submits `POST {api_url}/message/template` with tracking_id "<campaign>.<message>", so a resend
  * is de-duplicated by Zalo and a timeout is a temporary failure, never in doubt. Keeps the OA's
  * tokens (gateways/zalo_token.h), records the quota Zalo reports in gateway_state
@@ -26,9 +27,6 @@ struct zalo_token *zalo_zns_token(struct gateway *gw);
 
 /* Pure parts, unit-tested. */
 
-/* Marks a transport-level failure in zalo_zns_classify's return value. */
-enum { ZALO_ERR_TRANSPORT = 1 };
-
 /* Classifies an answer of /message/template at time NOW in a zone UTC_OFFSET_S east of UTC.
  * Returns Zalo's `error` (0 on success, negative on error) or ZALO_ERR_TRANSPORT when no usable
  * answer came (timeout, HTTP error, not JSON, cut off); R is filled in every case. -124 is
@@ -36,28 +34,15 @@ enum { ZALO_ERR_TRANSPORT = 1 };
 int zalo_zns_classify(CURLcode cc, long status, const char *body, size_t len, time_t now,
                       long utc_offset_s, struct gw_result *r);
 
-/* Maps a Zalo error code of a ZNS or consultation answer to R (outcome, action, flags, reason).
- * Shared by both gateways; codes that only one API sends never reach the other. */
-void zalo_error_map(int code, time_t now, long utc_offset_s, struct gw_result *r);
-
-/* The first moment after NOW at which the local clock (UTC_OFFSET_S east of UTC) reads HOUR:00. */
-time_t zalo_next_local_hour(time_t now, long utc_offset_s, int hour);
-
 /* The JSON body of a ZNS submission, malloc'ed; NULL (with the reason in WHY) when the message
  * has no phone or template, its template data is not a JSON object, or the tracking id would
  * exceed Zalo's 48 characters. */
 char *zalo_zns_body(const struct gw_message *m, bool development, char *why, size_t whylen);
 
-/* The offset east of UTC, in seconds, of time zone TZ (e.g. "Asia/Ho_Chi_Minh") now. */
-long zalo_tz_offset(const char *tz);
-
-/* Answers a Zalo webhook request for gateway GW with the verdict of zalo_wh_check() and, when it
- * passes, applies the event. Shared by zalo_zns and zalo_oa. */
-struct zalo_hook_conf {
-    const char *sig_id;
-    const char *sig_key;
-    long max_age_s;
-};
-void zalo_hook_handle(struct gateway *gw, struct http_req *req, const struct zalo_hook_conf *c);
+/* Answers a Zalo webhook request for gateway GW (at /hooks/TYPE/NAME SUBPATH: anything below it
+ * is 404) with the verdict of zalo_wh_check() and, when it passes, applies the event. Shared by
+ * zalo_zns and zalo_oa. */
+void zalo_hook_handle(struct gateway *gw, struct http_req *req, const char *subpath,
+                      const struct zalo_hook_conf *c);
 
 #endif

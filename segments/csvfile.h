@@ -5,15 +5,14 @@
 #include <stdio.h>
 
 /* Reading the CSV files officers bring (citizen lists, the commune list) with libcsv, and
- * writing reject reports. The reader owns the encoding and size rules of contract.md so that
- * every importer applies the same ones:
+ * writing reject reports. The reader owns the encoding and size rules of those files (README.md,
+ * "Citizens, communes and segments") so that every importer applies the same ones:
  *  - the file must be UTF-8 (a BOM is skipped); UTF-16, legacy encodings (Windows-1258,
  *    TCVN3) and binary files are refused with the line and byte that prove it. A UTF-8 file
  *    with a few damaged lines (valid multi-byte UTF-8 on more lines than bad bytes, and bad
  *    bytes on at most CSVFILE_BAD_UTF8_FEW lines or one line in CSVFILE_BAD_UTF8_SHARE) is
- *    read, and each
- *    record with bytes that are not UTF-8 comes with the problem "invalid UTF-8 in NAME
- *    (column N)", NAME from the header;
+ *    read, and each record with bytes that are not UTF-8 comes with the problem "invalid UTF-8
+ *    in NAME (column N)", NAME from the header;
  *  - the separator is ',' or ';' (or a tab), whichever the header line uses most;
  *  - CRLF, LF or CR line ends; RFC 4180 quotes, fields may span lines;
  *  - a field over 4 KB or a record over 64 KB is one rejected row, and reading goes on;

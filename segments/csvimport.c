@@ -11,8 +11,8 @@
 
 /* ---- Header ----------------------------------------------------------------------------- */
 
-/* Column names after csvfile_fold(): contract.md's English and Vietnamese names and the usual
- * spellings of BHXH exports. */
+/* Column names after csvfile_fold(): English and Vietnamese names (README.md promises both, with
+ * or without accents) and the usual spellings of BHXH exports. */
 static const struct {
     const char *name;
     enum csv_col col;

@@ -6,7 +6,8 @@
 
 #include "cli/cli.h"
 
-/* The citizen CSV of contract.md. Two layers:
+/* The citizen CSV that `loa import citizens` reads (README.md, "Citizens, communes and
+ * segments"). Two layers:
  *  - csvimport_header_parse() and csvimport_row_parse() turn CSV records into checked,
  *    normalised citizen rows. They are pure (no database, no I/O): the reference data they
  *    check against is passed in, so they are unit-tested and fuzzed alone;

@@ -187,6 +187,25 @@ static int optout_keep(struct import *im)
     return 0;
 }
 
+/* The citizen's own columns, in the order both COPYs share; LAST ends the row after them. */
+static void copy_citizen(struct import *im, const char *language, bool last)
+{
+    const struct citizen_row *r = &im->row;
+    copy_field(im, r->full_name, false);
+    copy_field(im, r->phone, false);
+    copy_field(im, r->carrier, false);
+    copy_field(im, r->commune_code, false);
+    copy_field(im, r->province_code, false);
+    copy_field(im, r->gender, false);
+    copy_field(im, r->birth_date[0] ? r->birth_date : NULL, false);
+    copy_field(im, r->group_code, false);
+    copy_field(im, language, false);
+    copy_field(im, r->bhxh_code, false);
+    copy_field(im, r->participation, false);
+    copy_field(im, r->due_date[0] ? r->due_date : NULL, false);
+    copy_field(im, r->zalo_user_id, last);
+}
+
 /* The columns of the initial load, in COPY order; a new citizen speaks Vietnamese unless the
  * file says otherwise. */
 static int copy_row_direct(struct import *im, char *err, size_t errlen)
@@ -196,19 +215,7 @@ static int copy_row_direct(struct import *im, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    copy_field(im, r->full_name, false);
-    copy_field(im, r->phone, false);
-    copy_field(im, r->carrier, false);
-    copy_field(im, r->commune_code, false);
-    copy_field(im, r->province_code, false);
-    copy_field(im, r->gender, false);
-    copy_field(im, r->birth_date[0] ? r->birth_date : NULL, false);
-    copy_field(im, r->group_code, false);
-    copy_field(im, r->language ? r->language : "vi", false);
-    copy_field(im, r->bhxh_code, false);
-    copy_field(im, r->participation, false);
-    copy_field(im, r->due_date[0] ? r->due_date : NULL, false);
-    copy_field(im, r->zalo_user_id, true);
+    copy_citizen(im, r->language ? r->language : "vi", true);
     if (im->clen > COPY_CHUNK)
         return copy_flush(im, err, errlen);
     return 0;
@@ -222,19 +229,7 @@ static int copy_row(struct import *im, long line, char *err, size_t errlen)
     char num[24];
     snprintf(num, sizeof num, "%ld", line);
     copy_field(im, num, false);
-    copy_field(im, r->full_name, false);
-    copy_field(im, r->phone, false);
-    copy_field(im, r->carrier, false);
-    copy_field(im, r->commune_code, false);
-    copy_field(im, r->province_code, false);
-    copy_field(im, r->gender, false);
-    copy_field(im, r->birth_date[0] ? r->birth_date : NULL, false);
-    copy_field(im, r->group_code, false);
-    copy_field(im, r->language, false);
-    copy_field(im, r->bhxh_code, false);
-    copy_field(im, r->participation, false);
-    copy_field(im, r->due_date[0] ? r->due_date : NULL, false);
-    copy_field(im, r->zalo_user_id, false);
+    copy_citizen(im, r->language, false);
     copy_field(im, r->opt_out ? "t" : "f", true);
     /* Flush before the next row could overflow: a row is bounded by the 64 KB record limit
      * (twice that once escaped). */

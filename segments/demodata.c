@@ -1,6 +1,7 @@
-/* Synthetic citizens for demos, tests and benchmarks: a citizen CSV in the format of
- * contract.md, deterministic for a seed and a base date. Names follow the distribution of
- * Vietnamese family names, with Jrai and Bahnar names in Gia Lai and Khmer names in An Giang. */
+/* Synthetic citizens for demos, tests and benchmarks: a citizen CSV in the format that
+ * segments/csvimport.h reads, deterministic for a seed and a base date. Names follow the
+ * distribution of Vietnamese family names, with Jrai and Bahnar names in Gia Lai and Khmer names
+ * in An Giang. */
 #include "segments/demodata.h"
 #include "core/db.h"
 

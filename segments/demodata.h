@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 
-/* Synthetic citizens in the citizen CSV format of contract.md. */
+/* Synthetic citizens in the citizen CSV format that segments/csvimport.h reads. */
 
 struct demodata_commune {
     const char *code, *province;

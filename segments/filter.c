@@ -1,6 +1,7 @@
 #include "segments/filter.h"
 #include "segments/phone.h"
 #include "core/db.h"
+#include "core/pgarray.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -143,20 +144,15 @@ static int refuse(struct fc *f, const char *fmt, ...)
     return -1;
 }
 
-/* Path bookkeeping: push returns the old length, which pop restores. */
-static size_t path_push_key(struct fc *f, const char *key)
+/* Path bookkeeping: push appends ".key" or "[i]" and returns the old length, which pop restores. */
+static size_t path_push(struct fc *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t path_push(struct fc *f, const char *fmt, ...)
 {
     size_t old = f->plen;
-    int n = snprintf(f->path + f->plen, sizeof f->path - f->plen, ".%.40s", key);
-    if (n > 0)
-        f->plen = f->plen + (size_t)n < sizeof f->path ? f->plen + (size_t)n : sizeof f->path - 1;
-    return old;
-}
-
-static size_t path_push_index(struct fc *f, int i)
-{
-    size_t old = f->plen;
-    int n = snprintf(f->path + f->plen, sizeof f->path - f->plen, "[%d]", i);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(f->path + f->plen, sizeof f->path - f->plen, fmt, ap);
+    va_end(ap);
     if (n > 0)
         f->plen = f->plen + (size_t)n < sizeof f->path ? f->plen + (size_t)n : sizeof f->path - 1;
     return old;
@@ -308,38 +304,6 @@ static char *scalar(struct fc *f, const struct field *fd, const cJSON *v)
     return strdup(s);
 }
 
-/* Appends VAL to a PostgreSQL array literal as a quoted element. */
-static void array_elem(char **buf, size_t *len, size_t *cap, const char *val, bool *oom)
-{
-    /* A comma, two quotes, every byte escaped, and room for the closing brace and NUL that
-     * list_param() appends after the last element. */
-    size_t need = *len + 2 * strlen(val) + 5;
-    if (need > *cap) {
-        size_t ncap = *cap ? *cap : 64;
-        while (ncap < need)
-            ncap *= 2;
-        char *p = realloc(*buf, ncap);
-        if (!p) {
-            *oom = true;
-            return;
-        }
-        *buf = p;
-        *cap = ncap;
-    }
-    char *o = *buf + *len;
-    if (*len > 1)
-        *o++ = ',';
-    *o++ = '"';
-    for (const char *s = val; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            *o++ = '\\';
-        *o++ = *s;
-    }
-    *o++ = '"';
-    *o = '\0';
-    *len = (size_t)(o - *buf);
-}
-
 /* Checks a non-empty JSON array of scalars and returns it as a parameter number (array literal). */
 static int list_param(struct fc *f, const struct field *fd, const cJSON *v, const char *opname)
 {
@@ -348,31 +312,23 @@ static int list_param(struct fc *f, const struct field *fd, const cJSON *v, cons
     int n = cJSON_GetArraySize(v);
     if (n < 1 || n > FILTER_MAX_LIST)
         return refuse(f, "%s needs 1 to %d values, not %d", opname, FILTER_MAX_LIST, n);
-    char *buf = malloc(64);
-    size_t len = 1, cap = 64;
-    bool oom = buf == NULL;
-    if (buf)
-        strcpy(buf, "{");
+    struct pgarray a;
+    pgarray_init(&a);
     int i = 0;
-    for (const cJSON *e = v->child; e && !oom; e = e->next, i++) {
-        size_t old = path_push_index(f, i);
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t old = path_push(f, "[%d]", i);
         char *s = scalar(f, fd, e);
         path_pop(f, old);
         if (!s) {
-            free(buf);
+            pgarray_free(&a);
             return -1;
         }
-        array_elem(&buf, &len, &cap, s, &oom);
+        pgarray_text(&a, s);
         free(s);
     }
-    if (oom) {
-        free(buf);
-        f->oom = true;
-        return refuse(f, "out of memory");
-    }
-    buf[len++] = '}';
-    buf[len] = '\0';
-    return param_add(f, buf);
+    int k = param_add(f, strdup(pgarray_end(&a)));
+    pgarray_free(&a);
+    return k;
 }
 
 /* ---- Conditions ------------------------------------------------------------------------- */
@@ -399,12 +355,12 @@ static int cond_age(struct fc *f, enum op op, const cJSON *v, const struct field
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2)
             return refuse(f, "between needs [lo, hi]");
         char *a = NULL, *b = NULL;
-        size_t old = path_push_index(f, 0);
+        size_t old = path_push(f, "[0]");
         a = scalar(f, fd, v->child);
         path_pop(f, old);
         if (!a)
             return -1;
-        old = path_push_index(f, 1);
+        old = path_push(f, "[1]");
         b = scalar(f, fd, v->child->next);
         path_pop(f, old);
         if (!b) {
@@ -459,12 +415,12 @@ static int cond_between(struct fc *f, const struct field *fd, const cJSON *v, co
 {
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2)
         return refuse(f, "between needs [lo, hi]");
-    size_t old = path_push_index(f, 0);
+    size_t old = path_push(f, "[0]");
     char *a = scalar(f, fd, v->child);
     path_pop(f, old);
     if (!a)
         return -1;
-    old = path_push_index(f, 1);
+    old = path_push(f, "[1]");
     char *b = scalar(f, fd, v->child->next);
     path_pop(f, old);
     if (!b) {
@@ -488,7 +444,7 @@ static int cond_compile(struct fc *f, const struct field *fd, enum op op, const 
     };
     const char *cast = fd->kind == K_DATE ? "::date" : fd->kind == K_BOOL ? "::boolean" : "";
     const char *col = fd->column;
-    size_t old = path_push_key(f, op_names[op]);
+    size_t old = path_push(f, ".%.40s", op_names[op]);
     int rc = 0, p;
 
     if (op == OP_EXISTS) {
@@ -562,7 +518,7 @@ static int condition(struct fc *f, const cJSON *node)
             if (strcmp(k->string, op_names[i]) == 0)
                 o = (enum op)i;
         if (o == OP_COUNT) {
-            size_t old = path_push_key(f, shown);
+            size_t old = path_push(f, ".%.40s", shown);
             refuse(f, "unknown operator '%s' (eq ne in not_in lt lte gt gte between within_days "
                       "exists)", shown);
             path_pop(f, old);
@@ -577,7 +533,7 @@ static int condition(struct fc *f, const cJSON *node)
         return refuse(f, "a condition needs 'field'");
     if (!opv)
         return refuse(f, "a condition needs an operator");
-    size_t old = path_push_key(f, "field");
+    size_t old = path_push(f, ".field");
     if (!cJSON_IsString(field)) {
         refuse(f, "field needs a string");
         path_pop(f, old);
@@ -595,7 +551,7 @@ static int condition(struct fc *f, const cJSON *node)
     }
     path_pop(f, old);
     if (!(fd->ops & B(op))) {
-        old = path_push_key(f, op_names[op]);
+        old = path_push(f, ".%.40s", op_names[op]);
         refuse(f, "%s does not take %s", fd->name, op_names[op]);
         path_pop(f, old);
         return -1;
@@ -607,7 +563,7 @@ static int node_compile(struct fc *f, const cJSON *node, int depth);
 
 static int node_list(struct fc *f, const cJSON *list, const char *key, int depth)
 {
-    size_t old = path_push_key(f, key);
+    size_t old = path_push(f, ".%.40s", key);
     if (!cJSON_IsArray(list)) {
         refuse(f, "%s needs an array of nodes", key);
         path_pop(f, old);
@@ -623,7 +579,7 @@ static int node_list(struct fc *f, const cJSON *list, const char *key, int depth
     for (const cJSON *e = list->child; e; e = e->next, i++) {
         if (i)
             emit(f, strcmp(key, "all") == 0 ? " AND " : " OR ");
-        size_t o2 = path_push_index(f, i);
+        size_t o2 = path_push(f, "[%d]", i);
         int rc = node_compile(f, e, depth + 1);
         path_pop(f, o2);
         if (rc < 0) {
@@ -671,7 +627,7 @@ static int node_compile(struct fc *f, const cJSON *node, int depth)
         return rc;
     }
     if (strcmp(k, "not") == 0) {
-        size_t old = path_push_key(f, "not");
+        size_t old = path_push(f, ".not");
         /* COALESCE: an unknown value inside is "not matched", so NOT gives its complement. */
         emit(f, "NOT COALESCE(");
         int rc = node_compile(f, first, depth + 1);

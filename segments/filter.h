@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The segment filter language of contract.md, compiled to a parameterised SQL expression.
+/* The segment filter language (README.md, "Citizens, communes and segments"), compiled to a
+ * parameterised SQL expression.
  *
  *   node      := {"all":[node…]} | {"any":[node…]} | {"not":node} | condition
  *   condition := {"field":F, OP:VALUE}      exactly one OP

@@ -8,7 +8,7 @@ const char *const phone_carriers[] = {
     "viettel", "vinaphone", "mobifone", "vietnamobile", "gmobile", "itel", "reddi", NULL,
 };
 
-/* The carrier of each two-digit mobile prefix after the trunk 0 (sms-vn.md). A prefix missing
+/* The carrier of each two-digit mobile prefix after the trunk 0. A prefix missing
  * here is not a mobile number today. */
 static const struct {
     char prefix[3];

@@ -1,8 +1,9 @@
 #ifndef LOA_PHONE_H
 #define LOA_PHONE_H
 
-/* Vietnamese mobile numbers (sms-vn.md). Owned by segments/: the importer, the reply hooks and
- * the demo data all go through these two functions, so there is one idea of a valid number. */
+/* Vietnamese mobile numbers: 0 and nine digits, the first two of which name the carrier. Owned
+ * by segments/: the importer, the reply hooks and the demo data all go through these two
+ * functions, so there is one idea of a valid number. */
 
 /* Normalises IN to E.164 without '+' ("84XXXXXXXXX") in OUT. Accepts 0XXXXXXXXX, 84…, +84…,
  * 0084…, a national number whose leading 0 a spreadsheet dropped (9 digits), and pre-2018

@@ -2,7 +2,7 @@
 #define LOA_MESSAGE_H
 #include <stdbool.h>
 
-/* The states of a message (design.md "Message states"). Every change of state is checked by
+/* The states of a message (docs/design.md "Message states"). Every change of state is checked by
  * message_transition_ok() before it is written, and the SQL that writes it repeats the check
  * in its WHERE clause (`AND state = ANY($from)`), so a late or duplicated event cannot move a
  * message backwards. */

@@ -1,17 +1,5 @@
-#include "cli/cli.h"
-#include "cli/cmd_db.h"
+#include "cli/commands.h"
 #include "engine/serve.h"
-#include "segments/csvimport.h"
-#include "segments/demodata.h"
-#include "segments/communes.h"
-#include "segments/segment.h"
-#include "campaigns/template_cmd.h"
-#include "campaigns/preview.h"
-#include "campaigns/campaign.h"
-#include "campaigns/stats.h"
-#include "campaigns/replies.h"
-#include "campaigns/report.h"
-#include "campaigns/users.h"
 
 #include <stddef.h>
 

@@ -4,8 +4,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cli/cli.h"
-
 /* The citizen CSV of contract.md. Two layers:
  *  - csvimport_header_parse() and csvimport_row_parse() turn CSV records into checked,
  *    normalised citizen rows. They are pure (no database, no I/O): the reference data they
@@ -89,8 +87,5 @@ struct import_opts {
  * refused; the database is then unchanged. */
 int csvimport_citizens(PGconn *db, const char *path, const struct import_opts *o,
                        struct import_stats *st, char *err, size_t errlen);
-
-/* `loa import citizens FILE.csv [--rejects OUT.csv] [--dry-run] [--json]` */
-int cmd_import_citizens(struct cli *c, int argc, char **argv);
 
 #endif

@@ -328,12 +328,12 @@ static void print_rendering(FILE *out, const char *what, int64_t id, const char 
                             const struct sms_info *info, enum tpl_channel ch)
 {
     if (ch == TPL_SMS)
-        fprintf(out, "%s (citizen %" PRId64 "%s%s): %s, %d units, %d part%s\n  %s\n", what, id, lang ? ", " : "",
-               lang ? lang : "", info->coding == SMS_GSM7 ? "GSM-7" : "UCS-2", info->units, info->parts,
-               info->parts == 1 ? "" : "s", text);
+        fprintf(out, "%s (citizen %" PRId64 "%s%s): %s, %d units, %d part%s\n  %s\n", what, id,
+                lang ? ", " : "", lang ? lang : "", info->coding == SMS_GSM7 ? "GSM-7" : "UCS-2",
+                info->units, info->parts, info->parts == 1 ? "" : "s", text);
     else
-        fprintf(out, "%s (citizen %" PRId64 "%s%s): template_data %s\n", what, id, lang ? ", " : "",
-               lang ? lang : "", text);
+        fprintf(out, "%s (citizen %" PRId64 "%s%s): template_data %s\n", what, id,
+                lang ? ", " : "", lang ? lang : "", text);
 }
 
 void preview_print_text(FILE *out, const char *name, const char *segment, const struct preview_result *o)
@@ -350,9 +350,9 @@ void preview_print_text(FILE *out, const char *name, const char *segment, const 
     if (o->has_longest)
         print_rendering(out, "longest", o->longest_id, NULL, o->longest, &o->longest_info, o->channel);
     fprintf(out, "%s%s: %ld citizens, %ld reachable by %s: %lld %s, estimated cost %lld VND\n",
-           segment ? "segment " : "all citizens", segment ? segment : "", o->citizens, o->sendable,
-           o->channel == TPL_ZNS ? "Zalo" : "SMS", o->total_parts,
-           o->channel == TPL_ZNS ? "messages" : "parts", o->cost_vnd);
+            segment ? "segment " : "all citizens", segment ? segment : "", o->citizens, o->sendable,
+            o->channel == TPL_ZNS ? "Zalo" : "SMS", o->total_parts,
+            o->channel == TPL_ZNS ? "messages" : "parts", o->cost_vnd);
     fprintf(out, "variants:");
     for (int i = 0; i < o->nlanguages; i++)
         fprintf(out, " %s %ld", o->languages[i].language, o->languages[i].citizens);

@@ -228,16 +228,16 @@ static void list_json(const PGresult *r, bool unmasked, cJSON *o)
 static void list_text(const PGresult *r, bool unmasked, FILE *out)
 {
     fprintf(out, "%6s  %-16s %-5s %-14s %-20s %-8s %-9s %s\n", "id", "received", "chan", "from",
-           "campaign", "intent", "answered", "text");
+            "campaign", "intent", "answered", "text");
     for (int i = 0; i < PQntuples(r); i++) {
         char masked[LOG_MASK_LEN], body[96], camp[24];
         one_line(PQgetvalue(r, i, 8), body, sizeof body);
         one_line(PQgetvalue(r, i, 6), camp, sizeof camp);
         fprintf(out, "%6s  %-16s %-5s %-14s %-20s %-8s %-9s %s\n", PQgetvalue(r, i, 0),
-               PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-               unmasked ? PQgetvalue(r, i, 4) : log_mask_phone(PQgetvalue(r, i, 4), masked, sizeof masked),
-               PQgetisnull(r, i, 6) ? "-" : camp, PQgetvalue(r, i, 7),
-               PQgetisnull(r, i, 11) ? "no" : "yes", body);
+                PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                unmasked ? PQgetvalue(r, i, 4) : log_mask_phone(PQgetvalue(r, i, 4), masked, sizeof masked),
+                PQgetisnull(r, i, 6) ? "-" : camp, PQgetvalue(r, i, 7),
+                PQgetisnull(r, i, 11) ? "no" : "yes", body);
     }
 }
 

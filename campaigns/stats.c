@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 const char *const stats_outcome_names[STATS_NOUTCOMES] = {
     "pending", "submitted", "delivered", "undelivered", "failed",
     "in_doubt", "suppressed", "expired", "cancelled",
@@ -188,15 +187,15 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
                       const char *policy_window, const char *tz, FILE *out)
 {
     fprintf(out, "campaign %s '%s'  status %s\n", PQgetvalue(d, 0, 0), PQgetvalue(d, 0, 1),
-           PQgetvalue(d, 0, 2));
+            PQgetvalue(d, 0, 2));
     fprintf(out, "  segment   %s\n", PQgetvalue(d, 0, 3));
     fprintf(out, "  channels  ");
     for (int i = 0; i < PQntuples(chans); i++)
         fprintf(out, "%s%s%s%s:%s", i ? " -> " : "", PQgetvalue(chans, i, 0),
-               opt_text(chans, i, 2) ? "@" : "", PQgetvalue(chans, i, 2), PQgetvalue(chans, i, 1));
+                opt_text(chans, i, 2) ? "@" : "", PQgetvalue(chans, i, 2), PQgetvalue(chans, i, 1));
     fputc('\n', out);
     fprintf(out, "  starts    %s   ends %s   (%s)\n", opt_text(d, 0, 11) ? PQgetvalue(d, 0, 11) : "when started",
-           opt_text(d, 0, 12) ? PQgetvalue(d, 0, 12) : "-", tz);
+            opt_text(d, 0, 12) ? PQgetvalue(d, 0, 12) : "-", tz);
     if (opt_text(d, 0, 6))
         fprintf(out, "  window    %s-%s\n", PQgetvalue(d, 0, 6), PQgetvalue(d, 0, 7));
     else
@@ -209,17 +208,17 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
     for (int i = 0; i < STATS_NOUTCOMES; i++)
         fprintf(out, "    %-12s %10lld\n", stats_outcome_names[i], s->outcomes[i]);
     fprintf(out, "\n  %-8s %12s %12s %12s %12s %12s %14s\n", "channel", "sent", "delivered", "failed",
-           "fallback", "parts", "cost_vnd");
+            "fallback", "parts", "cost_vnd");
     for (int i = 0; i < STATS_NCHANNELS; i++) {
         const struct channel_stats *c = &s->channel[i];
         char parts[24] = "-";
         if (i == STATS_SMS)
             snprintf(parts, sizeof parts, "%lld", c->parts);
         fprintf(out, "  %-8s %12lld %12lld %12lld %12lld %12s %14lld\n", channel_names[i], c->sent,
-               c->delivered, c->failed, c->fallback, parts, c->cost_vnd);
+                c->delivered, c->failed, c->fallback, parts, c->cost_vnd);
     }
     fprintf(out, "\n  replies %lld   opted out %lld   cost %lld VND\n", s->replies, s->opted_out,
-           s->cost_vnd);
+            s->cost_vnd);
 }
 
 /* ---- the breakdown of `show --by` ---- */

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Campaigns: the lifecycle seen from the command line. The CLI only changes rows and NOTIFYs
- * loa_campaigns; the daemon materialises the messages of a scheduled campaign when it is due,
+/* Campaigns: their statuses (the operations that change them are in campaigns/lifecycle.h).
+ * The CLI only changes rows and NOTIFYs loa_campaigns; the daemon materialises the messages of a scheduled campaign when it is due,
  * moves it to running, and completes it.
  *
  *   draft ──start──► scheduled ──(daemon)──► running ──(daemon)──► completed
@@ -78,14 +78,5 @@ struct campaign_row {
  * ("no campaign 'x'" or the database's error). */
 int campaign_find(PGconn *db, const char *key, struct campaign_row *out, char *err,
                   size_t errlen);
-
-/* ---- Commands (engine/cli_commands.c) ---- */
-struct cli;
-int cmd_campaign_create(struct cli *c, int argc, char **argv);
-int cmd_campaign_approve(struct cli *c, int argc, char **argv);
-int cmd_campaign_start(struct cli *c, int argc, char **argv);
-int cmd_campaign_pause(struct cli *c, int argc, char **argv);
-int cmd_campaign_resume(struct cli *c, int argc, char **argv);
-int cmd_campaign_cancel(struct cli *c, int argc, char **argv);
 
 #endif

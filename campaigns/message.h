@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* The states of a message (design.md "Message states"). The legal changes are the table of
+/* The states of a message (docs/design.md "Message states"). The legal changes are the table of
  * message.c, which the database holds too (message_transitions, generated from it at build
  * time): the trigger on messages refuses any other change, and the SQL that writes a state
  * names the source states in its WHERE clause, so a late or duplicated event cannot move a

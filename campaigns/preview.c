@@ -2,13 +2,11 @@
 #include "campaigns/preview.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "core/config.h"
 #include "core/db.h"
 #include "gateways/gateway.h"
@@ -240,15 +238,6 @@ int template_preview_segment(PGconn *db, int64_t template_id, const char *segmen
 
 /* ---- loa template preview ---- */
 
-static const struct option preview_opts[] = {
-    {"citizen", required_argument, NULL, 'c'},
-    {"segment", required_argument, NULL, 's'},
-    {"gateway", required_argument, NULL, 'g'},
-    {"json", no_argument, NULL, 'j'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 static const char *coding_name(enum sms_coding c)
 {
     return c == SMS_GSM7 ? "gsm7" : "ucs2";
@@ -295,8 +284,8 @@ static cJSON *rendering_json(int64_t id, const char *lang, const char *text, con
     return o;
 }
 
-static void preview_print_json(const char *name, const char *segment, const struct preview_result *o,
-                               const char *refusal)
+cJSON *preview_to_json(const char *name, const char *segment, const struct preview_result *o,
+                       const char *refusal)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "template", name);
@@ -332,105 +321,80 @@ static void preview_print_json(const char *name, const char *segment, const stru
     }
     cJSON_AddBoolToObject(j, "ok", refusal == NULL);
     if (refusal) cJSON_AddStringToObject(j, "refused", refusal);
-    char *s = cJSON_PrintUnformatted(j);
-    puts(s);
-    free(s);
-    cJSON_Delete(j);
+    return j;
 }
 
-static void print_rendering(const char *what, int64_t id, const char *lang, const char *text,
+static void print_rendering(FILE *out, const char *what, int64_t id, const char *lang, const char *text,
                             const struct sms_info *info, enum tpl_channel ch)
 {
     if (ch == TPL_SMS)
-        printf("%s (citizen %" PRId64 "%s%s): %s, %d units, %d part%s\n  %s\n", what, id, lang ? ", " : "",
-               lang ? lang : "", info->coding == SMS_GSM7 ? "GSM-7" : "UCS-2", info->units, info->parts,
-               info->parts == 1 ? "" : "s", text);
+        fprintf(out, "%s (citizen %" PRId64 "%s%s): %s, %d units, %d part%s\n  %s\n", what, id,
+                lang ? ", " : "", lang ? lang : "", info->coding == SMS_GSM7 ? "GSM-7" : "UCS-2",
+                info->units, info->parts, info->parts == 1 ? "" : "s", text);
     else
-        printf("%s (citizen %" PRId64 "%s%s): template_data %s\n", what, id, lang ? ", " : "",
-               lang ? lang : "", text);
+        fprintf(out, "%s (citizen %" PRId64 "%s%s): template_data %s\n", what, id,
+                lang ? ", " : "", lang ? lang : "", text);
 }
 
-static void preview_print_text(const char *name, const char *segment, const struct preview_result *o)
+void preview_print_text(FILE *out, const char *name, const char *segment, const struct preview_result *o)
 {
-    printf("template %s (%s), ", name, o->channel == TPL_ZNS ? "zns" : "sms");
-    if (o->gateway[0]) printf("gateway %s", o->gateway);
-    else printf("no gateway configured: default prices");
+    fprintf(out, "template %s (%s), ", name, o->channel == TPL_ZNS ? "zns" : "sms");
+    if (o->gateway[0]) fprintf(out, "gateway %s", o->gateway);
+    else fprintf(out, "no gateway configured: default prices");
     if (o->channel == TPL_SMS)
-        printf(": at most %d parts, %ld VND a part\n", o->max_parts, o->price_per_part_vnd);
+        fprintf(out, ": at most %d parts, %ld VND a part\n", o->max_parts, o->price_per_part_vnd);
     else
-        printf(": %ld VND a message\n", o->price_per_part_vnd);
+        fprintf(out, ": %ld VND a message\n", o->price_per_part_vnd);
     if (o->has_sample)
-        print_rendering("sample", o->sample_id, o->sample_language, o->sample, &o->sample_info, o->channel);
+        print_rendering(out, "sample", o->sample_id, o->sample_language, o->sample, &o->sample_info, o->channel);
     if (o->has_longest)
-        print_rendering("longest", o->longest_id, NULL, o->longest, &o->longest_info, o->channel);
-    printf("%s%s: %ld citizens, %ld reachable by %s: %lld %s, estimated cost %lld VND\n",
-           segment ? "segment " : "all citizens", segment ? segment : "", o->citizens, o->sendable,
-           o->channel == TPL_ZNS ? "Zalo" : "SMS", o->total_parts,
-           o->channel == TPL_ZNS ? "messages" : "parts", o->cost_vnd);
-    printf("variants:");
+        print_rendering(out, "longest", o->longest_id, NULL, o->longest, &o->longest_info, o->channel);
+    fprintf(out, "%s%s: %ld citizens, %ld reachable by %s: %lld %s, estimated cost %lld VND\n",
+            segment ? "segment " : "all citizens", segment ? segment : "", o->citizens, o->sendable,
+            o->channel == TPL_ZNS ? "Zalo" : "SMS", o->total_parts,
+            o->channel == TPL_ZNS ? "messages" : "parts", o->cost_vnd);
+    fprintf(out, "variants:");
     for (int i = 0; i < o->nlanguages; i++)
-        printf(" %s %ld", o->languages[i].language, o->languages[i].citizens);
-    printf("\n");
+        fprintf(out, " %s %ld", o->languages[i].language, o->languages[i].citizens);
+    fprintf(out, "\n");
     if (o->emoji > 0)
-        printf("warning: %d emoji: each forces UCS-2 (70/67 a part) and counts 2 units\n", o->emoji);
+        fprintf(out, "warning: %d emoji: each forces UCS-2 (70/67 a part) and counts 2 units\n", o->emoji);
 }
 
-int cmd_template_preview(struct cli *c, int argc, char **argv)
+int template_preview(PGconn *db, const struct config *cfg, const struct preview_request *q,
+                     struct preview_result *o, char *err, size_t errlen)
 {
-    const struct cli_command *self = cli_find("template preview");
-    const char *citizen = NULL, *segment = NULL, *gateway = NULL;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", preview_opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': citizen = optarg; break;
-        case 's': segment = optarg; break;
-        case 'g': gateway = optarg; break;
-        case 'j': c->json = true; break;
-        case 'h': cli_print_usage(stdout, self); return CLI_OK;
-        default: return cli_usage(self, "unknown option");
-        }
+    const char *params[1] = {q->name};
+    PGresult *r = db_query(db, err, errlen, "SELECT id FROM templates WHERE name = $1", 1, params);
+    if (!r) return -1;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        snprintf(err, errlen, "no template '%s'", q->name);
+        return -1;
     }
-    if (optind != argc - 1) return cli_usage(self, "give one template NAME");
-    const char *name = argv[optind];
-    if (citizen && strspn(citizen, "0123456789") != strlen(citizen))
-        return cli_usage(self, "--citizen takes a citizen id");
-    PGconn *db = cli_db(c);
-    if (!db) return CLI_REFUSED;
-    char err[1024];
-    const char *params[1] = {name};
-    PGresult *r = db_query(db, err, sizeof err, "SELECT id FROM templates WHERE name = $1", 1, params);
-    if (!r) return cli_refuse("%s", err);
-    if (PQntuples(r) != 1) { PQclear(r); return cli_refuse("no template '%s'", name); }
     int64_t id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
 
+    char why[1024];
     struct filter_sql fs = {0};
     int64_t segment_id;
-    if (segment && segment_load(db, segment, 1, &fs, &segment_id, err, sizeof err) < 0)
-        return cli_refuse("segment %s: %s", segment, err);
-    struct preview_result *o = malloc(sizeof *o);
-    struct previewer p;
-    int rc = CLI_REFUSED;
-    if (!o) { cli_refuse("out of memory"); goto out; }
-    if (previewer_open(&p, db, id, c->cfg, gateway, o, err, sizeof err) < 0) {
-        cli_refuse("%s", err);
-        goto out;
+    if (q->segment && segment_load(db, q->segment, 1, &fs, &segment_id, why, sizeof why) < 0) {
+        snprintf(err, errlen, "segment %s: %s", q->segment, why);
+        return -1;
     }
-    if ((citizen && preview_sample_citizen(&p, citizen, err, sizeof err) < 0) ||
-        preview_stream(&p, segment ? fs.where : "true", fs.params, fs.nparams, err, sizeof err) < 0) {
+    struct previewer p;
+    int rc = -1;
+    if (previewer_open(&p, db, id, cfg, q->gateway, o, err, errlen) < 0)
+        goto out;
+    if ((q->citizen && preview_sample_citizen(&p, q->citizen, err, errlen) < 0) ||
+        preview_stream(&p, q->segment ? fs.where : "true", fs.params, fs.nparams, err, errlen) < 0) {
         previewer_close(&p);
-        cli_refuse("%s", err);
         goto out;
     }
     previewer_close(&p);
     o->cost_vnd = o->total_parts * o->price_per_part_vnd;
-    int refused = preview_verdict(o, err, sizeof err) < 0;
-    if (c->json) preview_print_json(name, segment, o, refused ? err : NULL);
-    else preview_print_text(name, segment, o);
-    rc = refused ? cli_refuse("%s", err) : CLI_OK;
+    rc = preview_verdict(o, err, errlen) < 0 ? 1 : 0;
 out:
-    free(o);
     filter_sql_free(&fs);
     return rc;
 }

@@ -2,16 +2,18 @@
 #define LOA_PREVIEW_H
 #include <libpq-fe.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "gateways/smstext.h"
 #include "campaigns/template.h"
 
-/* Template preview over a segment (sms-vn.md: the officer sees encoding, parts and cost of the
- * LONGEST rendering, not only the sample, before a campaign starts). The segment is streamed in
+/* Template preview over a segment: the officer sees encoding, parts and cost of the LONGEST
+ * rendering, not only the sample, before a campaign starts (an SMS is billed per part, and the
+ * longest citizen's message decides how many parts the campaign needs). The segment is streamed in
  * single-row mode, so memory does not grow with its size. */
 
 struct config;
-struct cli;
+struct cJSON;
 
 struct preview_lang {
     char language[8];
@@ -56,7 +58,19 @@ int template_preview_segment(PGconn *db, int64_t template_id, const char *segmen
                              const char *gateway, struct preview_result *out, char *err,
                              size_t errlen);
 
-/* `loa template preview NAME [--citizen ID] [--segment SEG] [--gateway GW] [--json]`. */
-int cmd_template_preview(struct cli *c, int argc, char **argv);
+/* `loa template preview`: template NAME over SEGMENT (NULL: all citizens), priced on GATEWAY
+ * (NULL: the first of the channel), the sample being citizen CITIZEN (digits) when not NULL. */
+struct preview_request {
+    const char *name, *segment, *gateway, *citizen;
+};
+/* 0 with O filled; 1 with O filled and the refusal in ERR (a rendering over max_parts or a ZNS
+ * limit: the longest is in O); -1 with ERR when there is nothing to show. */
+int template_preview(PGconn *db, const struct config *cfg, const struct preview_request *q,
+                     struct preview_result *o, char *err, size_t errlen);
+/* The preview as text on OUT, or as a JSON object (for the caller to delete) whose "ok" is
+ * false and "refused" REFUSAL when REFUSAL is not NULL. */
+void preview_print_text(FILE *out, const char *name, const char *segment, const struct preview_result *o);
+struct cJSON *preview_to_json(const char *name, const char *segment, const struct preview_result *o,
+                              const char *refusal);
 
 #endif

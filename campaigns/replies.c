@@ -1,12 +1,9 @@
 #include "campaigns/replies.h"
-#include "cli/cli.h"
-#include "core/config.h"
 #include "core/db.h"
 #include "core/log.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,14 +41,6 @@ char *reply_text_escape(const char *text, size_t len)
 
 /* ---- replies list ---- */
 
-static void print_json(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    puts(s);
-    free(s);
-    cJSON_Delete(o);
-}
-
 /* A reply body on one terminal line: control characters become spaces, cut at MAX bytes on
  * a character boundary. */
 static void one_line(const char *in, char *out, size_t max)
@@ -79,9 +68,8 @@ static void one_line(const char *in, char *out, size_t max)
     "   AND (NOT $2::boolean OR r.answered_at IS NULL)"                                        \
     " ORDER BY r.received_at DESC, r.id DESC LIMIT $3::int"
 
-static void list_json(const PGresult *r, bool unmasked)
+static void list_json(const PGresult *r, bool unmasked, cJSON *o)
 {
-    cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_AddArrayToObject(o, "replies");
     for (int i = 0; i < PQntuples(r); i++) {
         cJSON *x = cJSON_CreateObject();
@@ -109,22 +97,21 @@ static void list_json(const PGresult *r, bool unmasked)
         }
         cJSON_AddItemToArray(a, x);
     }
-    print_json(o);
 }
 
-static void list_text(const PGresult *r, bool unmasked)
+static void list_text(const PGresult *r, bool unmasked, FILE *out)
 {
-    printf("%6s  %-16s %-5s %-14s %-20s %-8s %-9s %s\n", "id", "received", "chan", "from",
-           "campaign", "intent", "answered", "text");
+    fprintf(out, "%6s  %-16s %-5s %-14s %-20s %-8s %-9s %s\n", "id", "received", "chan", "from",
+            "campaign", "intent", "answered", "text");
     for (int i = 0; i < PQntuples(r); i++) {
         char masked[LOG_MASK_LEN], body[96], camp[24];
         one_line(PQgetvalue(r, i, 8), body, sizeof body);
         one_line(PQgetvalue(r, i, 6), camp, sizeof camp);
-        printf("%6s  %-16s %-5s %-14s %-20s %-8s %-9s %s\n", PQgetvalue(r, i, 0),
-               PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-               unmasked ? PQgetvalue(r, i, 4) : log_mask_phone(PQgetvalue(r, i, 4), masked, sizeof masked),
-               PQgetisnull(r, i, 6) ? "-" : camp, PQgetvalue(r, i, 7),
-               PQgetisnull(r, i, 11) ? "no" : "yes", body);
+        fprintf(out, "%6s  %-16s %-5s %-14s %-20s %-8s %-9s %s\n", PQgetvalue(r, i, 0),
+                PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                unmasked ? PQgetvalue(r, i, 4) : log_mask_phone(PQgetvalue(r, i, 4), masked, sizeof masked),
+                PQgetisnull(r, i, 6) ? "-" : camp, PQgetvalue(r, i, 7),
+                PQgetisnull(r, i, 11) ? "no" : "yes", body);
     }
 }
 
@@ -151,153 +138,83 @@ static int campaign_id_of(PGconn *db, const char *key, char *out, size_t len, ch
     return found ? 0 : -1;
 }
 
-int cmd_replies_list(struct cli *c, int argc, char **argv)
+int replies_list(PGconn *db, const struct replies_filter *f, const char *tz, FILE *out, cJSON *json,
+                 char *err, size_t errlen)
 {
-    const struct cli_command *cmd = cli_find("replies list");
-    static const struct option opts[] = {
-        {"campaign", required_argument, NULL, 'c'}, {"unanswered", no_argument, NULL, 'u'},
-        {"unmasked", no_argument, NULL, 'U'},       {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},           {NULL, 0, NULL, 0}};
-    const char *campaign = NULL;
-    bool unanswered = false, unmasked = false;
-    long limit = 200;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c': campaign = optarg; break;
-        case 'u': unanswered = true; break;
-        case 'U': unmasked = true; break;
-        case 'l': {
-            char *end;
-            limit = strtol(optarg, &end, 10);
-            if (*end || limit < 1 || limit > 100000)
-                return cli_usage(cmd, "--limit takes 1 to 100000, not '%s'", optarg);
-            break;
-        }
-        case 'j': break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage(cmd, "unexpected argument %s", argv[optind]);
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
-    char err[ERRLEN], cid[24] = "", lim[16];
-    if (campaign && campaign_id_of(db, campaign, cid, sizeof cid, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
-    snprintf(lim, sizeof lim, "%ld", limit);
-    const char *p[4] = {cid[0] ? cid : NULL, unanswered ? "true" : "false", lim,
-                        config_str(c->cfg, "policy", "timezone")};
-    PGresult *r = db_query(db, err, sizeof err, LIST_SQL, 4, p);
+    char cid[24] = "", lim[16];
+    if (f->campaign && campaign_id_of(db, f->campaign, cid, sizeof cid, err, errlen) < 0)
+        return -1;
+    snprintf(lim, sizeof lim, "%ld", f->limit);
+    const char *p[4] = {cid[0] ? cid : NULL, f->unanswered ? "true" : "false", lim, tz};
+    PGresult *r = db_query(db, err, errlen, LIST_SQL, 4, p);
     if (!r)
-        return cli_refuse("%s", err);
+        return -1;
     /* Full numbers only on request, and only in JSON, where a script asked for them. */
-    if (c->json)
-        list_json(r, unmasked);
+    if (json)
+        list_json(r, f->unmasked, json);
     else
-        list_text(r, false);
+        list_text(r, false, out);
     PQclear(r);
-    return CLI_OK;
+    return 0;
 }
 
 /* ---- replies answer ---- */
 
-static int answer_refusal(PGconn *db, const char *id)
+/* Why reply ID could not be answered: it does not exist, or it was answered first. */
+static void answer_refusal(PGconn *db, const char *id, char *err, size_t errlen)
 {
-    char err[ERRLEN];
     const char *p[1] = {id};
-    PGresult *r = db_query(db, err, sizeof err,
+    PGresult *r = db_query(db, err, errlen,
                            "SELECT answered_by, to_char(answered_at AT TIME ZONE 'UTC',"
                            " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM replies WHERE id = $1::bigint", 1, p);
     if (!r)
-        return cli_refuse("%s", err);
-    int rc = PQntuples(r) == 0
-        ? cli_refuse("no reply %s (`loa replies list`)", id)
-        : cli_refuse("reply %s was already answered by %s at %s", id, PQgetvalue(r, 0, 0),
-                     PQgetvalue(r, 0, 1));
+        return;
+    if (PQntuples(r) == 0)
+        snprintf(err, errlen, "no reply %s (`loa replies list`)", id);
+    else
+        snprintf(err, errlen, "reply %s was already answered by %s at %s", id, PQgetvalue(r, 0, 0),
+                 PQgetvalue(r, 0, 1));
     PQclear(r);
-    return rc;
 }
 
-int cmd_replies_answer(struct cli *c, int argc, char **argv)
+int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
+                   struct reply_answer *out, char *err, size_t errlen)
 {
-    const struct cli_command *cmd = cli_find("replies answer");
-    static const struct option opts[] = {
-        {"by", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-    const char *by = NULL;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'b': by = optarg; break;
-        case 'j': break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (argc - optind != 2)
-        return cli_usage(cmd, "expected a reply ID and the TEXT of the answer");
-    const char *id = argv[optind], *text = argv[optind + 1];
-    if (!*id || strspn(id, "0123456789") != strlen(id) || strlen(id) > 18)
-        return cli_usage(cmd, "'%s' is not a reply id", id);
-    size_t tlen = strspn(text, " \t\r\n") == strlen(text) ? 0 : strlen(text);
-    if (tlen == 0 || tlen > 1600)
-        return cli_usage(cmd, "the answer must hold 1 to 1600 bytes of text");
-    if (!by || !*by)
-        by = getenv("USER");
-    if (!by || !*by)
-        return cli_usage(cmd, "say who answers with --by NAME");
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
-    char err[ERRLEN];
-    if (db_begin(db, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
+    if (db_begin(db, err, errlen) < 0)
+        return -1;
     const char *p[3] = {id, text, by};
     /* answered_at IS NULL: two officers answering at once cannot both send. */
-    PGresult *r = db_query(db, err, sizeof err,
+    PGresult *r = db_query(db, err, errlen,
                            "UPDATE replies SET answer = $2, answered_by = $3, answered_at = now()"
                            " WHERE id = $1::bigint AND answered_at IS NULL"
                            " RETURNING channel, gateway, from_addr", 3, p);
     if (!r) {
         db_rollback(db);
-        return cli_refuse("%s", err);
+        return -1;
     }
     if (PQntuples(r) != 1) {
         PQclear(r);
         db_rollback(db);
-        return answer_refusal(db, id);
+        answer_refusal(db, id, err, errlen);
+        return -1;
     }
-    char chan[8], masked[LOG_MASK_LEN];
-    snprintf(chan, sizeof chan, "%s", PQgetvalue(r, 0, 0));
-    log_mask_phone(PQgetvalue(r, 0, 2), masked, sizeof masked);
-    const char *q[6] = {id, chan, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), text, by};
-    PGresult *a = db_query(db, err, sizeof err,
+    snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(r, 0, 0));
+    log_mask_phone(PQgetvalue(r, 0, 2), out->to_masked, sizeof out->to_masked);
+    const char *q[6] = {id, out->channel, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), text, by};
+    PGresult *a = db_query(db, err, errlen,
                            "INSERT INTO outbound_answers (reply_id, channel, gateway, address, body, answered_by)"
                            " VALUES ($1::bigint, $2, $3, $4, $5, $6) RETURNING id", 6, q);
     PQclear(r);
     if (!a) {
         db_rollback(db);
-        return cli_refuse("%s", err);
+        return -1;
     }
-    char aid[24];
-    snprintf(aid, sizeof aid, "%s", PQgetvalue(a, 0, 0));
+    snprintf(out->answer_id, sizeof out->answer_id, "%s", PQgetvalue(a, 0, 0));
     PQclear(a);
-    if (db_commit(db, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
-    db_notify(db, "loa_answers", aid);
-    log_info("event=reply_answered reply=%s answer=%s channel=%s to=%s", id, aid, chan, masked);
-    if (c->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "reply_id", (double)strtoll(id, NULL, 10));
-        cJSON_AddNumberToObject(o, "answer_id", (double)strtoll(aid, NULL, 10));
-        cJSON_AddStringToObject(o, "channel", chan);
-        cJSON_AddStringToObject(o, "state", "pending");
-        print_json(o);
-    } else
-        printf("answer %s to reply %s queued for %s to %s\n", aid, id, chan, masked);
-    return CLI_OK;
+    if (db_commit(db, err, errlen) < 0)
+        return -1;
+    db_notify(db, "loa_answers", out->answer_id);
+    log_info("event=reply_answered reply=%s answer=%s channel=%s to=%s", id, out->answer_id,
+             out->channel, out->to_masked);
+    return 0;
 }

@@ -1,5 +1,10 @@
 #ifndef LOA_REPLIES_H
 #define LOA_REPLIES_H
+#include "core/log.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include <stddef.h>
 
@@ -12,9 +17,32 @@
  * out of memory. */
 char *reply_text_escape(const char *text, size_t len);
 
-/* Commands (engine/cli_commands.c). */
-struct cli;
-int cmd_replies_list(struct cli *c, int argc, char **argv);
-int cmd_replies_answer(struct cli *c, int argc, char **argv);
+/* ---- The officers' queue (`loa replies list`, `loa replies answer`) ---- */
+
+struct replies_filter {
+    const char *campaign;   /* a campaign's name or id, or NULL for all */
+    bool unanswered;        /* only the replies not answered yet */
+    bool unmasked;          /* full numbers in JSON (the text always masks them) */
+    long limit;             /* at most this many, newest first */
+};
+
+/* Lists the replies of F, times of day in time zone TZ, as a table on OUT, or, when JSON is not
+ * NULL, as the array "replies" of that object. 0, or -1 with ERR ("no campaign 'x'" or the
+ * database's error) and nothing written. */
+struct cJSON;
+int replies_list(PGconn *db, const struct replies_filter *f, const char *tz, FILE *out,
+                 struct cJSON *json, char *err, size_t errlen);
+
+struct reply_answer {
+    char answer_id[24];
+    char channel[8];
+    char to_masked[LOG_MASK_LEN];   /* the citizen's number, masked */
+};
+
+/* Records TEXT by BY as the answer to reply ID (its text, digits) and queues it on the reply's
+ * channel for the daemon (NOTIFY loa_answers). 0 with OUT set, or -1 with ERR: no such reply,
+ * already answered (by whom, when), or the database's error; nothing is then changed. */
+int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
+                   struct reply_answer *out, char *err, size_t errlen);
 
 #endif

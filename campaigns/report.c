@@ -1,11 +1,8 @@
 #include "campaigns/report.h"
-#include "cli/cli.h"
-#include "core/config.h"
 #include "core/db.h"
 
-#include <cjson/cJSON.h>
 #include <csv.h>
-#include <getopt.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,11 +91,6 @@ static const struct column commune_cols[] = {
     {"reach_pct", "Tỷ lệ tiếp cận (%)", true},  {"meets_target", "Đạt chỉ tiêu", false},
 };
 enum { COMMUNE_NCOLS = sizeof commune_cols / sizeof commune_cols[0] };
-
-struct report_opts {
-    const char *from, *to, *format, *out;
-    double target;          /* < 0: none */
-};
 
 /* The value of cell (ROW, COL) of a table: the query's columns, then for the communes table
  * the computed "meets target". */
@@ -251,103 +243,36 @@ static void sum_totals(const PGresult *d, const PGresult *cm, struct totals *t)
     }
 }
 
-static int parse_opts(int argc, char **argv, struct report_opts *o)
+int report_write(PGconn *db, const struct report_opts *o, const char *tz,
+                 struct report_summary *sum, char *err, size_t errlen)
 {
-    const struct cli_command *cmd = cli_find("report");
-    static const struct option opts[] = {
-        {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
-        {"format", required_argument, NULL, 'F'}, {"out", required_argument, NULL, 'o'},
-        {"target", required_argument, NULL, 'T'}, {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0}};
-    o->target = -1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'f': o->from = optarg; break;
-        case 't': o->to = optarg; break;
-        case 'F': o->format = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'T': {
-            char *end;
-            o->target = strtod(optarg, &end);
-            if (*end || end == optarg || o->target < 0 || o->target > 100)
-                return cli_usage(cmd, "--target takes a percentage from 0 to 100, not '%s'", optarg);
-            break;
-        }
-        case 'j': break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage(cmd, "unexpected argument %s", argv[optind]);
-    if (!o->from || !o->to || !o->format || !o->out)
-        return cli_usage(cmd, "--from, --to, --format and --out are required");
-    if (strcmp(o->format, "xlsx") != 0 && strcmp(o->format, "csv") != 0)
-        return cli_usage(cmd, "--format takes xlsx or csv, not '%s'", o->format);
-    const char *dates[2] = {o->from, o->to};
-    for (int i = 0; i < 2; i++) {
-        int y, m, d, n = 0;
-        if (sscanf(dates[i], "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || dates[i][n] || n != 10 ||
-            m < 1 || m > 12 || d < 1 || d > 31)
-            return cli_usage(cmd, "--%s '%s' is not a date YYYY-MM-DD", i ? "to" : "from", dates[i]);
-    }
-    if (strcmp(o->from, o->to) > 0)
-        return cli_usage(cmd, "--from %s is after --to %s", o->from, o->to);
-    return CLI_OK;
-}
-
-int cmd_report(struct cli *c, int argc, char **argv)
-{
-    struct report_opts o = {0};
-    int rc = parse_opts(argc, argv, &o);
-    if (rc != CLI_OK)
-        return rc;
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
-    char err[ERRLEN];
-    const char *p[3] = {o.from, o.to, config_str(c->cfg, "policy", "timezone")};
-    PGresult *d = db_query(db, err, sizeof err, DETAIL_SQL, 3, p);
+    const char *p[3] = {o->from, o->to, tz};
+    PGresult *d = db_query(db, err, errlen, DETAIL_SQL, 3, p);
     if (!d)
-        return cli_refuse("%s", err);
-    PGresult *cm = db_query(db, err, sizeof err, COMMUNE_SQL, 3, p);
+        return -1;
+    PGresult *cm = db_query(db, err, errlen, COMMUNE_SQL, 3, p);
     if (!cm) {
         PQclear(d);
-        return cli_refuse("%s", err);
+        return -1;
     }
     struct totals t;
     sum_totals(d, cm, &t);
-    char second[4096] = "";
-    if (strcmp(o.format, "csv") == 0) {
-        report_communes_path(o.out, second, sizeof second);
-        if (write_csv(o.out, d, detail_cols, DETAIL_NCOLS, &o) < 0 ||
-            write_csv(second, cm, commune_cols, COMMUNE_NCOLS, &o) < 0)
-            rc = cli_refuse("cannot write %s: %m", o.out);
-    } else if (write_xlsx(&o, d, cm, &t, err, sizeof err) < 0)
-        rc = cli_refuse("%s", err);
-    int nd = PQntuples(d), nc = PQntuples(cm);
+    int rc = 0;
+    sum->communes_out[0] = '\0';
+    if (strcmp(o->format, "csv") == 0) {
+        report_communes_path(o->out, sum->communes_out, sizeof sum->communes_out);
+        if (write_csv(o->out, d, detail_cols, DETAIL_NCOLS, o) < 0 ||
+            write_csv(sum->communes_out, cm, commune_cols, COMMUNE_NCOLS, o) < 0) {
+            snprintf(err, errlen, "cannot write %s: %s", o->out, strerror(errno));
+            rc = -1;
+        }
+    } else if (write_xlsx(o, d, cm, &t, err, errlen) < 0)
+        rc = -1;
+    sum->campaigns = t.campaigns;
+    sum->rows = PQntuples(d);
+    sum->communes = PQntuples(cm);
+    sum->active_communes = t.active_communes;
     PQclear(d);
     PQclear(cm);
-    if (rc != CLI_OK)
-        return rc;
-    if (c->json) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "out", o.out);
-        if (second[0])
-            cJSON_AddStringToObject(x, "communes_out", second);
-        cJSON_AddNumberToObject(x, "campaigns", (double)t.campaigns);
-        cJSON_AddNumberToObject(x, "rows", nd);
-        cJSON_AddNumberToObject(x, "communes", nc);
-        cJSON_AddNumberToObject(x, "active_communes", (double)t.active_communes);
-        char *s = cJSON_PrintUnformatted(x);
-        puts(s);
-        free(s);
-        cJSON_Delete(x);
-    } else
-        printf("report %s..%s: %lld campaign(s), %d row(s), %d commune(s) (%lld reached) -> %s%s%s\n",
-               o.from, o.to, t.campaigns, nd, nc, t.active_communes, o.out, second[0] ? ", " : "",
-               second);
-    return CLI_OK;
+    return rc;
 }

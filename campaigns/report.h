@@ -1,5 +1,6 @@
 #ifndef LOA_REPORT_H
 #define LOA_REPORT_H
+#include <libpq-fe.h>
 #include <stddef.h>
 
 /* The supervisors' report (`loa report`), e.g. the yearly report due before 15 January.
@@ -23,7 +24,23 @@
 /* The name of the communes CSV beside OUT ("r.csv" → "r-communes.csv"). */
 void report_communes_path(const char *out, char *buf, size_t len);
 
-struct cli;
-int cmd_report(struct cli *c, int argc, char **argv);
+struct report_opts {
+    const char *from, *to;   /* YYYY-MM-DD, FROM not after TO */
+    const char *format;      /* "xlsx" or "csv" */
+    const char *out;         /* the file to write */
+    double target;           /* the reach target in percent, or < 0 for none */
+};
+
+struct report_summary {
+    long long campaigns;     /* in the period */
+    int rows, communes;      /* rows of the first and second table */
+    long long active_communes;   /* communes with a citizen reached */
+    char communes_out[4096];     /* CSV: the second file; else "" */
+};
+
+/* Writes the report of O, dates in time zone TZ, and sets SUM. 0, or -1 with ERR (the
+ * database's error, or a file that could not be written). */
+int report_write(PGconn *db, const struct report_opts *o, const char *tz,
+                 struct report_summary *sum, char *err, size_t errlen);
 
 #endif

@@ -1,18 +1,13 @@
 #include "campaigns/stats.h"
 #include "campaigns/campaign.h"
 #include "campaigns/message.h"
-#include "cli/cli.h"
-#include "core/config.h"
 #include "core/db.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { ERRLEN = 600 };
 
 const char *const stats_outcome_names[STATS_NOUTCOMES] = {
     "pending", "submitted", "delivered", "undelivered", "failed",
@@ -131,14 +126,6 @@ void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o)
     cJSON_AddNumberToObject(o, "cost_vnd", (double)s->cost_vnd);
 }
 
-static void print_json(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    puts(s);
-    free(s);
-    cJSON_Delete(o);
-}
-
 /* ---- show ---- */
 
 /* The campaign's own columns; times as UTC ISO text ($2 unused) and as local text in the
@@ -168,9 +155,8 @@ static void add_opt_string(cJSON *o, const char *key, const char *v)
 }
 
 static void show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
-                      const char *policy_window)
+                      const char *policy_window, cJSON *o)
 {
-    cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)strtoll(PQgetvalue(d, 0, 0), NULL, 10));
     cJSON_AddStringToObject(o, "name", PQgetvalue(d, 0, 1));
     cJSON_AddStringToObject(o, "status", PQgetvalue(d, 0, 2));
@@ -195,45 +181,44 @@ static void show_json(const PGresult *d, const PGresult *chans, const struct cam
         add_opt_string(ch, "gateway", opt_text(chans, i, 2));
         cJSON_AddItemToArray(a, ch);
     }
-    print_json(o);
 }
 
 static void show_text(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
-                      const char *policy_window, const char *tz)
+                      const char *policy_window, const char *tz, FILE *out)
 {
-    printf("campaign %s '%s'  status %s\n", PQgetvalue(d, 0, 0), PQgetvalue(d, 0, 1),
-           PQgetvalue(d, 0, 2));
-    printf("  segment   %s\n", PQgetvalue(d, 0, 3));
-    printf("  channels  ");
+    fprintf(out, "campaign %s '%s'  status %s\n", PQgetvalue(d, 0, 0), PQgetvalue(d, 0, 1),
+            PQgetvalue(d, 0, 2));
+    fprintf(out, "  segment   %s\n", PQgetvalue(d, 0, 3));
+    fprintf(out, "  channels  ");
     for (int i = 0; i < PQntuples(chans); i++)
-        printf("%s%s%s%s:%s", i ? " -> " : "", PQgetvalue(chans, i, 0),
-               opt_text(chans, i, 2) ? "@" : "", PQgetvalue(chans, i, 2), PQgetvalue(chans, i, 1));
-    putchar('\n');
-    printf("  starts    %s   ends %s   (%s)\n", opt_text(d, 0, 11) ? PQgetvalue(d, 0, 11) : "when started",
-           opt_text(d, 0, 12) ? PQgetvalue(d, 0, 12) : "-", tz);
+        fprintf(out, "%s%s%s%s:%s", i ? " -> " : "", PQgetvalue(chans, i, 0),
+                opt_text(chans, i, 2) ? "@" : "", PQgetvalue(chans, i, 2), PQgetvalue(chans, i, 1));
+    fputc('\n', out);
+    fprintf(out, "  starts    %s   ends %s   (%s)\n", opt_text(d, 0, 11) ? PQgetvalue(d, 0, 11) : "when started",
+            opt_text(d, 0, 12) ? PQgetvalue(d, 0, 12) : "-", tz);
     if (opt_text(d, 0, 6))
-        printf("  window    %s-%s\n", PQgetvalue(d, 0, 6), PQgetvalue(d, 0, 7));
+        fprintf(out, "  window    %s-%s\n", PQgetvalue(d, 0, 6), PQgetvalue(d, 0, 7));
     else
-        printf("  window    %s (policy)\n", policy_window);
+        fprintf(out, "  window    %s (policy)\n", policy_window);
     if (opt_text(d, 0, 9))
-        printf("  approved  by %s at %s\n", PQgetvalue(d, 0, 9), PQgetvalue(d, 0, 10));
+        fprintf(out, "  approved  by %s at %s\n", PQgetvalue(d, 0, 9), PQgetvalue(d, 0, 10));
     else if (PQgetvalue(d, 0, 8)[0] == 't')
-        printf("  approved  no (needs a supervisor's approval)\n");
-    printf("\n  %-12s %12lld\n", "targeted", s->targeted);
+        fprintf(out, "  approved  no (needs a supervisor's approval)\n");
+    fprintf(out, "\n  %-12s %12lld\n", "targeted", s->targeted);
     for (int i = 0; i < STATS_NOUTCOMES; i++)
-        printf("    %-12s %10lld\n", stats_outcome_names[i], s->outcomes[i]);
-    printf("\n  %-8s %12s %12s %12s %12s %12s %14s\n", "channel", "sent", "delivered", "failed",
-           "fallback", "parts", "cost_vnd");
+        fprintf(out, "    %-12s %10lld\n", stats_outcome_names[i], s->outcomes[i]);
+    fprintf(out, "\n  %-8s %12s %12s %12s %12s %12s %14s\n", "channel", "sent", "delivered", "failed",
+            "fallback", "parts", "cost_vnd");
     for (int i = 0; i < STATS_NCHANNELS; i++) {
         const struct channel_stats *c = &s->channel[i];
         char parts[24] = "-";
         if (i == STATS_SMS)
             snprintf(parts, sizeof parts, "%lld", c->parts);
-        printf("  %-8s %12lld %12lld %12lld %12lld %12s %14lld\n", channel_names[i], c->sent,
-               c->delivered, c->failed, c->fallback, parts, c->cost_vnd);
+        fprintf(out, "  %-8s %12lld %12lld %12lld %12lld %12s %14lld\n", channel_names[i], c->sent,
+                c->delivered, c->failed, c->fallback, parts, c->cost_vnd);
     }
-    printf("\n  replies %lld   opted out %lld   cost %lld VND\n", s->replies, s->opted_out,
-           s->cost_vnd);
+    fprintf(out, "\n  replies %lld   opted out %lld   cost %lld VND\n", s->replies, s->opted_out,
+            s->cost_vnd);
 }
 
 /* ---- the breakdown of `show --by` ---- */
@@ -263,24 +248,29 @@ static const char *breakdown_sql(const char *by)
     return NULL;
 }
 
-static int show_breakdown(struct cli *c, PGconn *db, const struct campaign_row *row,
-                          const char *by)
+bool campaign_breakdown_known(const char *by)
 {
-    char err[ERRLEN], idtxt[24];
+    return breakdown_sql(by) != NULL;
+}
+
+int campaign_breakdown_write(PGconn *db, const struct campaign_row *row, const char *by, FILE *out,
+                             cJSON *o, char *err, size_t errlen)
+{
+    char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[1] = {idtxt};
-    PGresult *r = db_query(db, err, sizeof err, breakdown_sql(by), 1, p);
+    PGresult *r = db_query(db, err, errlen, breakdown_sql(by), 1, p);
     if (!r)
-        return cli_refuse("%s", err);
-    cJSON *o = c->json ? cJSON_CreateObject() : NULL, *rows = NULL;
+        return -1;
+    cJSON *rows = NULL;
     if (o) {
         cJSON_AddNumberToObject(o, "id", (double)row->id);
         cJSON_AddStringToObject(o, "name", row->name);
         cJSON_AddStringToObject(o, "by", by);
         rows = cJSON_AddArrayToObject(o, "rows");
     } else
-        printf("campaign %s '%s' by %s\n  %-14s %-36s %10s %10s %7s\n", idtxt, row->name, by, by,
-               "name", "targeted", "reached", "reach%");
+        fprintf(out, "campaign %s '%s' by %s\n  %-14s %-36s %10s %10s %7s\n", idtxt, row->name, by, by,
+                "name", "targeted", "reached", "reach%");
     for (int i = 0; i < PQntuples(r); i++) {
         long long t = strtoll(PQgetvalue(r, i, 2), NULL, 10), d = strtoll(PQgetvalue(r, i, 3), NULL, 10);
         double pct = t > 0 ? 100.0 * (double)d / (double)t : 0.0;
@@ -293,110 +283,70 @@ static int show_breakdown(struct cli *c, PGconn *db, const struct campaign_row *
             cJSON_AddNumberToObject(x, "reach_pct", (double)(long long)(pct * 10 + 0.5) / 10);
             cJSON_AddItemToArray(rows, x);
         } else
-            printf("  %-14s %-36s %10lld %10lld %6.1f%%\n",
-                   PQgetvalue(r, i, 0)[0] ? PQgetvalue(r, i, 0) : "(none)", PQgetvalue(r, i, 1),
-                   t, d, pct);
+            fprintf(out, "  %-14s %-36s %10lld %10lld %6.1f%%\n",
+                    PQgetvalue(r, i, 0)[0] ? PQgetvalue(r, i, 0) : "(none)", PQgetvalue(r, i, 1),
+                    t, d, pct);
     }
     PQclear(r);
-    if (o)
-        print_json(o);
-    return CLI_OK;
+    return 0;
 }
 
-int cmd_campaign_show(struct cli *c, int argc, char **argv)
+int campaign_show_write(PGconn *db, const struct campaign_row *row, const char *tz,
+                        const char *policy_window, FILE *out, cJSON *json, char *err, size_t errlen)
 {
-    const struct cli_command *cmd = cli_find("campaign show");
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
-    const char *by = NULL;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'j': break;
-        case 'b': by = optarg; break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_usage(cmd, optind >= argc ? "a CAMPAIGN (name or id) is required"
-                                             : "exactly one CAMPAIGN is expected");
-    if (by && !breakdown_sql(by))
-        return cli_usage(cmd, "--by takes commune, group or channel, not '%s'", by);
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
-    char err[ERRLEN];
-    struct campaign_row row;
-    if (campaign_find(db, argv[optind], &row, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
-    if (by)
-        return show_breakdown(c, db, &row, by);
-
     struct campaign_stats s;
-    if (campaign_stats_load(db, row.id, &s, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
+    if (campaign_stats_load(db, row->id, &s, err, errlen) < 0)
+        return -1;
     char idtxt[24];
-    snprintf(idtxt, sizeof idtxt, "%" PRId64, row.id);
-    const char *tz = config_str(c->cfg, "policy", "timezone");
+    snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[2] = {idtxt, tz};
-    PGresult *d = db_query(db, err, sizeof err, DETAIL_SQL, 2, p);
+    PGresult *d = db_query(db, err, errlen, DETAIL_SQL, 2, p);
     if (!d)
-        return cli_refuse("%s", err);
-    PGresult *chans = db_query(db, err, sizeof err,
+        return -1;
+    PGresult *chans = db_query(db, err, errlen,
                                "SELECT cc.channel, t.name, cc.gateway FROM campaign_channels cc"
                                " JOIN templates t ON t.id = cc.template_id"
                                " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position", 1, p);
     if (!chans) {
         PQclear(d);
-        return cli_refuse("%s", err);
+        return -1;
     }
-    const char *pw = config_str(c->cfg, "policy", "window");
     if (PQntuples(d) != 1) {
         PQclear(d);
         PQclear(chans);
-        return cli_refuse("campaign %s vanished", idtxt);
+        snprintf(err, errlen, "campaign %s vanished", idtxt);
+        return -1;
     }
-    if (c->json)
-        show_json(d, chans, &s, pw);
+    if (json)
+        show_json(d, chans, &s, policy_window, json);
     else
-        show_text(d, chans, &s, pw, tz);
+        show_text(d, chans, &s, policy_window, tz, out);
     PQclear(d);
     PQclear(chans);
-    return CLI_OK;
+    return 0;
 }
 
 /* ---- list ---- */
 
-int cmd_campaign_list(struct cli *c, int argc, char **argv)
+int campaign_list_write(PGconn *db, FILE *out, cJSON *o, char *err, size_t errlen)
 {
-    const struct cli_command *cmd = cli_find("campaign list");
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--json") != 0)
-            return cli_usage(cmd, "unexpected argument %s", argv[i]);
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
-    char err[ERRLEN];
     /* Three queries whatever the number of campaigns. */
-    PGresult *camps = db_query(db, err, sizeof err,
+    PGresult *camps = db_query(db, err, errlen,
                                "SELECT c.id, c.name, c.status, s.name FROM campaigns c"
                                " JOIN segments s ON s.id = c.segment_id ORDER BY c.id", 0, NULL);
     if (!camps)
-        return cli_refuse("%s", err);
-    PGresult *counters = db_query(db, err, sizeof err, COUNTERS_SQL, 0, NULL);
-    PGresult *replies = counters ? db_query(db, err, sizeof err, REPLIES_SQL " GROUP BY 1", 0, NULL) : NULL;
+        return -1;
+    PGresult *counters = db_query(db, err, errlen, COUNTERS_SQL, 0, NULL);
+    PGresult *replies = counters ? db_query(db, err, errlen, REPLIES_SQL " GROUP BY 1", 0, NULL) : NULL;
     if (!replies) {
         PQclear(camps);
         PQclear(counters);
-        return cli_refuse("%s", err);
+        return -1;
     }
-    cJSON *o = c->json ? cJSON_CreateObject() : NULL;
     cJSON *arr = o ? cJSON_AddArrayToObject(o, "campaigns") : NULL;
     if (!o)
-        printf("%6s  %-32s %-10s %10s %10s %10s %8s %12s\n", "id", "name", "status", "targeted",
-               "delivered", "pending", "replies", "cost_vnd");
+        fprintf(out, "%6s  %-32s %-10s %10s %10s %10s %8s %12s\n", "id", "name", "status", "targeted",
+                "delivered", "pending", "replies", "cost_vnd");
     for (int i = 0; i < PQntuples(camps); i++) {
         const char *id = PQgetvalue(camps, i, 0);
         struct campaign_stats s = {0};
@@ -411,14 +361,12 @@ int cmd_campaign_list(struct cli *c, int argc, char **argv)
             cJSON_AddStringToObject(x, "segment", PQgetvalue(camps, i, 3));
             cJSON_AddItemToArray(arr, x);
         } else
-            printf("%6s  %-32s %-10s %10lld %10lld %10lld %8lld %12lld\n", id,
-                   PQgetvalue(camps, i, 1), PQgetvalue(camps, i, 2), s.targeted, s.outcomes[2],
-                   s.outcomes[0], s.replies, s.cost_vnd);
+            fprintf(out, "%6s  %-32s %-10s %10lld %10lld %10lld %8lld %12lld\n", id,
+                    PQgetvalue(camps, i, 1), PQgetvalue(camps, i, 2), s.targeted, s.outcomes[2],
+                    s.outcomes[0], s.replies, s.cost_vnd);
     }
     PQclear(camps);
     PQclear(counters);
     PQclear(replies);
-    if (o)
-        print_json(o);
-    return CLI_OK;
+    return 0;
 }

@@ -1,9 +1,13 @@
 #ifndef LOA_STATS_H
 #define LOA_STATS_H
-#include <libpq-fe.h>
-#include <stdint.h>
+#include "campaigns/campaign.h"
 
-/* The statistics of a campaign (contract.md `campaign show --json`), read from
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The statistics of a campaign (the figures of `loa campaign show --json`), read from
  * campaign_counters, which a trigger keeps in the same transaction as every change of a
  * message's state: they are never recounted from the messages table.
  *
@@ -51,9 +55,20 @@ int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char
 struct cJSON;
 void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
 
-/* Commands (engine/cli_commands.c). */
-struct cli;
-int cmd_campaign_show(struct cli *c, int argc, char **argv);
-int cmd_campaign_list(struct cli *c, int argc, char **argv);
+/* ---- The reports of `campaign show` and `campaign list` ----
+ * Each writes text on OUT, or, when JSON is not NULL, fills that (empty) object instead and
+ * writes nothing. 0, or -1 with the database's error in ERR. */
+
+/* ROW's settings, channels and statistics; times shown in time zone TZ, POLICY_WINDOW the
+ * sending window of campaigns without their own. */
+int campaign_show_write(PGconn *db, const struct campaign_row *row, const char *tz,
+                        const char *policy_window, FILE *out, struct cJSON *json, char *err,
+                        size_t errlen);
+/* `show --by BY`: citizens targeted and reached per commune, group or channel. */
+bool campaign_breakdown_known(const char *by);
+int campaign_breakdown_write(PGconn *db, const struct campaign_row *row, const char *by, FILE *out,
+                             struct cJSON *json, char *err, size_t errlen);
+/* Every campaign with its main figures. */
+int campaign_list_write(PGconn *db, FILE *out, struct cJSON *json, char *err, size_t errlen);
 
 #endif

@@ -1,10 +1,7 @@
 #include "campaigns/users.h"
-#include "cli/cli.h"
 #include "core/db.h"
 #include "core/log.h"
 
-#include <cjson/cJSON.h>
-#include <getopt.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -40,7 +37,7 @@ int users_token_new(char token[USERS_TOKEN_HEX], char sha[USERS_TOKEN_HEX])
     return 0;
 }
 
-static bool name_ok(const char *s)
+bool users_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 64)
@@ -51,64 +48,36 @@ static bool name_ok(const char *s)
     return true;
 }
 
-int cmd_user_add(struct cli *c, int argc, char **argv)
+bool users_role_ok(const char *role)
 {
-    const struct cli_command *cmd = cli_find("user add");
-    static const struct option opts[] = {
-        {"role", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-    const char *role = NULL;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'r': role = optarg; break;
-        case 'j': break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
-        }
+    return strcmp(role, "officer") == 0 || strcmp(role, "supervisor") == 0 || strcmp(role, "admin") == 0;
+}
+
+int users_add(PGconn *db, const char *name, const char *role, char token[USERS_TOKEN_HEX],
+              long long *id, char *err, size_t errlen)
+{
+    char sha[USERS_TOKEN_HEX];
+    if (users_token_new(token, sha) < 0) {
+        snprintf(err, errlen, "the random generator failed; no user added");
+        return -1;
     }
-    if (argc - optind != 1)
-        return cli_usage(cmd, "expected one user NAME");
-    const char *name = argv[optind];
-    if (!name_ok(name))
-        return cli_usage(cmd, "a user name is 1 to 64 bytes without spaces or control characters");
-    if (!role)
-        return cli_usage(cmd, "--role is required");
-    if (strcmp(role, "officer") != 0 && strcmp(role, "supervisor") != 0 && strcmp(role, "admin") != 0)
-        return cli_usage(cmd, "--role takes officer, supervisor or admin, not '%s'", role);
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
-    char token[USERS_TOKEN_HEX], sha[USERS_TOKEN_HEX], err[600];
-    if (users_token_new(token, sha) < 0)
-        return cli_refuse("the random generator failed; no user added");
     const char *p[3] = {name, role, sha};
-    PGresult *r = db_query(db, err, sizeof err,
+    PGresult *r = db_query(db, err, errlen,
                            "INSERT INTO users (name, role, token_sha256) VALUES ($1, $2, $3)"
                            " ON CONFLICT (name) DO NOTHING RETURNING id", 3, p);
     if (!r)
-        return cli_refuse("%s", err);
+        goto fail;
     int added = PQntuples(r) == 1;
-    char id[24] = "";
     if (added)
-        snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+        *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    if (!added)
-        return cli_refuse("a user named '%s' already exists", name);
-    log_info("event=user_added id=%s role=%s", id, role);
-    if (c->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "id", (double)strtoll(id, NULL, 10));
-        cJSON_AddStringToObject(o, "name", name);
-        cJSON_AddStringToObject(o, "role", role);
-        cJSON_AddStringToObject(o, "token", token);
-        char *s = cJSON_PrintUnformatted(o);
-        puts(s);
-        free(s);
-        cJSON_Delete(o);
-    } else
-        printf("user %s added with role %s\ntoken (shown only now; keep it safe): %s\n", name,
-               role, token);
-    OPENSSL_cleanse(token, sizeof token);
-    return CLI_OK;
+    if (!added) {
+        snprintf(err, errlen, "a user named '%s' already exists", name);
+        goto fail;
+    }
+    log_info("event=user_added id=%lld role=%s", *id, role);
+    return 0;
+fail:
+    OPENSSL_cleanse(token, USERS_TOKEN_HEX);
+    return -1;
 }

@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "gateways/gateway.h"
 
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,15 +28,46 @@ PGconn *cli_db(struct cli *c)
     return c->db;
 }
 
+/* "loa: " + the message + a line break on stderr. */
+__attribute__((format(printf, 1, 0))) static void vwarn(const char *fmt, va_list ap)
+{
+    fputs("loa: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_refuse(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("loa: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vwarn(fmt, ap);
     va_end(ap);
     return CLI_REFUSED;
+}
+
+void cli_print_json(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    puts(s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+int cli_json_done(cJSON *json, int rc, const char *err)
+{
+    if (rc < 0) {
+        cJSON_Delete(json);
+        return cli_refuse("%s", err);
+    }
+    if (json)
+        cli_print_json(json);
+    return CLI_OK;
+}
+
+int cli_bad_option(const struct cli_command *cmd, int ch, char **argv)
+{
+    return ch == ':' ? cli_usage(cmd, "%s needs a value", argv[optind - 1])
+                     : cli_usage(cmd, "unknown option %s", argv[optind - 1]);
 }
 
 void cli_print_usage(FILE *f, const struct cli_command *cmd)
@@ -47,9 +79,7 @@ int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("loa: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vwarn(fmt, ap);
     va_end(ap);
     if (cmd)
         cli_print_usage(stderr, cmd);
@@ -84,6 +114,56 @@ static void print_help(FILE *f)
     for (const struct cli_command *c = cli_commands; c->words; c++)
         fprintf(f, "  %-20s %s\n", c->words, c->help ? c->help : "");
     fprintf(f, "\n`loa COMMAND --help` describes one command. Exit status: 0 done, 1 refused, 2 bad usage.\n");
+}
+
+/* The length of the first word of a command's name ("campaign" of "campaign create"), or 0
+ * when the name is one word: only names of two words or more form a group. */
+static size_t group_len(const char *words)
+{
+    const char *sp = strchr(words, ' ');
+    return sp ? (size_t)(sp - words) : 0;
+}
+
+static bool in_group(const struct cli_command *c, const char *group)
+{
+    size_t n = group_len(c->words);
+    return n > 0 && n == strlen(group) && strncmp(c->words, group, n) == 0;
+}
+
+static bool is_group(const char *group)
+{
+    for (const struct cli_command *c = cli_commands; c->words; c++)
+        if (in_group(c, group))
+            return true;
+    return false;
+}
+
+/* Lists the commands of GROUP ("campaign") with their usage on F. */
+static void print_group(FILE *f, const char *group)
+{
+    fprintf(f, "usage: loa %s VERB [ARGS] [--json] [--help]\n\n", group);
+    for (const struct cli_command *c = cli_commands; c->words; c++)
+        if (in_group(c, group))
+            fprintf(f, "  loa %s%s%s\n      %s\n", c->words, c->usage && *c->usage ? " " : "",
+                    c->usage ? c->usage : "", c->help ? c->help : "");
+    fprintf(f, "\n`loa %s VERB --help` describes one of them.\n", group);
+}
+
+/* `loa GROUP` without a verb: the group's commands on stderr (a usage error, as `loa` alone
+ * is); `loa GROUP --help`: the same on stdout; `loa GROUP WORD`: WORD is not one of them. */
+static int group_usage(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_group(stderr, argv[0]);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_group(stdout, argv[0]);
+        return CLI_OK;
+    }
+    fprintf(stderr, "loa: unknown command '%s %s'\n\n", argv[0], argv[1]);
+    print_group(stderr, argv[0]);
+    return CLI_USAGE;
 }
 
 /* Finds the longest command whose words match the start of ARGV. */
@@ -149,6 +229,8 @@ int cli_main(int argc, char **argv)
     }
     int nwords;
     const struct cli_command *cmd = match(argc - i, argv + i, &nwords);
+    if (!cmd && is_group(argv[i]))
+        return group_usage(argc - i, argv + i);
     if (!cmd) {
         fprintf(stderr, "loa: unknown command '%s'\n\n", argv[i]);
         print_help(stderr);

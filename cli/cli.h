@@ -14,7 +14,8 @@ struct cli {
     PGconn *db;
 };
 
-/* Exit codes of contract.md. */
+/* The exit status of every command, as `loa --help` states it: done, refused (the reason is on
+ * stderr), bad usage (with the command's usage). */
 enum { CLI_OK = 0, CLI_REFUSED = 1, CLI_USAGE = 2 };
 
 /* A command: WORDS is its name as typed ("campaign create"). FN gets argv with argv[0] the last
@@ -41,6 +42,19 @@ const struct cli_command *cli_find(const char *words);
 /* Scans argv for --json and --help in any position (getopt_long with the command's own options
  * is still used for the rest). */
 bool cli_has_flag(int argc, char **argv, const char *flag);
+
+/* Prints O as one line of JSON on stdout (the output of --json) and deletes it. */
+struct cJSON;
+void cli_print_json(struct cJSON *o);
+
+/* Finishes a command whose domain function wrote its text on stdout, or filled JSON (not NULL
+ * with --json): RC < 0 refuses with ERR and deletes JSON, else prints JSON if any. Returns the
+ * exit code. */
+int cli_json_done(struct cJSON *json, int rc, const char *err);
+
+/* The usage error for option CH that getopt_long() (option string ":") returned: ':' a value
+ * missing, anything else an unknown option. Returns CLI_USAGE. */
+int cli_bad_option(const struct cli_command *cmd, int ch, char **argv);
 
 /* Prints the usage and help of a command on F. */
 void cli_print_usage(FILE *f, const struct cli_command *cmd);

@@ -1,4 +1,4 @@
-#include "cli/cmd_db.h"
+#include "cli/commands.h"
 #include "core/config.h"
 #include "core/db.h"
 

@@ -1,19 +1,7 @@
-#include "cli/cli.h"
-#include "cli/cmd_db.h"
+#include "cli/commands.h"
 #include "cli/cmd_serve.h"
 #include "cli/cmd_faq.h"
 #include "cli/cmd_keywords.h"
-#include "segments/csvimport.h"
-#include "segments/demodata.h"
-#include "segments/communes.h"
-#include "segments/segment.h"
-#include "campaigns/template_cmd.h"
-#include "campaigns/preview.h"
-#include "campaigns/campaign.h"
-#include "campaigns/stats.h"
-#include "campaigns/replies.h"
-#include "campaigns/report.h"
-#include "campaigns/users.h"
 
 #include <stddef.h>
 

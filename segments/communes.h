@@ -3,8 +3,6 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#include "cli/cli.h"
-
 /* The administrative units (provinces and communes) from the official list as published:
  * `commune_code,commune_name,province_code,province_name` (or ma_xa, ten_xa, ma_tinh,
  * ten_tinh). The CSV rules are those of segments/csvfile.h. */
@@ -19,8 +17,5 @@ struct communes_stats {
  * file or the database refused; nothing is then changed. */
 int communes_import(PGconn *db, const char *path, const char *rejects_path,
                     struct communes_stats *st, char *err, size_t errlen);
-
-/* `loa communes import FILE.csv [--rejects OUT.csv] [--json]` */
-int cmd_communes_import(struct cli *c, int argc, char **argv);
 
 #endif

@@ -4,8 +4,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cli/cli.h"
-
 /* The citizen CSV that `loa import citizens` reads (README.md, "Citizens, communes and
  * segments"). Two layers:
  *  - csvimport_header_parse() and csvimport_row_parse() turn CSV records into checked,
@@ -90,8 +88,5 @@ struct import_opts {
  * refused; the database is then unchanged. */
 int csvimport_citizens(PGconn *db, const char *path, const struct import_opts *o,
                        struct import_stats *st, char *err, size_t errlen);
-
-/* `loa import citizens FILE.csv [--rejects OUT.csv] [--dry-run] [--json]` */
-int cmd_import_citizens(struct cli *c, int argc, char **argv);
 
 #endif

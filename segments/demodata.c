@@ -5,9 +5,8 @@
 #include "segments/demodata.h"
 #include "core/db.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,85 +257,44 @@ int demodata_write(FILE *fp, long n, uint64_t seed, time_t base, const struct de
     return rc;
 }
 
-int cmd_demo_data(struct cli *c, int argc, char **argv)
+int demodata_generate(PGconn *db, const char *path, long n, uint64_t seed, const char *today,
+                      char *err, size_t errlen)
 {
-    static const struct option opts[] = {
-        {"citizens", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
-        {"today", required_argument, NULL, 't'}, {"out", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0},
-    };
-    const struct cli_command *me = cli_find("demo-data");
-    long n = -1;
-    unsigned long long seed = 1;
-    const char *out = NULL, *today = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "n:s:t:o:", opts, NULL)) != -1) {
-        char *end = NULL;
-        if (ch == 'n' && ((n = strtol(optarg, &end, 10)) < 0 || *end || n > 50000000))
-            return cli_usage(me, "--citizens takes 0 to 50000000");
-        if (ch == 's' && (seed = strtoull(optarg, &end, 10), *end))
-            return cli_usage(me, "--seed takes a number");
-        if (ch == 't')
-            today = optarg;
-        if (ch == 'o')
-            out = optarg;
-        if (ch == '?')
-            return cli_usage(me, "unknown option");
-    }
-    if (n < 0 || !out || optind != argc)
-        return cli_usage(me, "give --citizens N and --out FILE.csv");
     struct tm tm = {0};
-    if (today) {
-        char *e = strptime(today, "%Y-%m-%d", &tm);
-        if (!e || *e)
-            return cli_usage(me, "--today takes YYYY-MM-DD");
-    }
-    PGconn *db = cli_db(c);
-    if (!db)
-        return CLI_REFUSED;
-    char err[300];
-    if (!today) {
-        PGresult *r = db_query(db, err, sizeof err,
+    if (today)
+        strptime(today, "%Y-%m-%d", &tm);
+    else {
+        PGresult *r = db_query(db, err, errlen,
                                "SELECT to_char((now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, 'YYYY-MM-DD')",
                                0, NULL);
         if (!r)
-            return cli_refuse("%s", err);
+            return -1;
         strptime(PQgetvalue(r, 0, 0), "%Y-%m-%d", &tm);
         PQclear(r);
     }
     time_t base = timegm(&tm);
     struct commune *cs = NULL;
     int nc = 0;
-    if (load_communes(db, &cs, &nc, err, sizeof err) < 0)
-        return cli_refuse("%s", err);
+    if (load_communes(db, &cs, &nc, err, errlen) < 0)
+        return -1;
     struct demodata_commune *dc = calloc((size_t)nc, sizeof *dc);
     for (int i = 0; dc && i < nc; i++)
         dc[i].code = cs[i].code, dc[i].province = cs[i].province;
-    FILE *fp = fopen(out, "wb");
-    int rc = CLI_OK;
+    FILE *fp = fopen(path, "wb");
+    int rc = 0;
     if (!fp) {
-        rc = cli_refuse("%s: %s", out, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = -1;
     } else {
         int w = dc ? demodata_write(fp, n, seed, base, dc, nc) : -1;
-        if (fclose(fp) != 0 || w < 0)
-            rc = cli_refuse("cannot write %s", out);
+        if (fclose(fp) != 0 || w < 0) {
+            snprintf(err, errlen, "cannot write %s", path);
+            rc = -1;
+        }
     }
     for (int i = 0; i < nc; i++)
         free(cs[i].code), free(cs[i].province);
     free(cs);
     free(dc);
-    if (rc != CLI_OK)
-        return rc;
-    if (c->json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "file", out);
-        cJSON_AddNumberToObject(j, "citizens", (double)n);
-        cJSON_AddNumberToObject(j, "seed", (double)seed);
-        char *t = cJSON_PrintUnformatted(j);
-        puts(t);
-        free(t);
-        cJSON_Delete(j);
-    } else
-        printf("%s: %ld synthetic citizens (seed %llu)\n", out, n, seed);
-    return CLI_OK;
+    return rc;
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "cli/cli.h"
+#include <libpq-fe.h>
 
 /* Synthetic citizens in the citizen CSV format that segments/csvimport.h reads. */
 
@@ -19,8 +19,10 @@ struct demodata_commune {
 int demodata_write(FILE *fp, long n, uint64_t seed, time_t base,
                    const struct demodata_commune *communes, int ncommunes);
 
-/* `loa demo-data --citizens N [--seed S] [--today YYYY-MM-DD] --out FILE.csv`: the communes are
- * the database's synthetic ones; --today defaults to today in Asia/Ho_Chi_Minh. */
-int cmd_demo_data(struct cli *c, int argc, char **argv);
+/* Writes N citizens of the database's synthetic communes to the file PATH with demodata_write();
+ * TODAY (YYYY-MM-DD, checked by the caller) is the base date, NULL for today in
+ * Asia/Ho_Chi_Minh. 0, or -1 with ERR. */
+int demodata_generate(PGconn *db, const char *path, long n, uint64_t seed, const char *today,
+                      char *err, size_t errlen);
 
 #endif

@@ -1,9 +1,12 @@
 #ifndef LOA_SEGMENT_H
 #define LOA_SEGMENT_H
-#include "cli/cli.h"
 #include "segments/filter.h"
 
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Segments: named filters over citizens (the language is in segments/filter.h). */
 
@@ -12,13 +15,18 @@
 int segment_count(PGconn *db, const struct filter_sql *fs, int64_t *count, int64_t *sendable_sms,
                   char *err, size_t errlen);
 
-/* `loa segment create NAME --filter FILE.json`: stores the filter (refused when it does not
- * compile); an existing NAME is updated. */
-int cmd_segment_create(struct cli *c, int argc, char **argv);
-/* `loa segment count NAME` / `loa segment count --filter FILE.json`: the count, the number
- * reachable by SMS and the time the count took. */
-int cmd_segment_count(struct cli *c, int argc, char **argv);
-/* `loa segment list`: every segment with its filter. */
-int cmd_segment_list(struct cli *c, int argc, char **argv);
+/* Reads filter file PATH whole (filters are at most 64 KB, so a larger file is refused here)
+ * for the caller to free. NULL with ERR ("PATH: reason"). */
+char *segment_filter_read(const char *path, char *err, size_t errlen);
+/* 0 when NAME is 1 to 100 printable characters, else -1. */
+int segment_name_check(const char *name);
+/* Stores the filter JSON (compiled by the caller) as segment NAME, or updates it; sets *ID and
+ * *CREATED. 0, or -1 with the database's error. */
+int segment_store(PGconn *db, const char *name, const char *json, long long *id, bool *created,
+                  char *err, size_t errlen);
+/* Every segment with its filter: one line each on OUT ("no segments" when there is none), or,
+ * when JSON is not NULL, the array "segments" of that object. 0, or -1 with ERR. */
+struct cJSON;
+int segment_list_write(PGconn *db, FILE *out, struct cJSON *json, char *err, size_t errlen);
 
 #endif

@@ -13,8 +13,8 @@
 
 #include "campaigns/preview.h"
 #include "campaigns/template.h"
-#include "campaigns/template_cmd.h"
-#include "cli/cli.h"
+#include "campaigns/template_store.h"
+#include "cli/commands.h"
 #include "core/config.h"
 #include "core/db.h"
 #include "segments/filter.h"

@@ -1,0 +1,317 @@
+/* `loa campaign create|approve|start|pause|resume|cancel` (campaigns/lifecycle.h) and
+ * `loa campaign show|list` (campaigns/stats.h). */
+#include "cli/commands.h"
+#include "campaigns/campaign.h"
+#include "campaigns/lifecycle.h"
+#include "campaigns/stats.h"
+#include "core/config.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ERRLEN = 600 };
+
+/* The line (or JSON object) every lifecycle command ends with. ESTIMATES (may be NULL) is added
+ * to the JSON object and then deleted. */
+static void print_result(const struct cli *c, int64_t id, const char *name, const char *status,
+                         const char *extra_key, long long extra, cJSON *estimates)
+{
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "status", status);
+        if (extra_key)
+            cJSON_AddNumberToObject(o, extra_key, (double)extra);
+        if (estimates) {
+            cJSON_AddItemToObject(o, "estimate", estimates);
+            estimates = NULL;
+        }
+        cli_print_json(o);
+    } else {
+        printf("campaign %" PRId64 " '%s': %s", id, name, status);
+        if (extra_key)
+            printf(" (%s: %lld)", extra_key, extra);
+        putchar('\n');
+    }
+    cJSON_Delete(estimates);
+}
+
+static long long number(const cJSON *o, const char *key)
+{
+    return (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static const char *string(const cJSON *o, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    return s ? s : "";
+}
+
+/* The cost of each channel step (struct campaign_change), one line each. */
+static void print_estimates(const cJSON *estimates)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, estimates) {
+        bool sms = strcmp(string(e, "channel"), "sms") == 0;
+        const char *gw = string(e, "gateway");
+        if (sms && cJSON_GetObjectItemCaseSensitive(e, "longest_parts"))
+            printf("  sms:%s via %s: %lld of %lld citizens reachable; longest message %lld part(s) %s; "
+                   "%lld parts, about %lld VND\n",
+                   string(e, "template"), gw[0] ? gw : "(no gateway)", number(e, "sendable"),
+                   number(e, "citizens"), number(e, "longest_parts"), string(e, "longest_encoding"),
+                   number(e, "total_parts"), number(e, "cost_vnd"));
+        else
+            printf("  %s:%s via %s: %lld of %lld citizens reachable; %lld messages, about %lld VND\n",
+                   sms ? "sms" : "zalo", string(e, "template"), gw[0] ? gw : "(no gateway)",
+                   number(e, "sendable"), number(e, "citizens"),
+                   number(e, sms ? "total_parts" : "messages"), number(e, "cost_vnd"));
+    }
+}
+
+/* ---- create ---- */
+
+static int create_parse(int argc, char **argv, struct campaign_new *o, const char **channels,
+                        const char **window)
+{
+    const struct cli_command *cmd = cli_find("campaign create");
+    static const struct option opts[] = {
+        {"segment", required_argument, NULL, 's'}, {"channels", required_argument, NULL, 'C'},
+        {"start", required_argument, NULL, 'S'},   {"end", required_argument, NULL, 'E'},
+        {"window", required_argument, NULL, 'w'},  {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's': o->segment = optarg; break;
+        case 'C': *channels = optarg; break;
+        case 'S': o->start = optarg; break;
+        case 'E': o->end = optarg; break;
+        case 'w': *window = optarg; break;
+        case 'j': break;
+        default: return cli_bad_option(cmd, ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage(cmd, optind >= argc ? "a campaign NAME is required"
+                                             : "exactly one campaign NAME is expected");
+    o->name = argv[optind];
+    if (!o->name[0] || strlen(o->name) > 200)
+        return cli_usage(cmd, "the campaign name must be 1 to 200 bytes");
+    if (!o->segment)
+        return cli_usage(cmd, "--segment is required");
+    if (!*channels)
+        return cli_usage(cmd, "--channels is required");
+    return CLI_OK;
+}
+
+int cmd_campaign_create(struct cli *c, int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("campaign create");
+    struct campaign_new o = {0};
+    const char *channels = NULL, *window = NULL;
+    int rc = create_parse(argc, argv, &o, &channels, &window);
+    if (rc != CLI_OK)
+        return rc;
+    char err[ERRLEN];
+    if (campaign_channels_parse(channels, o.steps, &o.nsteps, err, sizeof err) < 0)
+        return cli_usage(cmd, "--channels: %s", err);
+    if (window) {
+        int a, b;
+        if (config_parse_window(window, &a, &b) < 0)
+            return cli_usage(cmd, "--window '%s' is not HH:MM-HH:MM with start before end", window);
+        snprintf(o.window_start, sizeof o.window_start, "%02d:%02d", a / 60, a % 60);
+        snprintf(o.window_end, sizeof o.window_end, "%02d:%02d", b / 60, b % 60);
+    }
+    struct campaign_time t;
+    if (o.start && campaign_time_parse(o.start, &t) < 0)
+        return cli_usage(cmd, "--start '%s' is not an ISO 8601 time", o.start);
+    if (o.end && campaign_time_parse(o.end, &t) < 0)
+        return cli_usage(cmd, "--end '%s' is not an ISO 8601 time", o.end);
+    for (int i = 0; i < o.nsteps; i++)
+        if (o.steps[i].gateway[0] &&
+            campaign_gateway_check(c->cfg, o.steps[i].gateway, o.steps[i].channel, err, sizeof err) < 0)
+            return cli_refuse("%s", err);
+
+    PGconn *db = cli_db(c);
+    if (!db)
+        return CLI_REFUSED;
+    int64_t id;
+    char why[2 * ERRLEN];
+    rc = campaign_create(db, c->cfg, &o, &id, why, sizeof why);
+    if (rc == CAMPAIGN_EUSAGE)
+        return cli_usage(cmd, "%s", why);
+    if (rc < 0)
+        return cli_refuse("%s", why);
+    if (c->json)
+        print_result(c, id, o.name, "draft", NULL, 0, NULL);
+    else
+        printf("%" PRId64 "\n", id);
+    return CLI_OK;
+}
+
+/* ---- the changes of a campaign ---- */
+
+/* Parses `CAMPAIGN [--json] [--by NAME]` (--by only when BY is not NULL). */
+static int lifecycle_parse(const struct cli_command *cmd, int argc, char **argv, const char **key,
+                           const char **by)
+{
+    static const struct option with_by[] = {
+        {"json", no_argument, NULL, 'j'}, {"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+    static const struct option no_by[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", by ? with_by : no_by, NULL)) != -1) {
+        switch (ch) {
+        case 'j': break;
+        case 'b': *by = optarg; break;
+        default: return cli_bad_option(cmd, ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage(cmd, optind >= argc ? "a CAMPAIGN (name or id) is required"
+                                             : "exactly one CAMPAIGN is expected");
+    *key = argv[optind];
+    return CLI_OK;
+}
+
+/* The common start of every command on one campaign: its options, the database, and the
+ * campaign it names. CLI_OK with *DB and *ROW set, else the exit status to return. */
+static int campaign_open(struct cli *c, const struct cli_command *cmd, int argc, char **argv,
+                         const char **by, PGconn **db, struct campaign_row *row)
+{
+    const char *key = NULL;
+    int rc = lifecycle_parse(cmd, argc, argv, &key, by);
+    if (rc != CLI_OK)
+        return rc;
+    if (!(*db = cli_db(c)))
+        return CLI_REFUSED;
+    char err[ERRLEN];
+    if (campaign_find(*db, key, row, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    return CLI_OK;
+}
+
+/* The person acting: --by NAME, else the login name. */
+static const char *actor(const char *by)
+{
+    if (by && *by)
+        return by;
+    const char *u = getenv("USER");
+    if (!u || !*u)
+        u = getenv("LOGNAME");
+    return u && *u ? u : NULL;
+}
+
+/* Runs change FN on the campaign named by argv. An approval needs to know who approves
+ * (NEEDS_BY: --by NAME, else the login name). */
+static int change_run(struct cli *c, const char *words, campaign_change_fn *fn, bool needs_by,
+                      int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find(words);
+    const char *by = "", *who = NULL;
+    PGconn *db;
+    struct campaign_row row;
+    int rc = campaign_open(c, cmd, argc, argv, needs_by ? &by : NULL, &db, &row);
+    if (rc != CLI_OK)
+        return rc;
+    if (needs_by && !(who = actor(by)))
+        return cli_usage(cmd, "say who approves with --by NAME");
+    struct campaign_change ch = {.estimates = cJSON_CreateArray()};
+    char err[8192 + ERRLEN];
+    rc = fn(db, c->cfg, &row, who, &ch, err, sizeof err);
+    if (!c->json)
+        print_estimates(ch.estimates);
+    if (rc < 0) {
+        cJSON_Delete(ch.estimates);
+        return cli_refuse("%s", err);
+    }
+    cJSON *estimates = cJSON_GetArraySize(ch.estimates) > 0 ? ch.estimates : NULL;
+    if (!estimates)
+        cJSON_Delete(ch.estimates);
+    print_result(c, row.id, row.name, ch.status, ch.count_key, ch.count, estimates);
+    if (who && !c->json)
+        printf("approved by %s\n", who);
+    return CLI_OK;
+}
+
+int cmd_campaign_approve(struct cli *c, int argc, char **argv)
+{
+    return change_run(c, "campaign approve", campaign_approve, true, argc, argv);
+}
+
+int cmd_campaign_start(struct cli *c, int argc, char **argv)
+{
+    return change_run(c, "campaign start", campaign_start, false, argc, argv);
+}
+
+int cmd_campaign_pause(struct cli *c, int argc, char **argv)
+{
+    return change_run(c, "campaign pause", campaign_pause, false, argc, argv);
+}
+
+int cmd_campaign_resume(struct cli *c, int argc, char **argv)
+{
+    return change_run(c, "campaign resume", campaign_resume, false, argc, argv);
+}
+
+int cmd_campaign_cancel(struct cli *c, int argc, char **argv)
+{
+    return change_run(c, "campaign cancel", campaign_cancel, false, argc, argv);
+}
+
+/* ---- show and list ---- */
+
+int cmd_campaign_show(struct cli *c, int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("campaign show");
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+    const char *by = NULL;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': break;
+        case 'b': by = optarg; break;
+        default: return cli_bad_option(cmd, ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage(cmd, optind >= argc ? "a CAMPAIGN (name or id) is required"
+                                             : "exactly one CAMPAIGN is expected");
+    if (by && !campaign_breakdown_known(by))
+        return cli_usage(cmd, "--by takes commune, group or channel, not '%s'", by);
+    PGconn *db = cli_db(c);
+    if (!db)
+        return CLI_REFUSED;
+    char err[ERRLEN];
+    struct campaign_row row;
+    if (campaign_find(db, argv[optind], &row, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    cJSON *o = c->json ? cJSON_CreateObject() : NULL;
+    int rc = by ? campaign_breakdown_write(db, &row, by, stdout, o, err, sizeof err)
+                : campaign_show_write(db, &row, config_str(c->cfg, "policy", "timezone"),
+                                      config_str(c->cfg, "policy", "window"), stdout, o, err,
+                                      sizeof err);
+    return cli_json_done(o, rc, err);
+}
+
+int cmd_campaign_list(struct cli *c, int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("campaign list");
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            return cli_usage(cmd, "unexpected argument %s", argv[i]);
+    PGconn *db = cli_db(c);
+    if (!db)
+        return CLI_REFUSED;
+    char err[ERRLEN];
+    cJSON *o = c->json ? cJSON_CreateObject() : NULL;
+    return cli_json_done(o, campaign_list_write(db, stdout, o, err, sizeof err), err);
+}

@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "engine/gateway_table.h"
 #include "gateways/gateway.h"
+#include "gateways/gateway_state.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,11 +56,7 @@ static void pause_save(struct dispatch_gw *g, int64_t until_s)
 {
     char v[24];
     snprintf(v, sizeof v, "%" PRId64, until_s);
-    const char *p[2] = {g->gw->name, v};
-    pgpool_query(g->d->e->db,
-                 "INSERT INTO gateway_state (gateway, key, value) VALUES ($1, 'pause_until', $2) "
-                 "ON CONFLICT (gateway, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-                 2, p, pause_saved, NULL);
+    gateway_state_put(g->d->e->db, g->gw->name, "pause_until", v, pause_saved, NULL);
 }
 
 /* The end of today's policy window, as unix milliseconds. */

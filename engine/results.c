@@ -2,11 +2,13 @@
 #include "core/log.h"
 #include "core/pgarray.h"
 #include "core/pgasync.h"
+#include "core/utf8.h"
 #include "engine/engine.h"
 #include "engine/gateway_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void on_timer(uv_timer_t *t);
 
@@ -85,9 +87,31 @@ static void on_timer(uv_timer_t *t)
     flush_run(b);
 }
 
+/* Makes S (in a buffer of CAP bytes) valid UTF-8 in place: a character cut in half at the end
+ * (the fixed-size copies on the way here cut by bytes) is dropped, and any other byte that is
+ * not UTF-8 becomes \xNN. A gateway's answer is outside text, and PostgreSQL refuses a whole
+ * loa_flush, every result of the batch with it, for one bad byte. */
+static void text_clean(char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    if (utf8_valid(s, n))
+        return;
+    char tmp[256];
+    size_t keep = utf8_cut(s, n, n);
+    if (utf8_valid(s, keep)) {
+        s[keep] = '\0';
+        return;
+    }
+    utf8_escape(tmp, cap < sizeof tmp ? cap : sizeof tmp, s, n);
+    memcpy(s, tmp, strlen(tmp) + 1);
+}
+
 void result_batch_push(struct result_batch *b, const struct result *r)
 {
-    b->res[b->n++] = *r;
+    struct result *slot = &b->res[b->n++];
+    *slot = *r;
+    text_clean(slot->reason, sizeof slot->reason);
+    text_clean(slot->gwid, sizeof slot->gwid);
     if (b->n >= RESULTS_FLUSH_MAX) {
         result_batch_flush(b);
     } else if (!b->armed) {

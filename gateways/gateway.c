@@ -9,6 +9,7 @@
 #include "core/httpc.h"
 #include "core/httpd.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 /* A result decided inside submit() still reaches the dispatcher from the loop, never from
  * inside the call that asked for it: the dispatcher may be iterating its batch. */
@@ -108,6 +109,8 @@ int gateway_field_copy(char *out, size_t outlen, const char *s)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20)
             return -1;
+    if (!utf8_valid(s, n))
+        return -1;
     memcpy(out, s, n + 1);
     return 0;
 }

@@ -137,8 +137,8 @@ int gateway_open_impl(struct gateway *gw, size_t size, gw_impl_load load, char *
 void gateway_impl_free(struct gateway *gw, size_t size);
 
 /* Copies S, a field of a provider's webhook, into OUT: 0, or -1 (OUT untouched) when S does not
- * fit OUTLEN with its NUL or holds a control character, either of which would corrupt a log
- * line or a stored event. */
+ * fit OUTLEN with its NUL, holds a control character or is not UTF-8, any of which would corrupt
+ * a log line or a stored event (PostgreSQL refuses text that is not UTF-8). */
 int gateway_field_copy(char *out, size_t outlen, const char *s);
 
 /* Copies URL into OUT without its trailing slashes, so that paths can be appended with "/…". */

@@ -14,6 +14,7 @@
 #include "core/httpc.h"
 #include "core/httpd.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "gateways/zalo_webhook.h"
 
 /* An empty value means "the preset's"; a field name of "-" leaves the field out. */
@@ -248,7 +249,7 @@ static void field_text(const cJSON *o, const char *name, char *out, size_t len)
         return;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     if (cJSON_IsString(v) && v->valuestring)
-        snprintf(out, len, "%s", v->valuestring);
+        utf8_escape(out, len, v->valuestring, strlen(v->valuestring));   /* outside text, stored */
     else if (cJSON_IsNumber(v))
         snprintf(out, len, "%.0f", v->valuedouble);
 }

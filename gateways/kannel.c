@@ -3,6 +3,7 @@
 #include "core/httpc.h"
 #include "core/httpd.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "segments/phone.h"
 
 #include <errno.h>
@@ -130,6 +131,7 @@ static void reason_from_body(struct gw_result *r, const char *prefix, const char
     size_t n = 0;
     while (n < len && n < 100 && body[n] != '\n' && body[n] != '\r')
         n++;
+    n = utf8_cut(body, n, n);       /* never half a character: the reason is stored as text */
     snprintf(r->reason, sizeof r->reason, "%s%s%.*s", prefix, n ? ": " : "", (int)n, body);
     /* Keep the reason printable: it goes into logs and messages.reason. */
     for (char *p = r->reason; *p; p++)

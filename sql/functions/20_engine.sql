@@ -296,13 +296,15 @@ LANGUAGE sql AS $$
     SELECT count(*)::int FROM upd
 $$;
 
--- Records a citizen's reply and acts on it in one transaction. The citizen is found by phone
--- (SMS) or by Zalo user id or phone (Zalo); the campaign is the latest that sent them something.
--- A 'stop' opts out every citizen with that address from every channel and suppresses their
--- waiting messages at once. A reply already recorded (same gateway and external id) changes
--- nothing. Returns the intent, or 'duplicate'.
+-- Records a citizen's reply and acts on it in one transaction (with the intents of the
+-- keyword table, sql/010_replies.sql). The citizen is found by phone (SMS) or by Zalo user id or
+-- phone (Zalo); the campaign is the latest that sent them something. An 'opt_out' opts out
+-- every citizen with that address from every channel and suppresses their waiting messages at
+-- once; an 'opt_in' lifts the opt-outs that replies made (an officer's or an import's stays). A
+-- reply already recorded (same gateway and external id) changes nothing. Returns the intent,
+-- or 'duplicate'.
 CREATE OR REPLACE FUNCTION loa_apply_reply(p_gateway text, p_channel text, p_from text, p_body text,
-                                p_external text, p_intent text, p_source text) RETURNS text
+                                           p_external text, p_intent text, p_source text) RETURNS text
 LANGUAGE sql AS $$
     WITH cz AS (
         SELECT c.id FROM citizens c
@@ -322,12 +324,17 @@ LANGUAGE sql AS $$
     ), opt AS (
         INSERT INTO opt_outs (citizen_id, channel, source)
         SELECT cz.id, 'all', p_source FROM cz
-         WHERE p_intent = 'stop' AND EXISTS (SELECT 1 FROM ins)
+         WHERE p_intent = 'opt_out' AND EXISTS (SELECT 1 FROM ins)
         ON CONFLICT (citizen_id, channel) DO NOTHING
+        RETURNING 1
+    ), lift AS (
+        DELETE FROM opt_outs o
+         WHERE p_intent = 'opt_in' AND EXISTS (SELECT 1 FROM ins)
+           AND o.citizen_id IN (SELECT id FROM cz) AND o.source IN ('sms_reply', 'zalo_reply')
         RETURNING 1
     ), sup AS (
         UPDATE messages m SET state = 'suppressed', reason = 'opted out by reply', final_at = now()
-         WHERE p_intent = 'stop' AND EXISTS (SELECT 1 FROM ins)
+         WHERE p_intent = 'opt_out' AND EXISTS (SELECT 1 FROM ins)
            AND m.citizen_id IN (SELECT id FROM cz) AND m.state IN ('pending', 'retry_wait')
         RETURNING 1
     )

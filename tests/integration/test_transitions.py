@@ -175,7 +175,8 @@ def test_migrate_applies_the_functions_again_and_is_idempotent(loa, psql):
         assert p.stdout.strip() == "migrations applied: 0"
         assert definitions(psql) == shipped
     assert psql("SELECT loa_window_open(NULL, NULL, '00:00', '24:00', 'Asia/Ho_Chi_Minh')") == [("t",)]
-    assert psql("SELECT count(*) FROM schema_migrations") == [("8",)]
+    shipped_migrations = len(list((REPO / "sql").glob("[0-9]*.sql")))
+    assert psql("SELECT count(*) FROM schema_migrations") == [(str(shipped_migrations),)]
 
 
 def _old_release_sql(name):
@@ -200,7 +201,8 @@ def test_migrate_upgrades_a_database_of_the_first_release(loa, psql, empty_db_ur
              "\nCOMMIT;", url=empty_db_url)
     loa.db_url = empty_db_url
     loa.set("database", "url", empty_db_url)
-    assert loa.ok("db", "migrate").stdout.strip() == "migrations applied: 1"
+    later = len(list((REPO / "sql").glob("[0-9]*.sql"))) - len(names)
+    assert loa.ok("db", "migrate").stdout.strip() == f"migrations applied: {later}"
     assert loa.ok("db", "migrate").stdout.strip() == "migrations applied: 0"
     assert definitions(psql, url=empty_db_url) == definitions(psql, url=db_url)
     columns = """SELECT table_name, column_name, data_type, coalesce(collation_name, ''),

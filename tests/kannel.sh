@@ -58,11 +58,17 @@ stop_one() {
 
 free_ports() {
   python3 - "$1" <<'EOF'
-import socket, sys
+import random, socket, sys
+# Below the kernel's ephemeral range, where outgoing connections cannot take a port before
+# bearerbox binds it.
 socks = []
-for _ in range(int(sys.argv[1])):
+while len(socks) < int(sys.argv[1]):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", random.randint(20000, 32000)))
+    except OSError:
+        s.close()
+        continue
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF

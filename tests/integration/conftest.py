@@ -132,7 +132,18 @@ def loa_bin():
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 nobody listens on now."""
+    """A TCP port on 127.0.0.1 nobody listens on now. Drawn below the kernel's ephemeral range
+    (32768-60999 here), where no outgoing connection can take it between now and the bind of
+    the server it is for: the flood tests open thousands of connections."""
+    import random
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

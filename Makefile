@@ -14,10 +14,10 @@ REL_CFLAGS  = $(CFLAGS_COMMON) -O2 -g
 ASAN_CFLAGS = $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = $(CFLAGS_COMMON) -Wno-unknown-warning-option -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-SRCS     := $(wildcard core/*.c segments/*.c campaigns/*.c gateways/*.c engine/*.c cli/*.c)
+SRCS     := $(wildcard core/*.c segments/*.c campaigns/*.c gateways/*.c web/*.c engine/*.c cli/*.c)
 LIBSRCS  := $(filter-out cli/main.c,$(SRCS))
 SQLS     := $(sort $(wildcard sql/*.sql))
-WEBS     := $(sort $(wildcard web/*.html web/*.js web/*.css))
+WEBS     := $(sort $(wildcard web/static/*.html web/static/*.js web/static/*.css))
 UNITS    := $(wildcard tests/unit/test_*.c)
 FUZZERS  := $(wildcard tests/fuzz/fuzz_*.c)
 GEN      := build/gen/embedded.c
@@ -59,10 +59,13 @@ build/fuzz/%.o: %.c
 	$(FUZZCC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 build/rel/libloa.a: $(REL_OBJS)
+	rm -f $@
 	ar rcs $@ $^
 build/asan/libloa.a: $(ASAN_OBJS)
+	rm -f $@
 	ar rcs $@ $^
 build/fuzz/libloa.a: $(FUZZ_OBJS)
+	rm -f $@
 	ar rcs $@ $^
 
 build/loa: build/rel/cli/main.o build/rel/libloa.a

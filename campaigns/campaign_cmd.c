@@ -411,7 +411,7 @@ int cmd_campaign_approve(struct cli *c, int argc, char **argv)
                           campaign_status_name(row.status));
     /* Approval is a supervisor's act: the approver must be a known user of that role. */
     const char *p[2] = {who, NULL};
-    PGresult *r = db_query(db, err, sizeof err, "SELECT role FROM users WHERE name = $1", 1, p);
+    PGresult *r = db_query(db, err, sizeof err, "SELECT role FROM users WHERE name = $1 AND disabled_at IS NULL", 1, p);
     if (!r)
         return cli_refuse("%s", err);
     bool ok = PQntuples(r) == 1 && (strcmp(PQgetvalue(r, 0, 0), "supervisor") == 0 ||

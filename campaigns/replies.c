@@ -195,17 +195,7 @@ static void one_line(const char *in, char *out, size_t max)
     out[n] = '\0';
 }
 
-#define LIST_SQL                                                                              \
-    "SELECT r.id, to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"  \
-    " to_char(r.received_at AT TIME ZONE $4::text, 'YYYY-MM-DD HH24:MI'), r.channel,"          \
-    " r.from_addr, r.campaign_id, ca.name, r.intent, r.body, r.answered_by, r.answer,"         \
-    " to_char(r.answered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.citizen_id" \
-    " FROM replies r LEFT JOIN campaigns ca ON ca.id = r.campaign_id"                          \
-    " WHERE ($1::bigint IS NULL OR r.campaign_id = $1::bigint)"                                \
-    "   AND (NOT $2::boolean OR r.answered_at IS NULL)"                                        \
-    " ORDER BY r.received_at DESC, r.id DESC LIMIT $3::int"
-
-static void list_json(const PGresult *r, bool unmasked)
+cJSON *replies_list_json(const PGresult *r, bool unmasked)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_AddArrayToObject(o, "replies");
@@ -235,7 +225,7 @@ static void list_json(const PGresult *r, bool unmasked)
         }
         cJSON_AddItemToArray(a, x);
     }
-    print_json(o);
+    return o;
 }
 
 static void list_text(const PGresult *r, bool unmasked)
@@ -317,12 +307,12 @@ int cmd_replies_list(struct cli *c, int argc, char **argv)
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *p[4] = {cid[0] ? cid : NULL, unanswered ? "true" : "false", lim,
                         config_str(c->cfg, "policy", "timezone")};
-    PGresult *r = db_query(db, err, sizeof err, LIST_SQL, 4, p);
+    PGresult *r = db_query(db, err, sizeof err, REPLIES_LIST_SQL, 4, p);
     if (!r)
         return cli_refuse("%s", err);
     /* Full numbers only on request, and only in JSON, where a script asked for them. */
     if (c->json)
-        list_json(r, unmasked);
+        print_json(replies_list_json(r, unmasked));
     else
         list_text(r, false);
     PQclear(r);

@@ -1,5 +1,7 @@
 #ifndef LOA_REPLIES_H
 #define LOA_REPLIES_H
+#include <libpq-fe.h>
+#include <stdbool.h>
 
 /* What citizens write back, and the officers' queue of replies to answer.
  *
@@ -26,6 +28,25 @@ const char *reply_intent_name(enum reply_intent i);
  * (truncated to LEN). Sets *QUESTION when TEXT holds a question mark (also full-width).
  * Exposed for tests. */
 void reply_normalise(const char *text, char *out, unsigned len, int *question);
+
+/* The officers' queue, newest first: $1 a campaign id or NULL, $2 'true' for unanswered only,
+ * $3 the limit, $4 the policy time zone. Columns: id, received_at (UTC ISO), received (local),
+ * channel, from_addr, campaign_id, campaign, intent, body, answered_by, answer, answered_at,
+ * citizen_id. Used by `replies list` and the API. */
+#define REPLIES_LIST_SQL                                                                              \
+    "SELECT r.id, to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"  \
+    " to_char(r.received_at AT TIME ZONE $4::text, 'YYYY-MM-DD HH24:MI'), r.channel,"          \
+    " r.from_addr, r.campaign_id, ca.name, r.intent, r.body, r.answered_by, r.answer,"         \
+    " to_char(r.answered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.citizen_id" \
+    " FROM replies r LEFT JOIN campaigns ca ON ca.id = r.campaign_id"                          \
+    " WHERE ($1::bigint IS NULL OR r.campaign_id = $1::bigint)"                                \
+    "   AND (NOT $2::boolean OR r.answered_at IS NULL)"                                        \
+    " ORDER BY r.received_at DESC, r.id DESC LIMIT $3::int"
+
+/* {"replies":[…]} from REPLIES_LIST_SQL's rows, numbers masked unless UNMASKED; the caller
+ * deletes it. */
+typedef struct cJSON cJSON;
+cJSON *replies_list_json(const PGresult *r, bool unmasked);
 
 /* Commands (engine/cli_commands.c). */
 struct cli;

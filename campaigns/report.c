@@ -20,7 +20,7 @@ enum { ERRLEN = 600 };
     " WHERE coalesce(started_at, starts_at, created_at) >= ($1::date::timestamp AT TIME ZONE $3::text)" \
     "   AND coalesce(started_at, starts_at, created_at) < (($2::date + 1)::timestamp AT TIME ZONE $3::text))"
 
-static const char *const DETAIL_SQL =
+const char report_detail_sql[] =
     PERIOD_CTE ","
     " msg AS (SELECT m.campaign_id, c.commune_code, coalesce(c.group_code, '') AS grp, m.channel,"
     "   count(*) FILTER (WHERE m.state <> 'fallback') AS targeted,"
@@ -54,7 +54,7 @@ static const char *const DETAIL_SQL =
     " LEFT JOIN target_groups g ON g.code = k.grp"
     " ORDER BY camp.id, p.name, co.name, k.commune_code, k.grp, k.channel";
 
-static const char *const COMMUNE_SQL =
+const char report_commune_sql[] =
     PERIOD_CTE ","
     " pop AS (SELECT commune_code, count(*) AS n FROM citizens GROUP BY 1),"
     " reach AS (SELECT c.commune_code, count(DISTINCT m.citizen_id) AS targeted,"
@@ -251,6 +251,15 @@ static void sum_totals(const PGresult *d, const PGresult *cm, struct totals *t)
     }
 }
 
+int report_xlsx_write(const char *path, const PGresult *detail, const PGresult *communes,
+                      double target_pct, char *err, size_t errlen)
+{
+    struct report_opts o = {.out = path, .format = "xlsx", .target = target_pct};
+    struct totals t;
+    sum_totals(detail, communes, &t);
+    return write_xlsx(&o, detail, communes, &t, err, errlen);
+}
+
 static int parse_opts(int argc, char **argv, struct report_opts *o)
 {
     const struct cli_command *cmd = cli_find("report");
@@ -309,10 +318,10 @@ int cmd_report(struct cli *c, int argc, char **argv)
         return CLI_REFUSED;
     char err[ERRLEN];
     const char *p[3] = {o.from, o.to, config_str(c->cfg, "policy", "timezone")};
-    PGresult *d = db_query(db, err, sizeof err, DETAIL_SQL, 3, p);
+    PGresult *d = db_query(db, err, sizeof err, report_detail_sql, 3, p);
     if (!d)
         return cli_refuse("%s", err);
-    PGresult *cm = db_query(db, err, sizeof err, COMMUNE_SQL, 3, p);
+    PGresult *cm = db_query(db, err, sizeof err, report_commune_sql, 3, p);
     if (!cm) {
         PQclear(d);
         return cli_refuse("%s", err);

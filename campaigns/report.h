@@ -1,5 +1,6 @@
 #ifndef LOA_REPORT_H
 #define LOA_REPORT_H
+#include <libpq-fe.h>
 #include <stddef.h>
 
 /* The supervisors' report (`loa report`), e.g. the yearly report due before 15 January.
@@ -22,6 +23,15 @@
 
 /* The name of the communes CSV beside OUT ("r.csv" → "r-communes.csv"). */
 void report_communes_path(const char *out, char *buf, size_t len);
+
+/* The report's two tables, for the command and the API: $1 from, $2 to (dates), $3 the policy
+ * time zone. */
+extern const char report_detail_sql[];
+extern const char report_commune_sql[];
+/* Writes the XLSX report of those two results to PATH; TARGET_PCT < 0: no target column.
+ * 0, or -1 with ERR. */
+int report_xlsx_write(const char *path, const PGresult *detail, const PGresult *communes,
+                      double target_pct, char *err, size_t errlen);
 
 struct cli;
 int cmd_report(struct cli *c, int argc, char **argv);

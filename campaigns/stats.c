@@ -64,8 +64,7 @@ int campaign_stats_add(struct campaign_stats *s, const char *channel, const char
     return 0;
 }
 
-/* Adds every row of R (campaign_id, channel, state, n, parts, cost_vnd) whose campaign is ID. */
-static void add_counter_rows(struct campaign_stats *s, const PGresult *r, const char *id)
+void campaign_stats_add_counters(struct campaign_stats *s, const PGresult *r, const char *id)
 {
     for (int i = 0; i < PQntuples(r); i++)
         if (strcmp(PQgetvalue(r, i, 0), id) == 0)
@@ -75,7 +74,7 @@ static void add_counter_rows(struct campaign_stats *s, const PGresult *r, const 
                                strtoll(PQgetvalue(r, i, 5), NULL, 10));
 }
 
-static void add_reply_rows(struct campaign_stats *s, const PGresult *r, const char *id)
+void campaign_stats_add_replies(struct campaign_stats *s, const PGresult *r, const char *id)
 {
     for (int i = 0; i < PQntuples(r); i++)
         if (strcmp(PQgetvalue(r, i, 0), id) == 0) {
@@ -84,9 +83,8 @@ static void add_reply_rows(struct campaign_stats *s, const PGresult *r, const ch
         }
 }
 
-#define COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
-#define REPLIES_SQL                                                                           \
-    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'stop') FROM replies"
+#define COUNTERS_SQL CAMPAIGN_COUNTERS_SQL
+#define REPLIES_SQL CAMPAIGN_REPLIES_SQL
 
 int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char *err,
                         size_t errlen)
@@ -98,12 +96,12 @@ int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char
     PGresult *r = db_query(db, err, errlen, COUNTERS_SQL " WHERE campaign_id = $1::bigint", 1, p);
     if (!r)
         return -1;
-    add_counter_rows(out, r, idtxt);
+    campaign_stats_add_counters(out, r, idtxt);
     PQclear(r);
     r = db_query(db, err, errlen, REPLIES_SQL " WHERE campaign_id = $1::bigint GROUP BY 1", 1, p);
     if (!r)
         return -1;
-    add_reply_rows(out, r, idtxt);
+    campaign_stats_add_replies(out, r, idtxt);
     PQclear(r);
     return 0;
 }
@@ -141,19 +139,6 @@ static void print_json(cJSON *o)
 
 /* ---- show ---- */
 
-/* The campaign's own columns; times as UTC ISO text ($2 unused) and as local text in the
- * policy time zone ($2) for people. */
-#define DETAIL_SQL                                                                            \
-    "SELECT c.id, c.name, c.status, s.name,"                                                  \
-    " to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
-    " to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
-    " to_char(c.window_start, 'HH24:MI'), to_char(c.window_end, 'HH24:MI'),"                  \
-    " c.needs_approval, c.approved_by,"                                                       \
-    " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
-    " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                       \
-    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI')"                         \
-    " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
-
 static const char *opt_text(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
@@ -167,8 +152,8 @@ static void add_opt_string(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
-static void show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
-                      const char *policy_window)
+cJSON *campaign_show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
+                          const char *policy_window)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)strtoll(PQgetvalue(d, 0, 0), NULL, 10));
@@ -195,7 +180,7 @@ static void show_json(const PGresult *d, const PGresult *chans, const struct cam
         add_opt_string(ch, "gateway", opt_text(chans, i, 2));
         cJSON_AddItemToArray(a, ch);
     }
-    print_json(o);
+    return o;
 }
 
 static void show_text(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
@@ -238,9 +223,7 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
 
 /* ---- the breakdown of `show --by` ---- */
 
-/* A report, not the dashboard: it reads the campaign's messages joined to citizens, one row
- * per commune / target group / channel, counting citizens targeted and reached (delivered). */
-static const char *breakdown_sql(const char *by)
+const char *campaign_breakdown_sql(const char *by)
 {
     if (strcmp(by, "commune") == 0)
         return "SELECT c.commune_code, coalesce(co.name, ''),"
@@ -263,43 +246,59 @@ static const char *breakdown_sql(const char *by)
     return NULL;
 }
 
+static long long cell_ll(const PGresult *r, int i, int col)
+{
+    return strtoll(PQgetvalue(r, i, col), NULL, 10);
+}
+
+static double reach_pct(long long targeted, long long reached)
+{
+    return targeted > 0 ? 100.0 * (double)reached / (double)targeted : 0.0;
+}
+
+cJSON *campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, const char *by)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "by", by);
+    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long t = cell_ll(r, i, 2), d = cell_ll(r, i, 3);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "code", PQgetvalue(r, i, 0));
+        cJSON_AddStringToObject(x, "name", PQgetvalue(r, i, 1));
+        cJSON_AddNumberToObject(x, "targeted", (double)t);
+        cJSON_AddNumberToObject(x, "reached", (double)d);
+        cJSON_AddNumberToObject(x, "reach_pct", (double)(long long)(reach_pct(t, d) * 10 + 0.5) / 10);
+        cJSON_AddItemToArray(rows, x);
+    }
+    return o;
+}
+
 static int show_breakdown(struct cli *c, PGconn *db, const struct campaign_row *row,
                           const char *by)
 {
     char err[ERRLEN], idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[1] = {idtxt};
-    PGresult *r = db_query(db, err, sizeof err, breakdown_sql(by), 1, p);
+    PGresult *r = db_query(db, err, sizeof err, campaign_breakdown_sql(by), 1, p);
     if (!r)
         return cli_refuse("%s", err);
-    cJSON *o = c->json ? cJSON_CreateObject() : NULL, *rows = NULL;
-    if (o) {
-        cJSON_AddNumberToObject(o, "id", (double)row->id);
-        cJSON_AddStringToObject(o, "name", row->name);
-        cJSON_AddStringToObject(o, "by", by);
-        rows = cJSON_AddArrayToObject(o, "rows");
-    } else
-        printf("campaign %s '%s' by %s\n  %-14s %-36s %10s %10s %7s\n", idtxt, row->name, by, by,
-               "name", "targeted", "reached", "reach%");
+    if (c->json) {
+        print_json(campaign_breakdown_json(r, row->id, row->name, by));
+        PQclear(r);
+        return CLI_OK;
+    }
+    printf("campaign %s '%s' by %s\n  %-14s %-36s %10s %10s %7s\n", idtxt, row->name, by, by,
+           "name", "targeted", "reached", "reach%");
     for (int i = 0; i < PQntuples(r); i++) {
-        long long t = strtoll(PQgetvalue(r, i, 2), NULL, 10), d = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-        double pct = t > 0 ? 100.0 * (double)d / (double)t : 0.0;
-        if (o) {
-            cJSON *x = cJSON_CreateObject();
-            cJSON_AddStringToObject(x, "code", PQgetvalue(r, i, 0));
-            cJSON_AddStringToObject(x, "name", PQgetvalue(r, i, 1));
-            cJSON_AddNumberToObject(x, "targeted", (double)t);
-            cJSON_AddNumberToObject(x, "reached", (double)d);
-            cJSON_AddNumberToObject(x, "reach_pct", (double)(long long)(pct * 10 + 0.5) / 10);
-            cJSON_AddItemToArray(rows, x);
-        } else
-            printf("  %-14s %-36s %10lld %10lld %6.1f%%\n",
-                   PQgetvalue(r, i, 0)[0] ? PQgetvalue(r, i, 0) : "(none)", PQgetvalue(r, i, 1),
-                   t, d, pct);
+        long long t = cell_ll(r, i, 2), d = cell_ll(r, i, 3);
+        printf("  %-14s %-36s %10lld %10lld %6.1f%%\n",
+               PQgetvalue(r, i, 0)[0] ? PQgetvalue(r, i, 0) : "(none)", PQgetvalue(r, i, 1),
+               t, d, reach_pct(t, d));
     }
     PQclear(r);
-    if (o)
-        print_json(o);
     return CLI_OK;
 }
 
@@ -322,7 +321,7 @@ int cmd_campaign_show(struct cli *c, int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage(cmd, optind >= argc ? "a CAMPAIGN (name or id) is required"
                                              : "exactly one CAMPAIGN is expected");
-    if (by && !breakdown_sql(by))
+    if (by && !campaign_breakdown_sql(by))
         return cli_usage(cmd, "--by takes commune, group or channel, not '%s'", by);
     PGconn *db = cli_db(c);
     if (!db)
@@ -341,13 +340,10 @@ int cmd_campaign_show(struct cli *c, int argc, char **argv)
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row.id);
     const char *tz = config_str(c->cfg, "policy", "timezone");
     const char *p[2] = {idtxt, tz};
-    PGresult *d = db_query(db, err, sizeof err, DETAIL_SQL, 2, p);
+    PGresult *d = db_query(db, err, sizeof err, CAMPAIGN_DETAIL_SQL, 2, p);
     if (!d)
         return cli_refuse("%s", err);
-    PGresult *chans = db_query(db, err, sizeof err,
-                               "SELECT cc.channel, t.name, cc.gateway FROM campaign_channels cc"
-                               " JOIN templates t ON t.id = cc.template_id"
-                               " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position", 1, p);
+    PGresult *chans = db_query(db, err, sizeof err, CAMPAIGN_CHANNELS_SQL, 1, p);
     if (!chans) {
         PQclear(d);
         return cli_refuse("%s", err);
@@ -359,7 +355,7 @@ int cmd_campaign_show(struct cli *c, int argc, char **argv)
         return cli_refuse("campaign %s vanished", idtxt);
     }
     if (c->json)
-        show_json(d, chans, &s, pw);
+        print_json(campaign_show_json(d, chans, &s, pw));
     else
         show_text(d, chans, &s, pw, tz);
     PQclear(d);
@@ -368,6 +364,17 @@ int cmd_campaign_show(struct cli *c, int argc, char **argv)
 }
 
 /* ---- list ---- */
+
+cJSON *campaign_list_entry_json(const PGresult *camps, int i, const struct campaign_stats *s)
+{
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddNumberToObject(x, "id", (double)strtoll(PQgetvalue(camps, i, 0), NULL, 10));
+    cJSON_AddStringToObject(x, "name", PQgetvalue(camps, i, 1));
+    cJSON_AddStringToObject(x, "status", PQgetvalue(camps, i, 2));
+    campaign_stats_to_json(s, x);
+    cJSON_AddStringToObject(x, "segment", PQgetvalue(camps, i, 3));
+    return x;
+}
 
 int cmd_campaign_list(struct cli *c, int argc, char **argv)
 {
@@ -400,17 +407,11 @@ int cmd_campaign_list(struct cli *c, int argc, char **argv)
     for (int i = 0; i < PQntuples(camps); i++) {
         const char *id = PQgetvalue(camps, i, 0);
         struct campaign_stats s = {0};
-        add_counter_rows(&s, counters, id);
-        add_reply_rows(&s, replies, id);
-        if (o) {
-            cJSON *x = cJSON_CreateObject();
-            cJSON_AddNumberToObject(x, "id", (double)strtoll(id, NULL, 10));
-            cJSON_AddStringToObject(x, "name", PQgetvalue(camps, i, 1));
-            cJSON_AddStringToObject(x, "status", PQgetvalue(camps, i, 2));
-            campaign_stats_to_json(&s, x);
-            cJSON_AddStringToObject(x, "segment", PQgetvalue(camps, i, 3));
-            cJSON_AddItemToArray(arr, x);
-        } else
+        campaign_stats_add_counters(&s, counters, id);
+        campaign_stats_add_replies(&s, replies, id);
+        if (o)
+            cJSON_AddItemToArray(arr, campaign_list_entry_json(camps, i, &s));
+        else
             printf("%6s  %-32s %-10s %10lld %10lld %10lld %8lld %12lld\n", id,
                    PQgetvalue(camps, i, 1), PQgetvalue(camps, i, 2), s.targeted, s.outcomes[2],
                    s.outcomes[0], s.replies, s.cost_vnd);

@@ -48,8 +48,54 @@ int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char
                         size_t errlen);
 
 /* Adds targeted, outcomes, by_channel, replies, opted_out and cost_vnd to the JSON object O. */
-struct cJSON;
-void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
+typedef struct cJSON cJSON;
+void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o);
+
+/* The statements behind `campaign show` and `campaign list`, for callers with a connection of
+ * their own and for the daemon's pool alike. COUNTERS and REPLIES read every campaign; add
+ * " WHERE campaign_id = $1::bigint" (and " GROUP BY 1" to REPLIES) for one. */
+#define CAMPAIGN_COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
+#define CAMPAIGN_REPLIES_SQL                                                                  \
+    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'stop') FROM replies"
+/* The campaign's own columns; times as UTC ISO text ($2 unused) and as local text in the
+ * policy time zone ($2) for people. */
+#define CAMPAIGN_DETAIL_SQL                                                                            \
+    "SELECT c.id, c.name, c.status, s.name,"                                                  \
+    " to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
+    " to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
+    " to_char(c.window_start, 'HH24:MI'), to_char(c.window_end, 'HH24:MI'),"                  \
+    " c.needs_approval, c.approved_by,"                                                       \
+    " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
+    " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                       \
+    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI')"                         \
+    " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
+/* $1 the campaign id: its channel steps (channel, template, gateway) in order. */
+#define CAMPAIGN_CHANNELS_SQL                                                                 \
+    "SELECT cc.channel, t.name, cc.gateway FROM campaign_channels cc"                         \
+    " JOIN templates t ON t.id = cc.template_id"                                              \
+    " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position"
+
+/* Adds every row of R (CAMPAIGN_COUNTERS_SQL's columns) whose campaign is ID (text). */
+void campaign_stats_add_counters(struct campaign_stats *s, const PGresult *r, const char *id);
+/* Sets replies and opted_out from the row of R (CAMPAIGN_REPLIES_SQL … GROUP BY 1) of ID. */
+void campaign_stats_add_replies(struct campaign_stats *s, const PGresult *r, const char *id);
+
+/* The object of `campaign show --json`: D is CAMPAIGN_DETAIL_SQL's row, CHANS
+ * CAMPAIGN_CHANNELS_SQL's rows, POLICY_WINDOW the window used when the campaign has none. The
+ * caller deletes it. */
+cJSON *campaign_show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
+                          const char *policy_window);
+
+/* One campaign of `campaign list --json`: row I of CAMPS (id, name, status, segment name, …)
+ * with its statistics S. */
+cJSON *campaign_list_entry_json(const PGresult *camps, int i, const struct campaign_stats *s);
+
+/* `campaign show --by BY` (commune, group, channel; NULL for anything else): $1 the campaign
+ * id; rows of code, name, citizens targeted, citizens reached (a delivered message). It reads
+ * the campaign's messages joined to citizens: a report, not a counter. */
+const char *campaign_breakdown_sql(const char *by);
+/* {"id","name","by","rows":[{code,name,targeted,reached,reach_pct}]} from those rows. */
+cJSON *campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, const char *by);
 
 /* Commands (engine/cli_commands.c). */
 struct cli;

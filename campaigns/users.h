@@ -1,5 +1,6 @@
 #ifndef LOA_USERS_H
 #define LOA_USERS_H
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Users of the HTTP API and dashboard. A user's token is 32 random bytes, shown once as hex
@@ -13,6 +14,24 @@ enum { USERS_TOKEN_HEX = 65 };   /* 64 hex digits and the NUL */
 int users_token_new(char token[USERS_TOKEN_HEX], char sha[USERS_TOKEN_HEX]);
 /* SHA-256 of TOKEN (its text) as hex into SHA. */
 void users_token_hash(const char *token, char sha[USERS_TOKEN_HEX]);
+
+/* Passwords for the dashboard's login, stored as "pbkdf2-sha256$ITERATIONS$SALT$HASH" (hex):
+ * PBKDF2-HMAC-SHA256 from libcrypto with a random 16-byte salt and USERS_PBKDF2_ITERATIONS,
+ * slow on purpose (a few hundred milliseconds), so the daemon verifies off its loop. The
+ * iteration count is stored with the hash, so raising it later leaves old hashes valid. */
+enum { USERS_PBKDF2_ITERATIONS = 600000, USERS_HASH_MAX = 160, USERS_PASSWORD_MAX = 1024 };
+/* Hashes PASSWORD (8 to USERS_PASSWORD_MAX bytes, checked by the caller) into OUT
+ * (USERS_HASH_MAX bytes). 0, or -1 when the random generator fails. */
+int users_password_hash(const char *password, char out[USERS_HASH_MAX]);
+/* Same as users_password_hash() with ITERATIONS (tests use few). */
+int users_password_hash_iter(const char *password, int iterations, char out[USERS_HASH_MAX]);
+/* True when PASSWORD matches STORED (compared in constant time); false for a malformed hash. */
+bool users_password_verify(const char *password, const char *stored);
+/* The password of `user add`: the first line of PATH (--password-file), else asked twice on
+ * the terminal with echo off; "" (no password: the user has only the API token) when PATH is
+ * NULL and standard input is not a terminal. 0, or -1 with ERR (unreadable file, the two
+ * entries differ, shorter than 8 bytes). */
+int users_password_read(const char *path, char *buf, size_t len, char *err, size_t errlen);
 
 /* `loa user add NAME --role officer|supervisor|admin` (engine/cli_commands.c). */
 struct cli;

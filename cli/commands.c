@@ -12,6 +12,7 @@
 #include "campaigns/replies.h"
 #include "campaigns/report.h"
 #include "campaigns/users.h"
+#include "cli/cmd_users_admin.h"
 
 #include <stddef.h>
 
@@ -39,7 +40,9 @@ const struct cli_command cli_commands[] = {
     {"replies list", cmd_replies_list, "[--campaign C] [--unanswered] [--limit N] [--json [--unmasked]]", "the officers' queue of citizens' replies, newest first (numbers masked)"},
     {"replies answer", cmd_replies_answer, "ID TEXT [--by NAME] [--json]", "answer a citizen's reply; the daemon sends the answer on the reply's channel"},
     {"report", cmd_report, "--from DATE --to DATE --format xlsx|csv --out FILE [--target PCT] [--json]", "the supervisors' report per campaign, commune, group and channel, with reach per commune"},
-    {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--json]", "add a user of the API and print their token once"},
+    {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--password-file F] [--json]", "add a user of the API and the dashboard (password from F or asked on the terminal) and print their API token once"},
+    {"user list", cmd_user_list, "[--json]", "the users of the API and the dashboard, with their roles"},
+    {"user disable", cmd_user_disable, "NAME [--json]", "refuse a user from now on (their sessions end at once)"},
     {"serve", cmd_serve, "", "the daemon: sends running campaigns, serves webhooks, /healthz and /metrics until SIGTERM"},
     {NULL, NULL, NULL, NULL},
 };

@@ -9,6 +9,7 @@
 #include "core/pgasync.h"
 #include "engine/scheduler.h"
 #include "gateways/gateway.h"
+#include "web/web.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ struct serve {
     uv_timer_t db_timer;            /* says, while it lasts, that the database is unreachable */
     int ngw_opened;
     unsigned long started_ms;
+    struct web *web;                /* the API and the dashboard */
 };
 
 /* ---- HTTP routes ---- */
@@ -164,7 +166,7 @@ static void wait_webhooks(uv_timer_t *t)
 {
     struct serve *sv = t->data;
     struct engine *e = &sv->e;
-    if (engine_events_in_flight() > 0 || !scheduler_closed(e->scheduler)) {
+    if (engine_events_in_flight() > 0 || web_in_flight(sv->web) > 0 || !scheduler_closed(e->scheduler)) {
         uv_timer_start(&sv->wait_timer, wait_webhooks, 20, 0);
         return;
     }
@@ -268,6 +270,11 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     httpd_route(e->httpd, NULL, "/hooks/", on_hooks, e);
     httpd_route(e->httpd, "GET", "/healthz", on_healthz, e);
     httpd_route(e->httpd, "GET", "/metrics", on_metrics, e);
+    sv.web = web_new(&loop, e->db, c->cfg);
+    if (!sv.web || web_routes(sv.web, e->httpd) < 0) {
+        rc = cli_refuse("cannot serve: out of memory");
+        goto fail;
+    }
     e->dispatcher = dispatcher_new(e);
     e->scheduler = scheduler_new(e);
     if (!e->dispatcher || !e->scheduler) {
@@ -295,6 +302,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     free(e->gateways);
+    web_free(sv.web);
     return CLI_OK;
 
 fail:
@@ -314,5 +322,6 @@ fail:
         pgpool_close(e->db, nothing, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    web_free(sv.web);
     return rc;
 }

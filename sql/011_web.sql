@@ -1,0 +1,112 @@
+-- The supervisors' view: logins, sessions and the audit log of the API (web/), campaign
+-- topics and the coverage targets of the provinces' plans.
+
+-- A password for the dashboard's login: "pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX"
+-- (campaigns/users.c). NULL: the user has only the API token. A disabled user keeps the rows
+-- that name them (approvals, answers, the audit log) but is refused everywhere.
+ALTER TABLE users ADD COLUMN password_hash text;
+ALTER TABLE users ADD COLUMN disabled_at timestamptz;
+
+-- A dashboard session: the cookie's value is shown to the browser only; the database keeps
+-- its SHA-256, like the API tokens.
+CREATE TABLE sessions (
+    token_sha256 text PRIMARY KEY,
+    user_id      bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL
+);
+CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+-- Every request of the API that changed something: who, what, when. Written in the same
+-- statement as the change, so there is no change without its row.
+CREATE TABLE audit (
+    id          bigserial PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT now(),
+    user_id     bigint REFERENCES users(id) ON DELETE SET NULL,
+    user_name   text NOT NULL,
+    action      text NOT NULL,                  -- "campaign.approve", "reply.answer", "login", …
+    object      text,                           -- "campaign:12", "reply:7"
+    detail      jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_at ON audit (at);
+
+-- What a campaign is about, for coverage: general BHXH or voluntary BHXH.
+ALTER TABLE campaigns ADD COLUMN topic text NOT NULL DEFAULT 'general'
+    CHECK (topic IN ('general','voluntary'));
+
+-- The plans' targets (`loa targets import`): per year, commune and topic, the working-age
+-- population and the share of it to reach.
+CREATE TABLE coverage_targets (
+    year         int NOT NULL CHECK (year BETWEEN 2000 AND 2999),
+    commune_code text NOT NULL REFERENCES communes(code),
+    topic        text NOT NULL DEFAULT 'general' CHECK (topic IN ('general','voluntary')),
+    population   bigint NOT NULL CHECK (population >= 0),
+    target_pct   numeric(5,2) NOT NULL CHECK (target_pct BETWEEN 0 AND 100),
+    PRIMARY KEY (year, commune_code, topic)
+);
+
+-- The API's campaign lifecycle in one statement: checks the status (P_FROM: the statuses from
+-- which P_TO is a legal move, decided by the transition table in campaigns/campaign.c), moves
+-- it, cancels the messages not yet handed to a gateway when it is cancelled (P_CANCEL: the
+-- message states that may become cancelled, from campaigns/message.c), writes the audit row
+-- and notifies the daemon. P_ACTION 'approve' records the approver instead of moving the
+-- status; 'start' also refuses a campaign that has ended, has no channels, or needs an
+-- approval it lacks (P_NEEDS: the segment is larger than [policy] approval_threshold).
+-- No row: no such campaign. done = false: refused, nothing changed, with the reason.
+CREATE OR REPLACE FUNCTION web_campaign_act(p_id bigint, p_action text, p_to text, p_from text[],
+                                            p_cancel text[], p_needs boolean, p_user bigint,
+                                            p_user_name text)
+RETURNS TABLE (done boolean, name text, status text, reason text, messages bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c campaigns%ROWTYPE;
+    n bigint := 0;
+BEGIN
+    SELECT * INTO c FROM campaigns WHERE id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF p_action = 'resume' THEN
+        p_to := coalesce(c.paused_from, 'scheduled');  -- back to where it was paused from
+    END IF;
+    IF NOT (c.status = ANY (p_from)) THEN
+        RETURN QUERY SELECT false, c.name, c.status, 'status', 0::bigint;
+        RETURN;
+    END IF;
+    IF p_action = 'approve' THEN
+        UPDATE campaigns SET approved_by = p_user_name, approved_at = now() WHERE id = p_id;
+    ELSE
+        IF p_action = 'start' THEN
+            IF c.ends_at IS NOT NULL AND c.ends_at <= now() THEN
+                RETURN QUERY SELECT false, c.name, c.status, 'ended', 0::bigint;
+                RETURN;
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM campaign_channels WHERE campaign_id = p_id) THEN
+                RETURN QUERY SELECT false, c.name, c.status, 'no_channels', 0::bigint;
+                RETURN;
+            END IF;
+            IF p_needs AND c.approved_at IS NULL THEN
+                UPDATE campaigns SET needs_approval = true WHERE id = p_id;
+                RETURN QUERY SELECT false, c.name, c.status, 'approval', 0::bigint;
+                RETURN;
+            END IF;
+            UPDATE campaigns SET needs_approval = p_needs WHERE id = p_id;
+        END IF;
+        UPDATE campaigns SET status = p_to,
+            paused_from = CASE WHEN p_to = 'paused' THEN c.status END,
+            started_at = CASE WHEN p_to = 'running' THEN coalesce(c.started_at, now()) ELSE c.started_at END,
+            completed_at = CASE WHEN p_to IN ('completed','cancelled') THEN now() ELSE c.completed_at END
+        WHERE id = p_id;
+        IF p_to = 'cancelled' THEN
+            UPDATE messages SET state = 'cancelled', final_at = now(), reason = 'campaign cancelled'
+            WHERE campaign_id = p_id AND state = ANY (p_cancel);
+            GET DIAGNOSTICS n = ROW_COUNT;
+        END IF;
+    END IF;
+    INSERT INTO audit (user_id, user_name, action, object, detail)
+    VALUES (p_user, p_user_name, 'campaign.' || p_action, 'campaign:' || p_id,
+            jsonb_build_object('campaign', c.name, 'from', c.status, 'to', coalesce(p_to, c.status),
+                               'messages_cancelled', n));
+    PERFORM pg_notify('loa_campaigns', p_id::text);
+    RETURN QUERY SELECT true, c.name, coalesce(p_to, c.status), NULL::text, n;
+END $$;

@@ -2,7 +2,7 @@
 # Runs every test of loa; called by `make test` once the binaries, unit tests and fuzzers are
 # built. Stages: a throw-away PostgreSQL cluster, unit tests (plain and ASan+UBSan, one process
 # and one fresh database each), fuzzers for a bounded time, integration tests (pytest, with
-# build/loa and again with build/loa-asan). Ends with one line
+# build/loa and again with build/loa-asan), the dashboard in headless Chromium. Ends with one line
 #   loa tests: N passed, M failed
 # and a non-zero status when anything failed.
 #
@@ -202,14 +202,15 @@ for c in python3 /usr/bin/python3; do
   if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import pytest' >/dev/null 2>&1; then PY=$c; break; fi
 done
 
-# pytest_start LABEL LOA_BIN: starts pytest in the background, its output in $WORK/pytest-LABEL.out.
+# pytest_start LABEL LOA_BIN [DIR]: starts pytest on DIR (tests/integration) in the background, its
+# output in $WORK/pytest-LABEL.out.
 # The two passes (plain and sanitized binary) run side by side: they mostly wait on the daemon,
 # Kannel and PostgreSQL, and each has its own cluster and ports.
 pytest_start() {
-  local label=$1 bin=$2
+  local label=$1 bin=$2 dir=${3:-tests/integration}
   # shellcheck disable=SC2086
   LOA_BIN=$bin "$PY" -m pytest -q --tb=short -p no:cacheprovider --junitxml="$WORK/pytest-$label.xml" \
-    ${PYTEST_ARGS:-} tests/integration >"$WORK/pytest-$label.out" 2>&1 &
+    ${PYTEST_ARGS:-} "$dir" >"$WORK/pytest-$label.out" 2>&1 &
   PYTEST_PID[$label]=$!
 }
 
@@ -258,6 +259,22 @@ if [ -z "$PY" ]; then
 else
   for pb in $passes; do pytest_start "${pb%%:*}" "${pb#*:}"; done
   for pb in $passes; do pytest_finish "${pb%%:*}" "${pb#*:}"; done
+fi
+echo "($(elapsed "$t"))"
+
+# --------------------------------------------------------------------------------------------
+# The dashboard in headless Chromium (tests/browser: pytest prepares the daemon, playwright-core
+# drives /usr/bin/chromium); screenshots in var/screenshots/. After the integration passes, so
+# that the browser does not compete with them for the CPU.
+stage "browser tests: tests/browser with build/loa"
+t=$(date +%s)
+if [ -z "$PY" ]; then
+  fail "browser: no python3 with pytest"
+elif ! command -v node >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ] || [ ! -d tests/browser/node_modules/playwright-core ]; then
+  fail "browser: node, /usr/bin/chromium or tests/browser/node_modules missing (tools/deps.sh installs them)"
+else
+  pytest_start browser "$LOA_REL" tests/browser
+  pytest_finish browser "$LOA_REL"
 fi
 echo "($(elapsed "$t"))"
 

@@ -96,6 +96,7 @@ static void estimate_add(const struct cli *c, cJSON *arr, const char *tpl, const
 
 struct create_opts {
     const char *name, *segment, *channels, *start, *end, *window;
+    const char *topic;        /* general (the default) or voluntary: what coverage counts it for */
 };
 
 /* Converts a command-line time into UTC text ("2026-05-01T00:00:00Z") in the database, which
@@ -186,11 +187,11 @@ static int insert_campaign(PGconn *db, const struct create_opts *o, const char *
 {
     if (db_begin(db, err, errlen) < 0)
         return -1;
-    const char *p[6] = {o->name, segment_id, starts, ends, wstart, wend};
+    const char *p[7] = {o->name, segment_id, starts, ends, wstart, wend, o->topic ? o->topic : "general"};
     PGresult *r = db_query(db, err, errlen,
-        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end)"
-        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time)"
-        " RETURNING id", 6, p);
+        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic)"
+        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7)"
+        " RETURNING id", 7, p);
     if (!r)
         goto fail;
     char idtxt[24];
@@ -226,7 +227,7 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
         {"segment", required_argument, NULL, 's'}, {"channels", required_argument, NULL, 'C'},
         {"start", required_argument, NULL, 'S'},   {"end", required_argument, NULL, 'E'},
         {"window", required_argument, NULL, 'w'},  {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0}};
+        {"topic", required_argument, NULL, 'T'},   {NULL, 0, NULL, 0}};
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -236,6 +237,7 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
         case 'S': o->start = optarg; break;
         case 'E': o->end = optarg; break;
         case 'w': o->window = optarg; break;
+        case 'T': o->topic = optarg; break;
         case 'j': break;
         case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
         default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
@@ -251,6 +253,8 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
         return cli_usage(cmd, "--segment is required");
     if (!o->channels)
         return cli_usage(cmd, "--channels is required");
+    if (o->topic && strcmp(o->topic, "general") != 0 && strcmp(o->topic, "voluntary") != 0)
+        return cli_usage(cmd, "--topic takes general or voluntary, not '%s'", o->topic);
     return CLI_OK;
 }
 

@@ -170,6 +170,7 @@ cJSON *campaign_show_json(const PGresult *d, const PGresult *chans, const struct
         snprintf(win, sizeof win, "%s", policy_window);
     cJSON_AddStringToObject(o, "window", win);
     cJSON_AddBoolToObject(o, "needs_approval", PQgetvalue(d, 0, 8)[0] == 't');
+    cJSON_AddStringToObject(o, "topic", PQgetvalue(d, 0, 13));
     add_opt_string(o, "approved_by", opt_text(d, 0, 9));
     add_opt_string(o, "approved_at", opt_text(d, 0, 10));
     cJSON *a = cJSON_AddArrayToObject(o, "channels");

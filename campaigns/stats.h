@@ -67,7 +67,7 @@ void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o);
     " c.needs_approval, c.approved_by,"                                                       \
     " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
     " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                       \
-    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI')"                         \
+    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'), c.topic"                \
     " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
 /* $1 the campaign id: its channel steps (channel, template, gateway) in order. */
 #define CAMPAIGN_CHANNELS_SQL                                                                 \

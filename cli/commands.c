@@ -13,6 +13,7 @@
 #include "campaigns/report.h"
 #include "campaigns/users.h"
 #include "cli/cmd_users_admin.h"
+#include "cli/cmd_targets.h"
 
 #include <stddef.h>
 
@@ -29,7 +30,7 @@ const struct cli_command cli_commands[] = {
     {"segment list", cmd_segment_list, "[--json]", "list the segments with their filters"},
     {"template create", cmd_template_create, "NAME --channel sms|zns --file FILE [--lang vi] [--unaccent] [--zns-template-id ID] [--json]", "add or replace a language variant of a template (vi is required before a campaign can use it)"},
     {"template preview", cmd_template_preview, "NAME [--citizen ID] [--segment SEG] [--gateway GW] [--json]", "render a sample, and the longest rendering, parts and cost over a segment"},
-    {"campaign create", cmd_campaign_create, "NAME --segment SEG --channels zalo:TPL,sms[@GATEWAY]:TPL [--start ISO8601] [--end ISO8601] [--window HH:MM-HH:MM] [--json]", "create a draft campaign; channels are tried in order, each later one a fallback; prints its id"},
+    {"campaign create", cmd_campaign_create, "NAME --segment SEG --channels zalo:TPL,sms[@GATEWAY]:TPL [--start ISO8601] [--end ISO8601] [--window HH:MM-HH:MM] [--topic general|voluntary] [--json]", "create a draft campaign; channels are tried in order, each later one a fallback; prints its id"},
     {"campaign approve", cmd_campaign_approve, "CAMPAIGN [--by SUPERVISOR] [--json]", "approve a draft campaign that targets more than [policy] approval_threshold citizens"},
     {"campaign start", cmd_campaign_start, "CAMPAIGN [--json]", "schedule a draft campaign: the daemon sends it from its start time"},
     {"campaign pause", cmd_campaign_pause, "CAMPAIGN [--json]", "pause a scheduled or running campaign"},
@@ -43,6 +44,7 @@ const struct cli_command cli_commands[] = {
     {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--password-file F] [--json]", "add a user of the API and the dashboard (password from F or asked on the terminal) and print their API token once"},
     {"user list", cmd_user_list, "[--json]", "the users of the API and the dashboard, with their roles"},
     {"user disable", cmd_user_disable, "NAME [--json]", "refuse a user from now on (their sessions end at once)"},
+    {"targets import", cmd_targets_import, "FILE.csv [--json]", "coverage targets of the plans: year,commune_code,population,target_pct[,topic] (topic general or voluntary); upsert"},
     {"serve", cmd_serve, "", "the daemon: sends running campaigns, serves webhooks, /healthz and /metrics until SIGTERM"},
     {NULL, NULL, NULL, NULL},
 };

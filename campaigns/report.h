@@ -16,21 +16,29 @@
  *  - one row per commune with citizens: citizens on file, citizens targeted and reached
  *    (a delivered message) in the period, reach in percent, and with --target PCT whether it
  *    meets that target (the plans set targets as a share of a population reached).
- * XLSX: the sheets "Chiến dịch" (the first table), "Xã phường" (the second) and "Tổng hợp"
- * (totals and the share of communes with at least one citizen reached).
+ *  - per target group: citizens targeted and reached; per channel: the figures of
+ *    `campaign show`; replies per campaign, channel and intent (how many answered);
+ *  - coverage: the imported targets of the period's years (`loa targets import`) against the
+ *    citizens reached about each topic by a message delivered in the period.
+ * XLSX: the sheets "Chiến dịch" (the first table), "Xã phường" (the second), "Nhóm đối tượng",
+ * "Kênh", "Phản hồi", "Độ bao phủ" and "Tổng hợp" (totals and the share of communes with at
+ * least one citizen reached); whole numbers formatted #,##0, shares 0.0#.
  * CSV: FILE holds the first table and FILE-communes.csv (FILE.csv → FILE-communes.csv) the
  * second, UTF-8 with a byte-order mark (for spreadsheets), every field quoted. */
 
 /* The name of the communes CSV beside OUT ("r.csv" → "r-communes.csv"). */
 void report_communes_path(const char *out, char *buf, size_t len);
 
-/* The report's two tables, for the command and the API: $1 from, $2 to (dates), $3 the policy
- * time zone. */
-extern const char report_detail_sql[];
-extern const char report_commune_sql[];
-/* Writes the XLSX report of those two results to PATH; TARGET_PCT < 0: no target column.
- * 0, or -1 with ERR. */
-int report_xlsx_write(const char *path, const PGresult *detail, const PGresult *communes,
+/* The report's tables, for the command and the API: each statement takes $1 from, $2 to
+ * (dates), $3 the policy time zone. */
+enum report_table {
+    REPORT_DETAIL, REPORT_COMMUNES, REPORT_GROUPS, REPORT_CHANNELS, REPORT_REPLIES, REPORT_COVERAGE,
+    REPORT_NTABLES
+};
+extern const char *const report_sql[REPORT_NTABLES];
+/* Writes the XLSX report of the period FROM..TO from RES (one result per table, in order) to
+ * PATH; TARGET_PCT < 0: no target column. 0, or -1 with ERR. */
+int report_xlsx_write(const char *path, const char *from, const char *to, const PGresult *const *res,
                       double target_pct, char *err, size_t errlen);
 
 struct cli;

@@ -39,7 +39,7 @@ struct web_user {
 struct api_call;
 typedef void (*api_step)(struct api_call *c, const PGresult *res);
 
-enum { API_KEEP = 4 };
+enum { API_KEEP = 8 };
 
 struct api_call {
     struct web *w;

@@ -1,5 +1,5 @@
 /* /api/v1/report?year=YYYY (or from=DATE&to=DATE)[&target=PCT]: the XLSX of `loa report`, from
- * the same two statements and the same writer (campaigns/report.h), for the dashboard's button.
+ * the same statements and the same writer (campaigns/report.h), for the dashboard's button.
  * libxlsxwriter writes files only, so the workbook goes through a private temporary file that
  * is removed before the answer leaves. */
 #include "web/api.h"
@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+_Static_assert((int)REPORT_NTABLES <= (int)API_KEEP, "every table of the report is kept until the workbook is written");
 
 struct report {
     char from[11], to[11];
@@ -42,7 +44,7 @@ static void send_file(struct api_call *c, const char *path)
     free(buf);
 }
 
-static void communes_done(struct api_call *c, const PGresult *r)
+static void write_report(struct api_call *c)
 {
     const struct report *rp = c->data;
     char path[] = "/tmp/loa-report-XXXXXX";
@@ -53,7 +55,8 @@ static void communes_done(struct api_call *c, const PGresult *r)
     }
     close(fd);
     char err[600];
-    if (report_xlsx_write(path, c->keep[0], r, rp->target, err, sizeof err) < 0) {
+    if (report_xlsx_write(path, rp->from, rp->to, (const PGresult *const *)c->keep, rp->target, err,
+                          sizeof err) < 0) {
         unlink(path);
         api_error(c, 500, "%s", err);
         return;
@@ -61,12 +64,17 @@ static void communes_done(struct api_call *c, const PGresult *r)
     send_file(c, path);
 }
 
-static void detail_done(struct api_call *c, const PGresult *r)
+/* One table after the other, each kept in c->keep[table]. */
+static void table_done(struct api_call *c, const PGresult *r)
 {
     const struct report *rp = c->data;
-    api_keep(c, 0, r);
+    api_keep(c, (int)c->n, r);
+    if (++c->n == REPORT_NTABLES) {
+        write_report(c);
+        return;
+    }
     const char *p[3] = {rp->from, rp->to, config_str(c->w->cfg, "policy", "timezone")};
-    api_query(c, report_commune_sql, 3, p, communes_done);
+    api_query(c, report_sql[c->n], 3, p, table_done);
 }
 
 static bool date_ok(const char *s)
@@ -101,5 +109,6 @@ void api_report(struct api_call *c)
         abort();
     memcpy(c->data, &rp, sizeof rp);
     const char *p[3] = {rp.from, rp.to, config_str(c->w->cfg, "policy", "timezone")};
-    api_query(c, report_detail_sql, 3, p, detail_done);
+    c->n = 0;
+    api_query(c, report_sql[0], 3, p, table_done);
 }

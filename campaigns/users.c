@@ -84,17 +84,22 @@ static int from_hex(const char *s, size_t n, unsigned char *out)
 
 bool users_password_verify(const char *password, const char *stored)
 {
-    int iter = 0, n = 0;
-    if (!password || !stored || sscanf(stored, "pbkdf2-sha256$%d$%n", &iter, &n) != 1 || n == 0 ||
-        iter < 1 || iter > 100000000)
+    static const char scheme[] = "pbkdf2-sha256$";
+    if (!password || !stored || strncmp(stored, scheme, sizeof scheme - 1) != 0)
         return false;
-    const char *salthex = stored + n, *dollar = strchr(salthex, '$');
+    char *end;
+    const char *digits = stored + sizeof scheme - 1;
+    long iter = strtol(digits, &end, 10);
+    /* At most ten million: a forged hash must not make one login take minutes. */
+    if (end == digits || *end != '$' || iter < 1 || iter > 10000000)
+        return false;
+    const char *salthex = end + 1, *dollar = strchr(salthex, '$');
     if (!dollar || dollar - salthex != 32 || strlen(dollar + 1) != 64)
         return false;
     unsigned char salt[16], want[32], got[32];
     if (from_hex(salthex, 16, salt) < 0 || from_hex(dollar + 1, 32, want) < 0)
         return false;
-    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof salt, iter, EVP_sha256(),
+    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof salt, (int)iter, EVP_sha256(),
                           sizeof got, got) != 1)
         return false;
     bool ok = CRYPTO_memcmp(got, want, sizeof got) == 0;

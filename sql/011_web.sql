@@ -110,3 +110,27 @@ BEGIN
     PERFORM pg_notify('loa_campaigns', p_id::text);
     RETURN QUERY SELECT true, c.name, coalesce(p_to, c.status), NULL::text, n;
 END $$;
+
+-- Each change of a citizen's participation as imports write it (an UPDATE, including the
+-- ON CONFLICT DO UPDATE of `import citizens`): the history conversions are measured on. One
+-- statement-level trigger, so a large import pays one insert, not one call per row. No
+-- foreign key: the bulk import drops and rebuilds those of citizens.
+CREATE TABLE participation_changes (
+    citizen_id  bigint NOT NULL,
+    changed_at  timestamptz NOT NULL DEFAULT now(),
+    old_value   text,
+    new_value   text
+);
+CREATE INDEX participation_changes_citizen ON participation_changes (citizen_id, changed_at);
+
+CREATE OR REPLACE FUNCTION citizens_participation_log() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO participation_changes (citizen_id, old_value, new_value)
+    SELECT n.id, o.participation, n.participation
+    FROM old_rows o JOIN new_rows n ON n.id = o.id
+    WHERE o.participation IS DISTINCT FROM n.participation;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER citizens_participation_log AFTER UPDATE ON citizens
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION citizens_participation_log();

@@ -270,6 +270,12 @@ run_step "loa template preview" loa template preview thang5_sms --segment chua_t
 run_step "loa campaign create" loa campaign create "$CAMPAIGN" --segment chua_tham_gia \
   --channels "$CHANNELS" --window 00:00-24:00
 run_step "loa campaign start" loa campaign start "$CAMPAIGN"
+# A supervisor for the dashboard (the database is emptied above, so the name is free).
+DEMO_USER=giamsat
+DEMO_PASSWORD=demo-bhxh-2026
+printf '%s\n' "$DEMO_PASSWORD" >"$VAR/demo-password"
+chmod 600 "$VAR/demo-password"
+run_step "loa user add (dashboard login)" loa user add "$DEMO_USER" --role supervisor --password-file "$VAR/demo-password"
 
 say "loa serve (log: var/demo-daemon.log)"
 STEP="loa serve"
@@ -293,7 +299,7 @@ if [ "$ok" != 1 ]; then
   DAEMON_PID=""
   die "loa serve exited with status $rc: $(head -n 1 "$VAR/demo-daemon.log") (see var/demo-daemon.log)"
 fi
-echo "dashboard: $BASE/"
+echo "dashboard: $BASE/  (log in as $DEMO_USER, password $DEMO_PASSWORD)"
 
 # --------------------------------------------------------------------------------------------
 say "progress"
@@ -339,7 +345,7 @@ if [ "$ONCE" = 1 ]; then
   exit 0
 fi
 echo
-echo "The daemon is still running: dashboard $BASE/, config var/demo.conf (e.g. build/loa -c var/demo.conf replies list)."
+echo "The daemon is still running: dashboard $BASE/ (login $DEMO_USER / $DEMO_PASSWORD), config var/demo.conf (e.g. build/loa -c var/demo.conf replies list)."
 echo "A citizen's reply: tests/kannel.sh mo var/kannel 84912345678 'TC'.  Ctrl-C stops everything."
 STEP="serve until Ctrl-C"
 IDLE=1

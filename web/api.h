@@ -82,6 +82,7 @@ void api_login(struct api_call *c);          /* before authentication */
 void api_campaigns_list(struct api_call *c);
 void api_campaign_show(struct api_call *c);
 void api_campaign_breakdown(struct api_call *c);
+void api_campaign_conversions(struct api_call *c);
 void api_campaign_approve(struct api_call *c);
 void api_campaign_start(struct api_call *c);
 void api_campaign_pause(struct api_call *c);

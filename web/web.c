@@ -30,6 +30,7 @@ static const struct api_route routes[] = {
     {"GET", "campaigns", WEB_OFFICER, api_campaigns_list},
     {"GET", "campaigns/:id", WEB_OFFICER, api_campaign_show},
     {"GET", "campaigns/:id/breakdown", WEB_OFFICER, api_campaign_breakdown},
+    {"GET", "campaigns/:id/conversions", WEB_OFFICER, api_campaign_conversions},
     {"POST", "campaigns/:id/approve", WEB_SUPERVISOR, api_campaign_approve},
     {"POST", "campaigns/:id/start", WEB_OFFICER, api_campaign_start},
     {"POST", "campaigns/:id/pause", WEB_OFFICER, api_campaign_pause},

@@ -102,6 +102,7 @@ def endpoints(cid, rid, sid):
         ("GET", "campaigns", None, "officer"),
         ("GET", f"campaigns/{cid}", None, "officer"),
         ("GET", f"campaigns/{cid}/breakdown?by=commune", None, "officer"),
+        ("GET", f"campaigns/{cid}/conversions", None, "officer"),
         ("GET", "segments", None, "officer"),
         ("GET", f"segments/{sid}/count", None, "officer"),
         ("GET", "templates", None, "officer"),
@@ -391,3 +392,34 @@ def test_user_list_and_disable_from_the_command_line(loa, psql):
     create(loa)
     p = loa.run("campaign", "approve", "may", "--by", "lan")
     assert p.returncode == 1 and "not a supervisor" in p.stderr
+
+
+def test_api_conversions_count_participation_changes_after_delivery(loa, psql, users, api):
+    cid, _ = world(psql, loa)
+    ids = [int(r[0]) for r in psql("SELECT id FROM citizens ORDER BY id")]
+    psql(f"UPDATE messages SET final_at = now() - interval '1 day' WHERE campaign_id = {cid} AND state = 'delivered'")
+    psql("UPDATE citizens SET participation = 'none'")          # unknown → none: no conversion
+    psql(f"UPDATE citizens SET participation = 'voluntary' WHERE id IN ({ids[0]}, {ids[6]}, {ids[15]})")
+    psql(f"UPDATE citizens SET participation = 'compulsory' WHERE id = {ids[1]}")
+    psql(f"UPDATE citizens SET participation = 'stopped' WHERE id = {ids[2]}")
+    # An import that changes a participation is recorded too (citizen 5, reached by Zalo).
+    f = loa.write_file("c.csv", "full_name,phone,commune_code,participation\n"
+                       "Nguyễn Văn 5,84912000005,23203,voluntary\n")
+    loa.ok("import", "citizens", f)
+    assert psql(f"SELECT old_value, new_value FROM participation_changes WHERE citizen_id = {ids[4]}"
+                " ORDER BY changed_at DESC LIMIT 1") == [("none", "voluntary")]
+    # A change later than the window counts only with a longer one.
+    psql(f"INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value)"
+         f" VALUES ({ids[3]}, now() + interval '100 days', 'none', 'voluntary')")
+    status, conv = api.call("GET", f"campaigns/{cid}/conversions", token=users["officer"])
+    assert status == 200 and conv["days"] == 90
+    # ids 0, 1, 4 reached by Zalo; id 6 by SMS; id 15 was never reached; id 2 stopped.
+    assert conv["converted"] == 4
+    assert {r["code"]: r["converted"] for r in conv["by_channel"]} == {"zalo": 3, "sms": 1}
+    assert sum(r["converted"] for r in conv["by_commune"]) == 4
+    assert sum(r["converted"] for r in conv["by_group"]) == 4
+    status, conv = api.call("GET", f"campaigns/{cid}/conversions?days=120", token=users["officer"])
+    assert conv["converted"] == 5
+    assert api.call("GET", f"campaigns/{cid}/conversions?days=0", token=users["officer"])[0] == 400
+    assert api.call("GET", "campaigns/999999/conversions", token=users["officer"])[0] == 404
+    assert api.call("GET", f"campaigns/{cid}/conversions")[0] == 401

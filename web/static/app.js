@@ -148,7 +148,7 @@
     route();
   }
 
-  function funnelFor(c) {
+  function funnelFor(c, conv) {
     const box = $("#c-funnel");
     box.replaceChildren();
     const sent = c.by_channel.zalo.sent + c.by_channel.sms.sent;
@@ -157,7 +157,8 @@
       {label: "Đối tượng", value: c.targeted}, {label: "Đã gửi", value: sent},
       {label: "Đã nhận", value: delivered, color: "#1e7b34"},
       {label: "Phản hồi", value: c.replies, color: "#7c3aed"},
-      {label: "Từ chối nhận tin", value: c.opted_out, color: "#b3261e"}])));
+      {label: "Từ chối nhận tin", value: c.opted_out, color: "#b3261e"},
+      {label: "Đã tham gia BHXH", value: conv.converted, color: "#0e7490"}])));
     for (const ch of c.channels) {
       const s = c.by_channel[ch.channel];
       box.append(h("div", {"data-funnel": ch.channel}, Charts.funnel(`${CHANNEL[ch.channel]} · mẫu ${ch.template}`, [
@@ -192,9 +193,9 @@
       ["Đối tượng", c.targeted], ["Đã nhận", c.outcomes.delivered], ["Đang chờ", c.outcomes.pending],
       ["Phản hồi", c.replies], ["Từ chối nhận tin", c.opted_out], ["Chi phí (đồng)", c.cost_vnd]]
       .map(([k, v]) => h("div", {class: "card"}, k, h("b", {}, fmt(v)))));
-    funnelFor(c);
-    const [days, communes, groups] = await Promise.all(["day", "commune", "group"].map(
-      by => api("GET", `campaigns/${id}/breakdown?by=${by}`)));
+    const [days, communes, groups, conv] = await Promise.all([...["day", "commune", "group"].map(
+      by => api("GET", `campaigns/${id}/breakdown?by=${by}`)), api("GET", `campaigns/${id}/conversions`)]);
+    funnelFor(c, conv);
     $("#c-days").replaceChildren(Charts.days(days.rows));
     table("c-communes", reachCols("commune"), communes.rows);
     table("c-groups", reachCols("group"), groups.rows);

@@ -115,8 +115,27 @@ static const char COVERAGE_SQL[] =
     " WHERE t.year BETWEEN extract(year FROM $1::date) AND extract(year FROM $2::date)"
     " ORDER BY t.year, t.topic, co.name, t.commune_code";
 
+/* Conversions of the period's campaigns: citizens reached whose participation went from none
+ * or stopped to voluntary or compulsory within 90 days of the delivery, each counted once per
+ * campaign, for the channel that reached them first (as GET /api/v1/campaigns/ID/conversions). */
+static const char CONVERSIONS_SQL[] =
+    PERIOD_CTE ","
+    " reached AS (SELECT m.campaign_id, m.citizen_id, m.channel, min(coalesce(m.final_at, m.submitted_at)) AS at"
+    "   FROM messages m JOIN camp ON camp.id = m.campaign_id WHERE m.state = 'delivered' GROUP BY 1, 2, 3),"
+    " conv AS (SELECT DISTINCT ON (r.campaign_id, r.citizen_id) r.campaign_id, r.citizen_id, r.channel"
+    "   FROM reached r JOIN participation_changes p ON p.citizen_id = r.citizen_id"
+    "    AND p.changed_at >= r.at AND p.changed_at < r.at + interval '90 days'"
+    "    AND p.old_value IN ('none','stopped') AND p.new_value IN ('voluntary','compulsory')"
+    "   ORDER BY r.campaign_id, r.citizen_id, r.at)"
+    " SELECT camp.id, camp.name, c.commune_code, coalesce(co.name, ''), coalesce(c.group_code, ''),"
+    "   conv.channel, count(*)"
+    " FROM conv JOIN camp ON camp.id = conv.campaign_id JOIN citizens c ON c.id = conv.citizen_id"
+    " LEFT JOIN communes co ON co.code = c.commune_code"
+    " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 5, 6";
+
 const char *const report_sql[REPORT_NTABLES] = {
     report_detail_sql, report_commune_sql, GROUPS_SQL, CHANNELS_SQL, REPLIES_SQL, COVERAGE_SQL,
+    CONVERSIONS_SQL,
 };
 
 /* A column of an output table: its CSV name, its XLSX title, and whether it is a number. */
@@ -170,6 +189,13 @@ static const struct column coverage_cols[] = {
     {"assessment", "Đánh giá", false},
 };
 
+static const struct column conversion_cols[] = {
+    {"campaign_id", "Mã chiến dịch", true},   {"campaign", "Chiến dịch", false},
+    {"commune_code", "Mã xã", false},         {"commune", "Xã/phường", false},
+    {"group_code", "Mã nhóm", false},         {"channel", "Kênh", false},
+    {"converted", "Số người tham gia BHXH trong 90 ngày", true},
+};
+
 /* The sheets after "Chiến dịch" and "Xã phường", in order (REPORT_GROUPS…). */
 static const struct {
     const char *sheet;
@@ -180,6 +206,7 @@ static const struct {
     {"Kênh", channel_cols, sizeof channel_cols / sizeof channel_cols[0]},
     {"Phản hồi", reply_cols, sizeof reply_cols / sizeof reply_cols[0]},
     {"Độ bao phủ", coverage_cols, sizeof coverage_cols / sizeof coverage_cols[0]},
+    {"Chuyển đổi", conversion_cols, sizeof conversion_cols / sizeof conversion_cols[0]},
 };
 
 struct report_opts {

@@ -19,9 +19,11 @@
  *  - per target group: citizens targeted and reached; per channel: the figures of
  *    `campaign show`; replies per campaign, channel and intent (how many answered);
  *  - coverage: the imported targets of the period's years (`loa targets import`) against the
- *    citizens reached about each topic by a message delivered in the period.
+ *    citizens reached about each topic by a message delivered in the period;
+ *  - conversions: citizens reached whose participation went from none or stopped to voluntary
+ *    or compulsory within 90 days, per campaign, commune, group and channel.
  * XLSX: the sheets "Chiến dịch" (the first table), "Xã phường" (the second), "Nhóm đối tượng",
- * "Kênh", "Phản hồi", "Độ bao phủ" and "Tổng hợp" (totals and the share of communes with at
+ * "Kênh", "Phản hồi", "Độ bao phủ", "Chuyển đổi" and "Tổng hợp" (totals and the share of communes with at
  * least one citizen reached); whole numbers formatted #,##0, shares 0.0#.
  * CSV: FILE holds the first table and FILE-communes.csv (FILE.csv → FILE-communes.csv) the
  * second, UTF-8 with a byte-order mark (for spreadsheets), every field quoted. */
@@ -33,7 +35,7 @@ void report_communes_path(const char *out, char *buf, size_t len);
  * (dates), $3 the policy time zone. */
 enum report_table {
     REPORT_DETAIL, REPORT_COMMUNES, REPORT_GROUPS, REPORT_CHANNELS, REPORT_REPLIES, REPORT_COVERAGE,
-    REPORT_NTABLES
+    REPORT_CONVERSIONS, REPORT_NTABLES
 };
 extern const char *const report_sql[REPORT_NTABLES];
 /* Writes the XLSX report of the period FROM..TO from RES (one result per table, in order) to

@@ -349,7 +349,7 @@ def test_api_report_is_the_xlsx_of_loa_report(loa, psql, users, api):
     assert "xl/workbook.xml" in names
     wb = z.read("xl/workbook.xml").decode()
     assert all(s in wb for s in ("Chiến dịch", "Xã phường", "Nhóm đối tượng", "Kênh", "Phản hồi",
-                                 "Độ bao phủ", "Tổng hợp"))
+                                 "Độ bao phủ", "Chuyển đổi", "Tổng hợp"))
     out = loa.dir / "cli.xlsx"
     loa.ok("report", "--year", "2026", "--format", "xlsx", "--out", out)
     cli = zipfile.ZipFile(out)

@@ -145,7 +145,7 @@ def test_report_xlsx_is_a_workbook_with_the_sheets(loa, psql, seeded):
         workbook = z.read("xl/workbook.xml").decode("utf-8")
         sheets = re.findall(r'<sheet name="([^"]+)"', workbook)
         assert sheets == ["Chiến dịch", "Xã phường", "Nhóm đối tượng", "Kênh", "Phản hồi",
-                          "Độ bao phủ", "Tổng hợp"]
+                          "Độ bao phủ", "Chuyển đổi", "Tổng hợp"]
         strings = z.read("xl/sharedStrings.xml").decode("utf-8")
         for s in ("Số đối tượng", "Tháng vận động 2025", "Phường Pleiku", "Tỷ lệ tiếp cận (%)"):
             assert s in strings
@@ -193,6 +193,12 @@ def test_report_year_has_groups_channels_replies_and_coverage(loa, psql, seeded)
     psql("UPDATE messages SET final_at = '2025-05-03 10:00+07' WHERE state = 'delivered'")
     loa.ok("targets", "import", loa.write_file("t.csv", "year,commune_code,population,target_pct\n"
                                                 "2025,23200,10,30\n2025,23203,10,50\n"))
+    # One citizen reached on 3 May joins a week later; another only after 90 days.
+    reached = [r[0] for r in psql("SELECT DISTINCT m.citizen_id FROM messages m JOIN campaigns c"
+                                  " ON c.id = m.campaign_id WHERE m.state = 'delivered'"
+                                  " AND c.name = 'Tháng vận động 2025' ORDER BY 1 LIMIT 2")]
+    psql(f"""INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value) VALUES
+             ({reached[0]}, '2025-05-10', 'none', 'voluntary'), ({reached[1]}, '2025-09-01', 'none', 'voluntary')""")
     out = loa.dir / "nam.xlsx"
     loa.ok("report", "--year", "2025", "--format", "xlsx", "--out", out)
     show = loa.json("campaign", "show", "Tháng vận động 2025")
@@ -215,6 +221,9 @@ def test_report_year_has_groups_channels_replies_and_coverage(loa, psql, seeded)
             assert row[0] == 2025 and row[4] == 10 and row[5] == target and row[6] == reached
             assert row[8] == ("Đạt" if 100 * reached / 10 >= target else "Dưới chỉ tiêu")
         assert sheet_rows(z, 5)[0][3] == "Loại phản hồi"
+        conversions = sheet_rows(z, 7)
+        assert conversions[0][6].startswith("Số người tham gia") and len(conversions) == 2
+        assert conversions[1][6] == 1
         styles = z.read("xl/styles.xml").decode("utf-8")
         assert 'formatCode="#,##0"' in styles
     p = loa.run("report", "--year", "25", "--format", "xlsx", "--out", out)

@@ -208,9 +208,11 @@ done
 # Kannel and PostgreSQL, and each has its own cluster and ports.
 pytest_start() {
   local label=$1 bin=$2 dir=${3:-tests/integration}
-  # shellcheck disable=SC2086
+  # PYTEST_ARGS is split as the shell would, so that -k 'api or web' stays one argument.
+  local -a extra=()
+  eval "extra=(${PYTEST_ARGS:-})"
   LOA_BIN=$bin "$PY" -m pytest -q --tb=short -p no:cacheprovider --junitxml="$WORK/pytest-$label.xml" \
-    ${PYTEST_ARGS:-} "$dir" >"$WORK/pytest-$label.out" 2>&1 &
+    "${extra[@]}" "$dir" >"$WORK/pytest-$label.out" 2>&1 &
   PYTEST_PID[$label]=$!
 }
 

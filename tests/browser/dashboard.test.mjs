@@ -93,6 +93,7 @@ try {
   await page.screenshot({ path: path.join(shots, "replies.png"), fullPage: true });
   await page.click("#replies li[data-reply] button");
   await page.waitForFunction(() => document.querySelector("#notice").textContent.includes("Đã gửi"));
+  await page.waitForSelector("#replies li[data-reply] textarea", { state: "detached", timeout: 5000 }).catch(() => {});
   check((await page.$$("#replies li[data-reply] textarea")).length === 0, "the answered reply left the queue");
 
   // Coverage against the targets, communes below target marked.

@@ -217,7 +217,7 @@
       else {
         const ta = h("textarea", {"aria-label": "Nội dung trả lời", maxlength: 1600});
         li.append(ta, h("button", {onclick: async () => {
-          try { await api("POST", `replies/${r.id}/answer`, {text: ta.value}); notice("Đã gửi câu trả lời.", true); viewReplies(); }
+          try { await api("POST", `replies/${r.id}/answer`, {text: ta.value}); await viewReplies(); notice("Đã gửi câu trả lời.", true); }
           catch (e) { notice(e.message); }
         }}, "Trả lời"));
       }

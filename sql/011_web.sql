@@ -134,3 +134,70 @@ END $$;
 CREATE TRIGGER citizens_participation_log AFTER UPDATE ON citizens
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION citizens_participation_log();
+
+-- The API's `campaign create`: a draft campaign, its channel steps (P_CHANNELS, P_TEMPLATES,
+-- P_GATEWAYS in order; a gateway NULL: the channel's first), its messages' partition, the
+-- audit row and the NOTIFY, in one statement. Times are text: with an offset they are
+-- timestamptz, without one (P_*_LOCAL) local time in P_TZ. A refusal changes nothing and says
+-- why in `error` (id NULL), worded as `loa campaign create` words it.
+CREATE OR REPLACE FUNCTION web_campaign_create(p_name text, p_segment text, p_starts text,
+        p_starts_local boolean, p_ends text, p_ends_local boolean, p_tz text, p_ws time, p_we time,
+        p_topic text, p_channels text[], p_templates text[], p_gateways text[], p_user bigint,
+        p_user_name text)
+RETURNS TABLE (id bigint, error text) LANGUAGE plpgsql AS $$
+DECLARE
+    seg bigint;
+    s timestamptz;
+    e timestamptz;
+    cid bigint;
+    tpl bigint;
+    kind text;
+    want text;
+BEGIN
+    IF EXISTS (SELECT 1 FROM campaigns c WHERE c.name = p_name) THEN
+        RETURN QUERY SELECT NULL::bigint, format('a campaign named ''%s'' already exists', p_name);
+        RETURN;
+    END IF;
+    SELECT sg.id INTO seg FROM segments sg WHERE sg.name = p_segment;
+    IF seg IS NULL THEN
+        RETURN QUERY SELECT NULL::bigint, format('no segment ''%s''', p_segment);
+        RETURN;
+    END IF;
+    s := CASE WHEN p_starts IS NULL THEN NULL WHEN p_starts_local THEN p_starts::timestamp AT TIME ZONE p_tz
+              ELSE p_starts::timestamptz END;
+    e := CASE WHEN p_ends IS NULL THEN NULL WHEN p_ends_local THEN p_ends::timestamp AT TIME ZONE p_tz
+              ELSE p_ends::timestamptz END;
+    IF e IS NOT NULL AND e <= now() THEN
+        RETURN QUERY SELECT NULL::bigint, format('end %s is already past', p_ends);
+        RETURN;
+    END IF;
+    IF s IS NOT NULL AND e IS NOT NULL AND s >= e THEN
+        RETURN QUERY SELECT NULL::bigint, 'start must be before end'::text;
+        RETURN;
+    END IF;
+    FOR i IN 1 .. coalesce(array_length(p_channels, 1), 0) LOOP
+        SELECT t.id, t.channel INTO tpl, kind FROM templates t WHERE t.name = p_templates[i];
+        IF tpl IS NULL THEN
+            RETURN QUERY SELECT NULL::bigint, format('no template ''%s''', p_templates[i]);
+            RETURN;
+        END IF;
+        -- (a CASE in an IF condition would end at its first THEN)
+        want := CASE p_channels[i] WHEN 'sms' THEN 'sms' ELSE 'zns' END;
+        IF kind <> want THEN
+            RETURN QUERY SELECT NULL::bigint, format('template ''%s'' is a %s template; channel %s needs a %s template',
+                p_templates[i], kind, p_channels[i], want);
+            RETURN;
+        END IF;
+    END LOOP;
+    INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic)
+    VALUES (p_name, seg, s, e, p_ws, p_we, p_topic) RETURNING campaigns.id INTO cid;
+    INSERT INTO campaign_channels (campaign_id, position, channel, template_id, gateway)
+    SELECT cid, (i - 1)::smallint, p_channels[i], t.id, p_gateways[i]
+    FROM generate_subscripts(p_channels, 1) i JOIN templates t ON t.name = p_templates[i];
+    PERFORM campaign_partition_ensure(cid);
+    INSERT INTO audit (user_id, user_name, action, object, detail)
+    VALUES (p_user, p_user_name, 'campaign.create', 'campaign:' || cid,
+            jsonb_build_object('campaign', p_name, 'segment', p_segment, 'topic', p_topic));
+    PERFORM pg_notify('loa_campaigns', cid::text);
+    RETURN QUERY SELECT cid, NULL::text;
+END $$;

@@ -80,6 +80,7 @@ void api_logout(struct api_call *c);
 void api_login(struct api_call *c);          /* before authentication */
 
 void api_campaigns_list(struct api_call *c);
+void api_campaign_create(struct api_call *c);
 void api_campaign_show(struct api_call *c);
 void api_campaign_breakdown(struct api_call *c);
 void api_campaign_conversions(struct api_call *c);

@@ -28,6 +28,7 @@ static const struct api_route routes[] = {
     {"GET", "me", WEB_OFFICER, api_me},
     {"POST", "logout", WEB_OFFICER, api_logout},
     {"GET", "campaigns", WEB_OFFICER, api_campaigns_list},
+    {"POST", "campaigns", WEB_OFFICER, api_campaign_create},
     {"GET", "campaigns/:id", WEB_OFFICER, api_campaign_show},
     {"GET", "campaigns/:id/breakdown", WEB_OFFICER, api_campaign_breakdown},
     {"GET", "campaigns/:id/conversions", WEB_OFFICER, api_campaign_conversions},

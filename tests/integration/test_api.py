@@ -117,6 +117,7 @@ def endpoints(cid, rid, sid):
         ("POST", f"replies/{rid}/answer", {"text": "Mức đóng thấp nhất là 330.000 đồng."}, "officer"),
         ("POST", f"campaigns/{cid}/start", {}, "officer"),
         ("POST", f"campaigns/{cid}/cancel", {}, "officer"),
+        ("POST", "campaigns", {"name": "api_made", "segment": "gl", "channels": "sms:t_sms"}, "officer"),
     ]
 
 
@@ -162,15 +163,16 @@ def test_api_every_endpoint_checks_the_role(loa, psql, users, api):
         allowed = [r for r in ROLES if RANK[r] >= RANK[least]]
         for role in allowed if method == "GET" else allowed[:1]:
             status, out = api.call(method, path, body, token=users[role], raw=True)[:2]
-            assert status in (200, 409), (method, path, role, status, out)
+            assert status in (200, 201, 409), (method, path, role, status, out)
             if method == "POST" and "pause" not in path and "resume" not in path:
-                assert status == 200, (method, path, role, out)
+                assert status in (200, 201), (method, path, role, out)
     # Who did what, in order: every change has its row.
     assert audit_rows(psql) == [
         ("supervisor_1", "campaign.approve", f"campaign:{cid}"),
         ("officer_1", "reply.answer", f"reply:{rid}"),
         ("officer_1", "campaign.start", f"campaign:{cid}"),
         ("officer_1", "campaign.cancel", f"campaign:{cid}"),
+        ("officer_1", "campaign.create", f"campaign:{cid + 1}"),
     ]
 
 
@@ -423,3 +425,36 @@ def test_api_conversions_count_participation_changes_after_delivery(loa, psql, u
     assert api.call("GET", f"campaigns/{cid}/conversions?days=0", token=users["officer"])[0] == 400
     assert api.call("GET", "campaigns/999999/conversions", token=users["officer"])[0] == 404
     assert api.call("GET", f"campaigns/{cid}/conversions")[0] == 401
+
+
+def test_api_campaign_create_checks_like_the_cli(loa, psql, users, api):
+    seed(psql, 4)
+    off = users["officer"]
+    body = {"name": "tháng 5", "segment": "gl", "channels": "zalo:t_zns,sms:t_sms",
+            "start": "2026-05-01 07:00", "end": "2099-05-31T21:00+07:00", "window": "07:30-20:00",
+            "topic": "voluntary"}
+    status, out = api.call("POST", "campaigns", body, token=off)
+    assert status == 201 and out["status"] == "draft" and out["name"] == "tháng 5"
+    show = loa.json("campaign", "show", "tháng 5")
+    assert show["id"] == out["id"] and show["segment"] == "gl" and show["window"] == "07:30-20:00"
+    assert show["topic"] == "voluntary" and show["starts_at"] == "2026-05-01T00:00:00Z"
+    assert show["ends_at"] == "2099-05-31T14:00:00Z"
+    assert [(c["channel"], c["template"]) for c in show["channels"]] == [("zalo", "t_zns"), ("sms", "t_sms")]
+    assert psql("SELECT user_name, action FROM audit") == [("officer_1", "campaign.create")]
+    before = psql("SELECT count(*) FROM campaigns")
+    for bad, says in (({**body}, "already exists"),
+                      ({**body, "name": ""}, "name"),
+                      ({**body, "name": "b", "segment": "nope"}, "no segment 'nope'"),
+                      ({**body, "name": "b", "channels": "fax:t"}, "unknown channel"),
+                      ({**body, "name": "b", "channels": "sms:nope"}, "no template 'nope'"),
+                      ({**body, "name": "b", "channels": "sms:t_zns"}, "needs a sms template"),
+                      ({**body, "name": "b", "channels": "sms@nogw:t_sms"}, "no gateway 'nogw'"),
+                      ({**body, "name": "b", "window": "21:00-07:00"}, "window"),
+                      ({**body, "name": "b", "topic": "sports"}, "topic"),
+                      ({**body, "name": "b", "start": "tomorrow"}, "ISO 8601"),
+                      ({**body, "name": "b", "end": "2020-01-01"}, "already past"),
+                      ({**body, "name": "b", "start": "2099-06-01", "end": "2099-05-01"}, "before end")):
+        status, out = api.call("POST", "campaigns", bad, token=off)
+        assert status == 400 and says in out["error"], (bad, status, out)
+    assert psql("SELECT count(*) FROM campaigns") == before
+    assert psql("SELECT count(*) FROM audit") == [("1",)]

@@ -96,6 +96,7 @@ void api_reply_answer(struct api_call *c);
 void api_segments_list(struct api_call *c);
 void api_segment_count(struct api_call *c);
 void api_templates_list(struct api_call *c);
+void api_template_preview(struct api_call *c);
 void api_users_list(struct api_call *c);
 void api_audit_list(struct api_call *c);
 

@@ -40,6 +40,7 @@ static const struct api_route routes[] = {
     {"GET", "segments", WEB_OFFICER, api_segments_list},
     {"GET", "segments/:id/count", WEB_OFFICER, api_segment_count},
     {"GET", "templates", WEB_OFFICER, api_templates_list},
+    {"GET", "templates/:id/preview", WEB_OFFICER, api_template_preview},
     {"GET", "replies", WEB_OFFICER, api_replies_list},
     {"POST", "replies/:id/answer", WEB_OFFICER, api_reply_answer},
     {"GET", "coverage", WEB_OFFICER, api_coverage},

@@ -106,6 +106,7 @@ def endpoints(cid, rid, sid):
         ("GET", "segments", None, "officer"),
         ("GET", f"segments/{sid}/count", None, "officer"),
         ("GET", "templates", None, "officer"),
+        ("GET", "templates/1/preview", None, "officer"),
         ("GET", "replies?unanswered=1", None, "officer"),
         ("GET", "coverage?year=2026", None, "officer"),
         ("GET", "report?year=2026", None, "supervisor"),
@@ -458,3 +459,21 @@ def test_api_campaign_create_checks_like_the_cli(loa, psql, users, api):
         assert status == 400 and says in out["error"], (bad, status, out)
     assert psql("SELECT count(*) FROM campaigns") == before
     assert psql("SELECT count(*) FROM audit") == [("1",)]
+
+
+def test_api_template_preview_renders_for_a_citizen(loa, psql, users, api):
+    ids = seed(psql, 3)
+    off = users["officer"]
+    tpl = dict(psql("SELECT name, id FROM templates"))
+    status, out = api.call("GET", f"templates/{tpl['t_sms']}/preview?citizen={ids[1]}", token=off)
+    assert status == 200, out
+    assert out["text"] == "Kính gửi Nguyễn Văn 2, BHXH thông báo." and out["citizen_id"] == ids[1]
+    assert out["encoding"] == "UCS-2" and out["parts"] == 1 and out["units"] == len(out["text"])
+    zid = psql("""INSERT INTO templates (name, channel) VALUES ('z2', 'zns') RETURNING id""")[0][0]
+    psql(f"""INSERT INTO template_variants VALUES ({zid}, 'vi', '{{"ten": "{{{{full_name}}}}"}}')""")
+    status, out = api.call("GET", f"templates/{zid}/preview", token=off)
+    assert status == 200 and out["citizen_id"] == ids[0], out
+    assert out["template_data"] == {"ten": "Nguyễn Văn 1"}
+    assert api.call("GET", "templates/999/preview", token=off)[0] == 404
+    assert api.call("GET", f"templates/{tpl['t_sms']}/preview?citizen=999999", token=off)[0] == 404
+    assert api.call("GET", f"templates/{tpl['t_sms']}/preview?citizen=x", token=off)[0] == 400

@@ -125,7 +125,8 @@ run_unit() {
   db="u_${unit_n}"
   log="$WORK/unit-${name//\//-}.log"
   t=$(date +%s%N)
-  if ! psql_admin -c "CREATE DATABASE $db TEMPLATE loa_tmpl" >"$log" 2>&1; then
+  # FILE_COPY: the template's files copied whole, twice as fast as logging every block.
+  if ! psql_admin -c "CREATE DATABASE $db TEMPLATE loa_tmpl STRATEGY FILE_COPY" >"$log" 2>&1; then
     cat "$log"
     fail "$name (could not create its database)"
     return
@@ -148,7 +149,7 @@ run_unit() {
     printf 'FAIL  %-34s exit %d, %d passed, %d failed\n' "$name" "$rc" "$p" "$f"
     tail -n 60 "$log" | sed 's/^/      | /'
   fi
-  psql_admin -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  # Not dropped: a DROP DATABASE costs a checkpoint, and the cluster goes whole at the end.
 }
 
 for kind in rel asan; do

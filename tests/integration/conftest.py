@@ -328,7 +328,9 @@ _db_counter = itertools.count(1)
 @pytest.fixture
 def db_url(pg):
     name = f"t_{os.getpid()}_{next(_db_counter)}"
-    run_psql(pg, f'CREATE DATABASE "{name}" TEMPLATE loa_tmpl')
+    # FILE_COPY copies the template's files whole: with its many small partitions and indexes
+    # that is twice as fast as PostgreSQL 15's default of writing every block through the WAL.
+    run_psql(pg, f'CREATE DATABASE "{name}" TEMPLATE loa_tmpl STRATEGY FILE_COPY')
     return db_url_for(pg, name)
 
 

@@ -101,13 +101,10 @@ def test_http_sms_with_errors_and_timeouts_ends_with_every_message_final_nobody_
     loa.ok("campaign", "create", "may", "--segment", "all", "--channels", "sms:nhac")
     loa.ok("campaign", "start", "may")
     wait_for(lambda: show(loa, "may")["status"] == "completed", timeout=90, what="the campaign to complete")
-    try:
-        s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == 40 else None)(show(loa, "may")),
-                     timeout=15, what="every delivery report")
-    finally:
-        print("STATES", psql("SELECT state, reason, count(*) FROM messages GROUP BY 1, 2"))
-        print("PARKED", psql("SELECT * FROM dlr_parked"))
-        print("EVENTS", psql("SELECT message_id, kind, status FROM delivery_events ORDER BY 1"))
+    # Every report settles its message, also one whose first attempt timed out and whose resend
+    # then met a 500 (loa_dlr_reconcile takes it from retry_wait).
+    s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == 40 else None)(show(loa, "may")),
+                 timeout=15, what="every delivery report")
     assert s["outcomes"]["failed"] == 0 and s["outcomes"]["in_doubt"] == 0 and s["outcomes"]["pending"] == 0
     st = esms_double.state()
     assert st["faults"]["errors"] > 0 and st["faults"]["timeouts"] > 0, st["faults"]

@@ -39,7 +39,8 @@ static const struct msg_transition edges[] = {
     {MSG_RETRY_WAIT, MSG_EXPIRED, "the campaign ended while it waited"},
     {MSG_RETRY_WAIT, MSG_CANCELLED, "the campaign was cancelled while it waited"},
     {MSG_RETRY_WAIT, MSG_DELIVERED,
-     "the report of an earlier attempt arrived while the resend waits: Zalo sends one receipt per tracking id"},
+     "the report of an earlier attempt arrived while the resend waits: the provider took it (Zalo sends one "
+     "receipt per tracking id, eSMS answers a repeated RequestId as a duplicate, Kannel would send it twice)"},
     {MSG_RETRY_WAIT, MSG_FALLBACK,
      "its gateway is paused past the sending window or its step was stopped: the next channel takes over"},
     {MSG_RETRY_WAIT, MSG_FAILED,

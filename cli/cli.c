@@ -105,6 +105,14 @@ bool cli_has_flag(int argc, char **argv, const char *flag)
     return false;
 }
 
+int cli_only_json(const struct cli_command *cmd, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            return cli_usage(cmd, "unexpected argument %s", argv[i]);
+    return CLI_OK;
+}
+
 static void print_help(FILE *f)
 {
     fprintf(f, "loa %s — SMS and Zalo outreach campaigns for BHXH\n\n"

@@ -1,6 +1,7 @@
 /* `loa campaign create|approve|start|pause|resume|cancel` (campaigns/lifecycle.h) and
  * `loa campaign show|list` (campaigns/stats.h). */
 #include "cli/commands.h"
+#include "cli/cmd_gateway.h"
 #include "campaigns/campaign.h"
 #include "campaigns/lifecycle.h"
 #include "campaigns/stats.h"
@@ -299,15 +300,17 @@ int cmd_campaign_show(struct cli *c, int argc, char **argv)
                 : campaign_show_write(db, &row, config_str(c->cfg, "policy", "timezone"),
                                       config_str(c->cfg, "policy", "window"), stdout, o, err,
                                       sizeof err);
+    /* Why nothing moves, when a gateway of the campaign is out. */
+    if (rc == 0 && !by)
+        rc = cli_campaign_circuits(db, c, (long long)row.id, o, err, sizeof err);
     return cli_json_done(o, rc, err);
 }
 
 int cmd_campaign_list(struct cli *c, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("campaign list");
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--json") != 0)
-            return cli_usage(cmd, "unexpected argument %s", argv[i]);
+    int rc = cli_only_json(cli_find("campaign list"), argc, argv);
+    if (rc != CLI_OK)
+        return rc;
     PGconn *db = cli_db(c);
     if (!db)
         return CLI_REFUSED;

@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 #include "cli/cmd_serve.h"
 #include "cli/cmd_faq.h"
+#include "cli/cmd_gateway.h"
 #include "cli/cmd_keywords.h"
 
 #include <stddef.h>
@@ -39,6 +40,7 @@ const struct cli_command cli_commands[] = {
     {"faq match", cmd_faq_match, "TEXT [--json]", "the question of the bank that best matches a reply, with its score (confident from 0.5)"},
     {"report", cmd_report, "--from DATE --to DATE --format xlsx|csv --out FILE [--target PCT] [--json]", "the supervisors' report per campaign, commune, group and channel, with reach per commune"},
     {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--json]", "add a user of the API and print their token once"},
+    {"gateway status", cmd_gateway_status, "[--json]", "each gateway: its circuit (closed, open or half_open, why and since when), pause, rate, messages in flight and waiting, today's use of its quota"},
     {"serve", cmd_serve, "", "the daemon: sends running campaigns, serves webhooks, /healthz and /metrics until SIGTERM"},
     {NULL, NULL, NULL, NULL},
 };

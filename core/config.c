@@ -57,6 +57,9 @@ static const struct cfg_key base_keys[] = {
     {"gateway", "price_per_part_vnd", CFG_INT, "750", 0, 100000, "price of one SMS part (or one ZNS)"},
     {"gateway", "daily_quota", CFG_INT, "0", 0, 1e9, "messages per day; 0: no limit"},
     {"gateway", "timeout_ms", CFG_INT, "10000", 100, 120000, "a request not answered by then is a temporary failure"},
+    {"gateway", "breaker_failures", CFG_INT, "5", 1, 1000, "gateway faults in a row (refused credentials or connections, time-outs, 5xx) that open its circuit: nothing more is sent until a probe succeeds"},
+    {"gateway", "breaker_probe_min_seconds", CFG_INT, "5", 1, 3600, "first wait before an open circuit is probed with one message; doubled after each failed probe"},
+    {"gateway", "breaker_probe_max_seconds", CFG_INT, "300", 1, 86400, "longest wait between probes of an open circuit"},
     {"gateway", "webhook_secret", CFG_SECRET, "", 0, 256, "token in webhook URLs; empty: generated per run is refused, set it"},
     {NULL, NULL, 0, NULL, 0, 0, NULL},
 };

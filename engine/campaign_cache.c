@@ -160,6 +160,10 @@ static void steps_done(void *arg, PGresult *res, const char *err)
         s->position = atoi(PQgetvalue(res, i, 0));
         snprintf(s->channel, sizeof s->channel, "%s", PQgetvalue(res, i, 1));
         s->template_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        /* A step a gateway refused for good before (loa_step_stop) stays stopped: its gateway
+         * is not asked again after a restart or on a new day. */
+        s->stopped = PQgetvalue(res, i, 3)[0] == 't';
+        snprintf(s->stop_reason, sizeof s->stop_reason, "%s", PQgetvalue(res, i, 4));
     }
     k->nsteps = n;
     load_next(k);
@@ -186,7 +190,8 @@ static void load(struct campaign_cache *cc, int64_t id, long day)
     snprintf(cid, sizeof cid, "%" PRId64, id);
     const char *p[1] = {cid};
     if (pgpool_query(cc->e->db,
-                     "SELECT position, channel, template_id FROM campaign_channels WHERE campaign_id = $1::bigint ORDER BY position",
+                     "SELECT position, channel, template_id, stopped_at IS NOT NULL, COALESCE(stop_reason, '')"
+                     " FROM campaign_channels WHERE campaign_id = $1::bigint ORDER BY position",
                      1, p, steps_done, k) == 0)
         k->loading++;
     else

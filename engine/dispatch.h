@@ -9,6 +9,7 @@
 #include "engine/campaign_cache.h"
 #include "engine/results.h"
 #include "engine/throttle.h"
+#include "gateways/breaker.h"
 
 /* The dispatcher's parts, shared by its files and by nothing else (the public contract is
  * engine/dispatcher.h). One struct dispatcher owns, per gateway, a struct dispatch_gw (its
@@ -65,7 +66,10 @@ struct dispatch_gw {
     struct gateway *gw;
     const struct gateway_settings *set;
     struct throttle th;
+    struct breaker br;          /* leases only a probe while open (dispatch_breaker.c) */
     enum pump_state state;
+    int64_t handover_at_ms;     /* paused past the window: the next handover of new arrivals */
+    bool handover_running;
     uv_timer_t timer;           /* wakes the pump when tokens refill or a pause ends */
     struct result_batch results;
     unsigned long n_submitted, n_delivered, n_failed, n_tempfail, n_in_doubt, n_fallback, n_leased;
@@ -106,6 +110,15 @@ void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, lo
 /* dispatch_actions.c: what an answer R to message F asks of its gateway beyond the message. */
 struct gw_result;
 void dispatch_act_on(struct dispatch_gw *g, const struct inflight *f, const struct gw_result *r);
+
+/* dispatch_breaker.c: the circuit breaker of G. The answer R of a message (breaker_note), a
+ * probe handed to the gateway (breaker_note_probe), the state read at start (breaker_note_load):
+ * each change is logged once and saved to gateway_breakers. */
+void dispatch_breaker_note(struct dispatch_gw *g, const struct gw_result *r, int64_t now);
+void dispatch_breaker_probe(struct dispatch_gw *g);
+void dispatch_breaker_load(struct dispatch_gw *g, const char *state, const char *reason, int64_t now);
+/* While G's pause lasts past today's window, hands what arrived since to the next channel. */
+void dispatch_paused_handover(struct dispatch_gw *g, int64_t now);
 
 /* dispatch_drain.c: called whenever something the drain waits for has finished. */
 void dispatch_drain_check(struct dispatcher *d);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* What a gateway's answer asks beyond its own message (enum gw_action in gateways/gateway.h):
  * back off for a while, pause until a time (saved in gateway_state so that a restart keeps it),
@@ -17,19 +18,32 @@
  * hand the waiting messages to the next channel (loa_handover). Runs inside
  * dispatch_submit_done, after the message's own result was recorded. */
 
+/* How often a gateway paused past the window hands its new arrivals over. */
+enum { PAUSED_HANDOVER_MS = 5000 };
+
+/* What a handover statement was for, for its log line. A repeated pass (REPEAT) that moved
+ * nothing is not worth a line. */
+struct handover_note {
+    bool repeat;
+    char what[160];
+};
+
 static void handover_done(void *arg, PGresult *res, const char *err)
 {
-    char *what = arg;
+    struct handover_note *n = arg;
     if (err)
-        log_error("event=handover_failed %s error=\"%s\"", what, err);
-    else
-        log_info("event=handover %s moved=%s", what, PQgetvalue(res, 0, 0));
-    free(what);
+        log_error("event=handover_failed %s error=\"%s\"", n->what, err);
+    else if (!n->repeat || strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+        log_info("event=handover %s moved=%s", n->what, PQgetvalue(res, 0, 0));
+    free(n);
 }
 
 /* Hands waiting messages to the next channel (loa_handover): of one campaign step (CID > 0) or
- * of the whole gateway. */
-static void handover(struct dispatch_gw *g, int64_t cid, int step, const char *reason)
+ * of the whole gateway. STOP (with CID > 0) also records the step as stopped for good
+ * (loa_step_stop), so that a restart or a new day does not ask the gateway again. */
+enum handover_kind { HANDOVER_PAUSE, HANDOVER_PAUSE_AGAIN, HANDOVER_STOP_STEP };
+
+static void handover(struct dispatch_gw *g, int64_t cid, int step, const char *reason, enum handover_kind kind)
 {
     struct engine *e = g->d->e;
     char c[24], s[16];
@@ -37,12 +51,15 @@ static void handover(struct dispatch_gw *g, int64_t cid, int step, const char *r
     snprintf(s, sizeof s, "%d", step);
     const char *p[6] = {g->gw->name, cid > 0 ? c : NULL, cid > 0 ? s : NULL, reason,
                         gateway_table_name_for_channel(e, "sms"), gateway_table_name_for_channel(e, "zalo")};
-    char *what = malloc(160);
-    if (!what)
+    struct handover_note *n = malloc(sizeof *n);
+    if (!n)
         return;
-    snprintf(what, 160, "gw=%s campaign=%" PRId64 " step=%d", g->gw->name, cid, step);
-    if (pgpool_query(e->db, "SELECT loa_handover($1, $2::bigint, $3::smallint, $4, $5, $6)", 6, p, handover_done, what) < 0)
-        free(what);
+    n->repeat = kind == HANDOVER_PAUSE_AGAIN;
+    snprintf(n->what, sizeof n->what, "gw=%s campaign=%" PRId64 " step=%d", g->gw->name, cid, step);
+    const char *sql = kind == HANDOVER_STOP_STEP ? "SELECT loa_step_stop($1, $2::bigint, $3::smallint, $4, $5, $6)"
+                                                 : "SELECT loa_handover($1, $2::bigint, $3::smallint, $4, $5, $6)";
+    if (pgpool_query(e->db, sql, 6, p, handover_done, n) < 0)
+        free(n);
 }
 
 static void pause_saved(void *arg, PGresult *res, const char *err)
@@ -78,7 +95,11 @@ static void act_backoff(struct dispatch_gw *g, const struct gw_result *r, int64_
     if (secs > max_s)
         secs = max_s;
     throttle_pause(&g->th, now + secs * 1000LL);
-    log_warn("event=gateway_backoff gw=%s window=%d seconds=%d", g->gw->name, throttle_window(&g->th), secs);
+    /* The rate itself shrinks too (AIMD), once per burst of such answers, and grows back with
+     * each success (throttle_slow_down): the window alone would let the same rate through. */
+    if (throttle_slow_down(&g->th, now))
+        log_warn("event=gateway_backoff gw=%s window=%d rate=%g rate_max=%g seconds=%d", g->gw->name,
+                 throttle_window(&g->th), g->th.rate, g->th.rate_max, secs);
 }
 
 static void act_pause(struct dispatch_gw *g, const struct gw_result *r, int64_t now)
@@ -92,8 +113,23 @@ static void act_pause(struct dispatch_gw *g, const struct gw_result *r, int64_t 
      * messages over. A shorter pause is waited out. `>=`, not `>`: with a 00:00-24:00 window
      * the window ends at local midnight, exactly when a daily-limit pause ends, and nothing
      * of today is left to wait for. */
-    if (until >= window_end_today_ms(g->d, now))
-        handover(g, 0, 0, "gateway paused");
+    if (until >= window_end_today_ms(g->d, now)) {
+        handover(g, 0, 0, "gateway paused", HANDOVER_PAUSE);
+        g->handover_at_ms = now + PAUSED_HANDOVER_MS;
+    }
+}
+
+void dispatch_paused_handover(struct dispatch_gw *g, int64_t now)
+{
+    /* Messages that arrive during such a pause (a campaign materialised since, a retry come due)
+     * would wait for its end like the first ones would have: they are handed over too, in
+     * passes a few seconds apart (each pump of a paused gateway asks, the tick pumps). This is
+     * also the first handover after a restart, which reads the pause from gateway_state. */
+    if (!throttle_paused(&g->th, now) || now < g->handover_at_ms ||
+        g->th.pause_until_ms < window_end_today_ms(g->d, now))
+        return;
+    g->handover_at_ms = now + PAUSED_HANDOVER_MS;
+    handover(g, 0, 0, "gateway paused", HANDOVER_PAUSE_AGAIN);
 }
 
 static void act_stop_step(struct dispatch_gw *g, const struct inflight *f, const struct gw_result *r)
@@ -106,7 +142,7 @@ static void act_stop_step(struct dispatch_gw *g, const struct inflight *f, const
     snprintf(s->stop_reason, sizeof s->stop_reason, "step stopped: %s", r->reason);
     log_warn("event=step_stopped campaign=%" PRId64 " step=%d gw=%s reason=\"%s\"", f->campaign_id, f->step,
              g->gw->name, r->reason);
-    handover(g, f->campaign_id, f->step, s->stop_reason);
+    handover(g, f->campaign_id, f->step, s->stop_reason, HANDOVER_STOP_STEP);
 }
 
 void dispatch_act_on(struct dispatch_gw *g, const struct inflight *f, const struct gw_result *r)

@@ -43,6 +43,8 @@ static void state_loaded(void *arg, PGresult *res, const char *err)
         const char *key = PQgetvalue(res, i, 0), *val = PQgetvalue(res, i, 1);
         if (strcmp(key, "pause_until") == 0)
             throttle_pause(&g->th, strtoll(val, NULL, 10) * 1000);
+        else if (strncmp(key, "breaker:", 8) == 0)
+            dispatch_breaker_load(g, key + 8, val, dispatch_now_ms());
         else
             throttle_quota_restore(&g->th, day, strtol(val, NULL, 10));
     }
@@ -60,7 +62,9 @@ void pump_state_load(struct dispatch_gw *g)
     const char *p[2] = {g->gw->name, e->settings.policy.timezone};
     if (pgpool_query(e->db,
                      "SELECT key, value FROM gateway_state WHERE gateway = $1 AND "
-                     "key IN ('pause_until', 'quota:' || to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD'))",
+                     "key IN ('pause_until', 'quota:' || to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD'))"
+                     " UNION ALL SELECT 'breaker:' || state, COALESCE(reason, '') FROM gateway_breakers"
+                     " WHERE gateway = $1",
                      2, p, state_loaded, g) == 0)
         pump_set_state(g, PUMP_LOADING);
 }
@@ -108,6 +112,14 @@ static int lease_size(struct dispatch_gw *g)
     const struct dispatcher *d = g->d;
     int64_t now = dispatch_now_ms();
     long day = dispatch_today(d, now);
+    int probe = breaker_room(&g->br, now);
+    if (probe == 0) {
+        /* Open: wait for the next probe. Half open: for the probe's answer, which pumps. */
+        int64_t w = breaker_wait_ms(&g->br, now);
+        if (w > 0)
+            uv_timer_start(&g->timer, on_timer, (uint64_t)w, 0);
+        return 0;
+    }
     int room = throttle_room(&g->th, now, day);
     if (room <= 0) {
         int64_t w = throttle_wait_ms(&g->th, now, day);
@@ -116,6 +128,9 @@ static int lease_size(struct dispatch_gw *g)
             uv_timer_start(&g->timer, on_timer, (uint64_t)w, 0);
         return 0;
     }
+    /* A probe goes alone: the answers of messages still in flight decide first. */
+    if (probe == 1)
+        return g->th.in_flight == 0 ? 1 : 0;
     int batch = d->e->settings.engine.lease_batch;
     if (room > batch)
         room = batch;
@@ -136,6 +151,7 @@ void dispatch_pump(struct dispatch_gw *g)
         return;
     if (campaign_cache_ready_count(&d->campaigns) == 0)
         return;
+    dispatch_paused_handover(g, dispatch_now_ms());
     if (g->gw->type->ready && !g->gw->type->ready(g->gw)) {
         uv_timer_start(&g->timer, on_timer, 1000, 0);
         return;

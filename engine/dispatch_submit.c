@@ -93,10 +93,14 @@ static void dispatch_submit_done(void *arg, const struct gw_result *r)
     snprintf(res.reason, sizeof res.reason, "%s", o.reason);
     snprintf(res.gwid, sizeof res.gwid, "%s", r->gateway_msg_id);
     result_batch_push(&g->results, &res);
+    double rate_before = g->th.rate;
     throttle_done(&g->th, o.feedback, o.sent);
+    if (rate_before < g->th.rate_max && g->th.rate >= g->th.rate_max)
+        log_info("event=gateway_rate_restored gw=%s rate=%g", g->gw->name, g->th.rate);
     count_outcome(g, o.state);
     log_attempt(g, f, &o, r);
     dispatch_act_on(g, f, r);
+    dispatch_breaker_note(g, r, dispatch_now_ms());
     free(f);
     if (dispatch_running(d))
         dispatch_pump(g);
@@ -222,8 +226,11 @@ static void submit_start(struct dispatch_gw *g, struct inflight *f, const struct
     struct dispatcher *d = g->d;
     inflight_link(d, f);
     throttle_start(&g->th, now, day, f->parts);
-    if (g->gw->type->submit(g->gw, m, dispatch_submit_done, f) == 0)
+    if (g->gw->type->submit(g->gw, m, dispatch_submit_done, f) == 0) {
+        /* While the circuit is open the pump leases one row at a time: this is its probe. */
+        dispatch_breaker_probe(g);
         return;
+    }
     inflight_unlink(d, f);
     throttle_done(&g->th, THROTTLE_OK, false);
     bool no_addr = strcmp(s->channel, "sms") == 0 ? !c->phone : !c->phone && !c->zalo_user_id;

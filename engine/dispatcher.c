@@ -51,6 +51,7 @@ struct dispatcher *dispatcher_new(struct engine *e)
         g->gw = e->gateways[i];
         g->set = &e->settings.gw[i];
         throttle_init(&g->th, g->set->rate, g->set->concurrency, g->set->daily_quota, now);
+        breaker_init(&g->br, g->set->breaker_failures, g->set->breaker_probe_min_s, g->set->breaker_probe_max_s);
         result_batch_init(&g->results, e, g->gw->name, results_flushed, g);
         uv_timer_init(e->loop, &g->timer);
         g->timer.data = g;
@@ -126,7 +127,9 @@ static double metric_value(const struct dispatch_gw *g, int which)
     case 6: return g->th.in_flight;
     case 7: return g->th.tokens;
     case 8: return throttle_window(&g->th);
-    default: return (double)g->th.used_today;
+    case 9: return (double)g->th.used_today;
+    case 10: return g->th.rate;
+    default: return g->br.state == BREAKER_CLOSED ? 0 : 1;
     }
 }
 
@@ -140,6 +143,7 @@ void dispatcher_metrics_write(struct dispatcher *d, FILE *f)
         {"loa_messages_fallback_total", "counter"},  {"loa_leases_total", "counter"},
         {"loa_in_flight", "gauge"},                  {"loa_throttle_tokens", "gauge"},
         {"loa_throttle_window", "gauge"},            {"loa_quota_used_today", "gauge"},
+        {"loa_throttle_rate", "gauge"},              {"loa_gateway_circuit_open", "gauge"},
     };
     for (int m = 0; m < (int)(sizeof families / sizeof families[0]); m++) {
         fprintf(f, "# TYPE %s %s\n", families[m].name, families[m].type);

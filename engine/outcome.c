@@ -54,7 +54,15 @@ void outcome_decide(const struct gw_result *r, int attempts, int max_attempts, i
     case GW_TEMPFAIL:
         out->sent = false;
         out->feedback = THROTTLE_TEMPFAIL;
-        if (attempts >= max_attempts) {
+        /* The gateway is down, not this message: it waits for the gateway (the circuit breaker
+         * stops the rest), however many attempts that takes; the back-off still grows. */
+        if (attempts >= max_attempts && r->fault == GW_FAULT_NONE) {
+            if (r->fallback_when_spent) {
+                out->state = MSG_FALLBACK;
+                snprintf(out->reason, sizeof out->reason, "after %d attempts: %s", attempts,
+                         r->reason[0] ? r->reason : "temporary failure");
+                break;
+            }
             out->state = MSG_FAILED;
             snprintf(out->reason, sizeof out->reason, "gave up after %d attempts: %s", attempts,
                      r->reason[0] ? r->reason : "temporary failure");

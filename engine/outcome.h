@@ -23,8 +23,10 @@ struct outcome {
 int outcome_backoff_s(int attempts, int min_s, int max_s, double jitter01);
 
 /* Decides for a result R on a message leased for its ATTEMPTS-th attempt (the lease counts it).
- * TEMPFAIL retries until MAX_ATTEMPTS attempts were made, then fails. A gateway's retry_after_s
- * is honoured, clamped to [MIN_S, MAX_S]. */
+ * TEMPFAIL retries until MAX_ATTEMPTS attempts were made, then fails (or falls back, when the
+ * result says fallback_when_spent); a TEMPFAIL with a gateway fault is retried whatever the
+ * attempts, since the gateway and not the message is at fault. A gateway's retry_after_s is
+ * honoured, clamped to [MIN_S, MAX_S]. */
 void outcome_decide(const struct gw_result *r, int attempts, int max_attempts, int min_s,
                     int max_s, double jitter01, struct outcome *out);
 

@@ -52,6 +52,9 @@ static void gateway_read(struct gateway_settings *g, const struct config *cfg, s
     g->price_per_part_vnd = (int)config_int(cfg, sec, "price_per_part_vnd");
     g->daily_quota = config_int(cfg, sec, "daily_quota");
     g->timeout_ms = config_int(cfg, sec, "timeout_ms");
+    g->breaker_failures = (int)config_int(cfg, sec, "breaker_failures");
+    g->breaker_probe_min_s = (int)config_int(cfg, sec, "breaker_probe_min_seconds");
+    g->breaker_probe_max_s = (int)config_int(cfg, sec, "breaker_probe_max_seconds");
     /* A key of the zalo_zns type's own table: reading it from another type would abort. */
     g->receipt_timeout_s = strcmp(config_gateway_type(cfg, i), "zalo_zns") == 0 ? config_int(cfg, sec, "receipt_timeout_s") : 0;
 }

@@ -38,6 +38,8 @@ struct gateway_settings {
     long daily_quota;
     long timeout_ms;
     long receipt_timeout_s;     /* zalo_zns only (fallback.c); 0 for the other types */
+    int breaker_failures;       /* gateways/breaker.h */
+    int breaker_probe_min_s, breaker_probe_max_s;
 };
 
 struct settings {

@@ -5,6 +5,8 @@
 void throttle_init(struct throttle *t, double rate, int concurrency, long daily_quota, int64_t now_ms)
 {
     t->rate = rate > 0 ? rate : 1;
+    t->rate_max = t->rate;
+    t->cut_ms = 0;
     /* A tenth of a second's worth: enough to keep a pipeline busy between ticks, small enough
      * that a carrier never sees more than rate/10 above its contracted rate in any instant. */
     t->burst = fmax(1.0, t->rate / 10.0);
@@ -29,7 +31,9 @@ long throttle_day(int64_t now_ms, long utc_offset_s)
 static void refill(struct throttle *t, int64_t now_ms)
 {
     if (now_ms > t->last_ms) {
-        t->tokens = fmin(t->burst, t->tokens + t->rate * (double)(now_ms - t->last_ms) / 1000.0);
+        /* The bucket follows the rate: after a cut, no burst at the old rate either. */
+        double burst = fmin(t->burst, fmax(1.0, t->rate / 10.0));
+        t->tokens = fmin(burst, t->tokens + t->rate * (double)(now_ms - t->last_ms) / 1000.0);
         t->last_ms = now_ms;
     }
 }
@@ -88,8 +92,11 @@ void throttle_done(struct throttle *t, enum throttle_feedback fb, bool sent)
     switch (fb) {
     case THROTTLE_OK:
         /* Postfix slow start in reverse: a whole window of successes adds one place. */
-        if (sent)
+        if (sent) {
             t->window = fmin((double)t->window_max, t->window + 1.0 / throttle_window(t));
+            if (t->rate < t->rate_max)
+                t->rate = fmin(t->rate_max, t->rate + t->rate_max / (10.0 * t->rate));
+        }
         break;
     case THROTTLE_TEMPFAIL:
         t->window = fmax(1.0, floor(t->window) - 1.0);
@@ -98,6 +105,19 @@ void throttle_done(struct throttle *t, enum throttle_feedback fb, bool sent)
         t->window = fmax(1.0, floor(t->window / 2.0));
         break;
     }
+}
+
+bool throttle_slow_down(struct throttle *t, int64_t now_ms)
+{
+    if (t->cut_ms && now_ms - t->cut_ms < 1000)
+        return false;
+    double floor_rate = t->rate_max / 64.0;
+    if (t->rate <= floor_rate)
+        return false;
+    refill(t, now_ms);      /* the tokens earned so far were earned at the old rate */
+    t->rate = fmax(floor_rate, t->rate / 2.0);
+    t->cut_ms = now_ms;
+    return true;
 }
 
 void throttle_pause(struct throttle *t, int64_t until_ms)

@@ -17,7 +17,9 @@ enum throttle_feedback {
 };
 
 struct throttle {
-    double rate;            /* tokens per second */
+    double rate;            /* tokens per second now: rate_max, less after throttling answers */
+    double rate_max;        /* [gateway] rate */
+    int64_t cut_ms;         /* when the rate was last cut */
     double burst;           /* bucket size: max(1, rate / 10) */
     double tokens;          /* may go below zero: a long message borrows from the next ones */
     int64_t last_ms;        /* time of the last refill */
@@ -52,6 +54,13 @@ void throttle_start(struct throttle *t, int64_t now_ms, long day, int parts);
  * which gives back the quota place it took). Every throttle_start() must reach exactly one
  * throttle_done(), or the window stays full and the gateway stalls. */
 void throttle_done(struct throttle *t, enum throttle_feedback fb, bool sent);
+
+/* A throttling answer (HTTP 429, Kannel 503, Zalo -32) at NOW_MS: the rate halves (AIMD,
+ * down to rate_max / 64), at most once a second, so that the answers to one burst of requests
+ * count as one signal. Every successful answer then adds rate_max / (10 × rate), which at that
+ * rate is rate_max / 10 per second: back to the configured rate within ten seconds of calm.
+ * Returns true when the rate was cut. */
+bool throttle_slow_down(struct throttle *t, int64_t now_ms);
 
 /* No new work before UNTIL_MS (quota spent, night ban, rate limit back-off). A later pause
  * wins over an earlier one. */

@@ -39,6 +39,7 @@ int gateway_defer_result(struct gateway *gw, gw_submit_cb cb, void *arg, enum gw
     d->arg = arg;
     d->r.outcome = outcome;
     d->r.quota_remaining = -1;
+    d->r.untried = true;
     snprintf(d->r.reason, sizeof d->r.reason, "%s", reason);
     uv_timer_init(gw->host->loop, &d->timer);
     d->timer.data = d;
@@ -58,6 +59,9 @@ static void http_submit_done(void *arg, CURLcode cc, long status, const char *bo
     struct http_submit *s = arg;
     struct gw_result r;
     s->classify(s->gw, cc, status, body, len, &r);
+    /* A throttling answer is the gateway at work, not down: the rate shrinks instead. */
+    if (r.fault == GW_FAULT_NONE && r.action != GW_ACT_BACKOFF)
+        r.fault = gateway_http_fault(cc, status);
     s->cb(s->arg, &r);
     free(s);
 }
@@ -134,4 +138,23 @@ const char *gateway_outcome_name(enum gw_outcome o)
 {
     static const char *const n[] = {"accepted", "delivered", "tempfail", "permfail", "fallback", "in_doubt"};
     return (unsigned)o < sizeof n / sizeof n[0] ? n[o] : "?";
+}
+
+const char *gateway_fault_name(enum gw_fault f)
+{
+    static const char *const n[] = {"none", "auth", "unreachable", "timeout", "server"};
+    return (unsigned)f < sizeof n / sizeof n[0] ? n[f] : "?";
+}
+
+enum gw_fault gateway_http_fault(CURLcode cc, long status)
+{
+    switch (cc) {
+    case CURLE_OK:
+        return status >= 500 && status < 600 ? GW_FAULT_SERVER : GW_FAULT_NONE;
+    case CURLE_OPERATION_TIMEDOUT:
+        return GW_FAULT_TIMEOUT;
+    default:
+        /* Refused, reset, nothing received, a name that does not resolve: nobody answers. */
+        return GW_FAULT_UNREACHABLE;
+    }
 }

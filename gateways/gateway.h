@@ -70,9 +70,23 @@ enum gw_action {
     GW_ACT_STOP_STEP,   /* this campaign's step on this gateway cannot work (template refused) */
 };
 
+/* Why an answer says the gateway itself is down rather than anything about the message: what
+ * the circuit breaker counts (gateways/breaker.h). A message that meets a fault is never failed
+ * for it: it waits for the gateway. */
+enum gw_fault {
+    GW_FAULT_NONE,
+    GW_FAULT_AUTH,          /* credentials refused, endpoint moved (Kannel 403, HTTP 401/403/404) */
+    GW_FAULT_UNREACHABLE,   /* connection refused or broken, name not resolved */
+    GW_FAULT_TIMEOUT,       /* no answer in timeout_ms */
+    GW_FAULT_SERVER,        /* 5xx other than a throttling answer */
+};
+
 struct gw_result {
     enum gw_outcome outcome;
     enum gw_action action;
+    enum gw_fault fault;
+    bool untried;                /* decided without asking the gateway: says nothing of its health */
+    bool fallback_when_spent;    /* TEMPFAIL: after the last attempt, the next channel, not failed */
     char gateway_msg_id[96];
     char reason[160];            /* short, for messages.reason and logs: no personal data */
     int retry_after_s;           /* TEMPFAIL / BACKOFF: 0 = the engine's own back-off */
@@ -158,6 +172,11 @@ void gateway_types_register(void);
 
 /* "accepted", "tempfail", …: for logs. */
 const char *gateway_outcome_name(enum gw_outcome o);
+/* "none", "auth", "unreachable", "timeout", "server": for logs. */
+const char *gateway_fault_name(enum gw_fault f);
+/* The fault a transport error CC or an HTTP STATUS says, for answers the gateway's own
+ * classification did not mark: curl errors and 5xx; GW_FAULT_NONE otherwise. */
+enum gw_fault gateway_http_fault(CURLcode cc, long status);
 
 /* Events decoded from webhooks, applied by gw_host.events_apply. */
 enum gw_event_kind { GW_EV_DELIVERY, GW_EV_REPLY, GW_EV_FOLLOW, GW_EV_UNFOLLOW };

@@ -44,6 +44,7 @@ static const struct cfg_key http_sms_keys[] = {
     {"gateway", "permanent_codes", CFG_STR, "", 0, 127, "result codes that no retry can fix for this message"},
     {"gateway", "invalid_phone_codes", CFG_STR, "", 0, 63, "result codes that also flag the citizen's phone invalid"},
     {"gateway", "pause_codes", CFG_STR, "", 0, 127, "result codes that stop the whole account for pause_s; other codes are temporary"},
+    {"gateway", "throttle_codes", CFG_STR, "", 0, 63, "result codes meaning too many requests: retried, and the rate shrinks"},
     {"gateway", "dlr_id_param", CFG_STR, "", 0, 31, "callback parameter of the provider's message id"},
     {"gateway", "dlr_status_param", CFG_STR, "", 0, 31, "callback parameter of the status"},
     {"gateway", "dlr_request_id_param", CFG_STR, "", 0, 31, "callback parameter of the request id"},
@@ -132,6 +133,7 @@ int http_sms_conf_load(const struct config *cfg, const char *sec, const char *na
         {"permanent_codes", c->permanent_codes, sizeof c->permanent_codes},
         {"invalid_phone_codes", c->invalid_phone_codes, sizeof c->invalid_phone_codes},
         {"pause_codes", c->pause_codes, sizeof c->pause_codes},
+        {"throttle_codes", c->throttle_codes, sizeof c->throttle_codes},
         {"dlr_id_param", c->d_id, sizeof c->d_id},
         {"dlr_status_param", c->d_status, sizeof c->d_status},
         {"dlr_request_id_param", c->d_request_id, sizeof c->d_request_id},
@@ -277,6 +279,11 @@ void http_sms_classify(const struct http_sms_conf *c, CURLcode cc, long status, 
         r->outcome = status >= 400 && status < 500 && status != 408 && status != 429 ? GW_PERMFAIL : GW_TEMPFAIL;
         if (status == 429)
             r->action = GW_ACT_BACKOFF;
+        if (status == 401 || status == 403 || status == 404) {
+            /* Credentials refused or the endpoint moved: every message would get the same. */
+            r->outcome = GW_TEMPFAIL;
+            r->fault = GW_FAULT_AUTH;
+        }
         snprintf(r->reason, sizeof r->reason, "%s: http %ld", c->name, status);
         return;
     }
@@ -305,6 +312,10 @@ void http_sms_classify(const struct http_sms_conf *c, CURLcode cc, long status, 
         r->pause_until = (int64_t)now + c->pause_s;
         r->retry_after_s = c->pause_s;
         snprintf(r->reason, sizeof r->reason, "%s %s: account refused, paused", c->name, code);
+    } else if (http_sms_code_in(c->throttle_codes, code)) {
+        r->outcome = GW_TEMPFAIL;
+        r->action = GW_ACT_BACKOFF;
+        snprintf(r->reason, sizeof r->reason, "%s %s: too many requests", c->name, code);
     } else if (http_sms_code_in(c->permanent_codes, code)) {
         r->outcome = GW_PERMFAIL;
         r->phone_invalid = http_sms_code_in(c->invalid_phone_codes, code);

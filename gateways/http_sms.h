@@ -32,7 +32,7 @@ struct http_sms_conf {
     /* answer */
     char f_result[32], f_id[32];
     char success_codes[64], duplicate_codes[64], permanent_codes[128], invalid_phone_codes[64],
-         pause_codes[128];
+         pause_codes[128], throttle_codes[64];
     /* delivery report query parameters and values */
     char d_id[32], d_status[32], d_request_id[32];
     char delivered_codes[64], undelivered_codes[64];

@@ -170,17 +170,24 @@ void kannel_classify(CURLcode curl_code, long status, const char *body, size_t l
         reason_from_body(r, "unexpected smsbox answer", body, len);
         return;
     }
-    if (status >= 400 && status < 500) {
-        r->outcome = GW_PERMFAIL;
-        char pre[32];
-        snprintf(pre, sizeof pre, "smsbox %ld", status);
-        reason_from_body(r, pre, body, len);
-        return;
-    }
-    r->outcome = GW_TEMPFAIL;
     char pre[32];
     snprintf(pre, sizeof pre, "smsbox %ld", status);
     reason_from_body(r, pre, body, len);
+    if (status == 403) {
+        /* "Authorization failed for sendsms": the password changed, nothing about this citizen.
+         * The message waits; the circuit breaker stops the rest. */
+        r->outcome = GW_TEMPFAIL;
+        r->fault = GW_FAULT_AUTH;
+        return;
+    }
+    if (status >= 400 && status < 500) {
+        r->outcome = GW_PERMFAIL;
+        return;
+    }
+    r->outcome = GW_TEMPFAIL;
+    /* "Temporal failure, try again later": smsbox's queue is full. Slow down, it is not down. */
+    if (status == 503)
+        r->action = GW_ACT_BACKOFF;
 }
 
 /* A positive decimal integer of at most 18 digits. */

@@ -94,7 +94,9 @@ static const struct zalo_code {
 
 void zalo_error_map(int code, time_t now, long utc_offset_s, struct gw_result *r)
 {
-    static const struct zalo_code unknown = {0, GW_PERMFAIL, GW_ACT_NONE, "refused", 0, 0, 0};
+    /* A code Zalo does not document (or this table does not know yet) says nothing certain
+     * about the citizen: retried, then handed to the next channel (fallback_when_spent). */
+    static const struct zalo_code unknown = {0, GW_TEMPFAIL, GW_ACT_NONE, "unknown error", 0, 0, 0};
     const struct zalo_code *e = &unknown;
     for (size_t i = 0; i < sizeof zalo_codes / sizeof zalo_codes[0]; i++)
         if (zalo_codes[i].code == code)
@@ -111,6 +113,8 @@ void zalo_error_map(int code, time_t now, long utc_offset_s, struct gw_result *r
         if (e->outcome == GW_TEMPFAIL)
             r->retry_after_s = (int)(r->pause_until - now);
     }
+    if (e == &unknown)
+        r->fallback_when_spent = true;
     if (e->reason)
         snprintf(r->reason, sizeof r->reason, "zalo %d: %s", code, e->reason);
 }
@@ -216,6 +220,8 @@ static void call_done(void *arg, CURLcode cc, long status, const char *body, siz
     struct zalo_call *c = arg;
     struct gw_result r;
     int code = c->ep->classify(cc, status, body, len, time(NULL), c->conf->utc_offset_s, &r);
+    if (r.fault == GW_FAULT_NONE && r.action != GW_ACT_BACKOFF)
+        r.fault = gateway_http_fault(cc, status);
     if (c->ep->answered)
         c->ep->answered(c->gw, &r);
     struct zalo_token *tok = c->ep->token(c->gw);

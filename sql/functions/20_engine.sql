@@ -253,8 +253,11 @@ BEGIN
     IF p_final IS NULL THEN
         RETURN 'recorded';
     END IF;
-    IF st IN ('submitted', 'in_doubt') THEN
-        UPDATE messages SET state = p_final, final_at = now()
+    -- A delivery for a message waiting to be resent: an earlier attempt reached the citizen
+    -- (see loa_dlr_reconcile), and the resend must not go.
+    IF st IN ('submitted', 'in_doubt') OR (st = 'retry_wait' AND p_final = 'delivered') THEN
+        UPDATE messages SET state = p_final, final_at = now(), submitted_at = COALESCE(submitted_at, now()),
+                            reason = CASE WHEN st = 'retry_wait' THEN NULL ELSE reason END
          WHERE campaign_id = cid AND id = mid;
         RETURN 'applied';
     END IF;
@@ -268,11 +271,12 @@ END $$;
 
 -- Applies parked reports whose message has left 'leased'; drops those that can no longer apply
 -- (the message failed or was retried: a report for an attempt that the gateway refused is not
--- a delivery). A ZNS message in retry_wait is the exception: its answer was lost, yet Zalo took
--- it, and the resend with the same tracking_id gets no second receipt (zalo_receipt_apply in
--- 30_zalo.sql settles it the same way when the receipt comes later). Only a receipt
--- (delivered) settles it so: retry_wait → undelivered is no transition. Returns the number
--- applied.
+-- a delivery). A message in retry_wait with a report of delivery is the exception: an earlier
+-- attempt reached the citizen though its answer was lost (a time-out, then a resend refused
+-- with a 5xx), and the next resend would be answered "duplicate" (eSMS RequestId) with no
+-- second report, or reach the citizen twice; the ZNS receipt (zalo_receipt_apply in
+-- 30_zalo.sql) settles it the same way. Only a delivery settles it so: retry_wait →
+-- undelivered is no transition. Returns the number applied.
 CREATE OR REPLACE FUNCTION loa_dlr_reconcile() RETURNS int
 LANGUAGE sql AS $$
     WITH p AS (
@@ -290,7 +294,7 @@ LANGUAGE sql AS $$
           FROM p
          WHERE m.campaign_id = p.campaign_id AND m.id = p.message_id
            AND (m.state IN ('submitted', 'in_doubt')
-                OR (m.state = 'retry_wait' AND m.channel = 'zalo' AND p.final_state = 'delivered'))
+                OR (m.state = 'retry_wait' AND p.final_state = 'delivered'))
         RETURNING 1
     )
     SELECT count(*)::int FROM upd

@@ -24,12 +24,19 @@ Control (tests)
                                  hang_ms (longer than the client waits): the outcome is lost
       hang_ms: N                 (default 15000)
       garbage: true              answer with a body that is not JSON
+      error_pct: N               N% of sends answered HTTP 500 with nothing recorded (a provider
+                                 failing); timeout_pct: N  N% of accepted sends recorded, then
+                                 answered only after hang_ms (the answer is lost); seed: N  the
+                                 random draws of both, reproducible
+      http_status: S, http_status_next: N   the next N sends answered HTTP S (429 too many
+                                 requests, 401 after a key change, …) with nothing recorded
   GET  /_state    sends (unique RequestIds), duplicates (124 answers), callbacks and their answers
   GET  /healthz
 """
 
 import argparse
 import json
+import random
 import re
 import secrets
 import sys
@@ -48,7 +55,11 @@ class State:
         self.lock = threading.Lock()
         self.args = args
         self.settings = {"codes": {}, "balance": None, "dlr": {}, "dlr_delay_ms": 100,
-                         "delay_ms": 0, "hang_once": 0, "hang_ms": 15000, "garbage": False}
+                         "delay_ms": 0, "hang_once": 0, "hang_ms": 15000, "garbage": False,
+                         "error_pct": 0, "timeout_pct": 0, "seed": None, "http_status": 500,
+                         "http_status_next": 0}
+        self.rand = random.Random()
+        self.faults = {"errors": 0, "timeouts": 0, "statuses": 0}
         self.by_request = {}       # RequestId -> {SMSID, phone, content, unicode, at}
         self.duplicates = 0
         self.requests = 0
@@ -57,7 +68,7 @@ class State:
     def snapshot(self):
         return {"sends": len(self.by_request), "duplicates": self.duplicates,
                 "requests": self.requests, "messages": self.by_request,
-                "callbacks": self.callbacks}
+                "callbacks": self.callbacks, "faults": self.faults}
 
 
 def callback_later(state, url, delay_ms, params):
@@ -89,9 +100,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         sys.stderr.write("esms-double: " + (fmt % args) + "\n")
 
-    def answer(self, obj, raw=None):
+    def answer(self, obj, raw=None, status=200):
         data = raw if raw is not None else json.dumps(obj).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -122,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
                 for k, v in c.items():
                     if k in st.settings:
                         st.settings[k] = v
+                if c.get("seed") is not None:
+                    st.rand.seed(c["seed"])
             return self.answer({"ok": True})
         s = st.settings
         if s["delay_ms"]:
@@ -144,6 +157,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer({"CodeResult": "108", "ErrorMessage": "Phone invalid"})
         hang = False
         with st.lock:
+            fail = None
+            if s["http_status_next"] > 0:
+                s["http_status_next"] -= 1
+                st.faults["statuses"] += 1
+                fail = s["http_status"]
+            elif st.rand.random() * 100 < s["error_pct"]:
+                st.faults["errors"] += 1
+                fail = 500
+        if fail is not None:
+            return self.answer({"error": fail}, status=fail)
+        with st.lock:
             st.requests += 1
             if rid and rid in st.by_request and time.time() - st.by_request[rid]["at"] < 86400:
                 st.duplicates += 1
@@ -160,6 +184,9 @@ class Handler(BaseHTTPRequestHandler):
                                   "unicode": str(m.get("IsUnicode", "")), "at": time.time()}
             if s["hang_once"] > 0:
                 s["hang_once"] -= 1
+                hang = True
+            elif st.rand.random() * 100 < s["timeout_pct"]:
+                st.faults["timeouts"] += 1
                 hang = True
             dlr = s["dlr"].get(phone, 5)
             delay = s["dlr_delay_ms"]

@@ -16,6 +16,7 @@ GROUPS = {
     "communes": ["import"],
     "db": ["migrate"],
     "config": ["check", "keys"],
+    "gateway": ["status"],
 }
 
 

@@ -102,6 +102,35 @@ static void test_outcome_other_answers(void **state)
     assert_string_equal(gateway_outcome_name(GW_IN_DOUBT), "in_doubt");
 }
 
+static void test_outcome_gateway_fault_never_fails_the_message(void **state)
+{
+    struct outcome o;
+    struct gw_result r = result(GW_TEMPFAIL, "smsbox 403: Authorization failed");
+    r.fault = GW_FAULT_AUTH;
+    for (int attempts = 1; attempts <= 20; attempts++) {
+        outcome_decide(&r, attempts, 5, 30, 3600, 0.5, &o);
+        assert_int_equal(o.state, MSG_RETRY_WAIT);
+        assert_false(o.sent);
+        assert_in_range(o.delay_s, 30, 3600);
+    }
+    /* Without the fault the same answer fails at the last attempt. */
+    r.fault = GW_FAULT_NONE;
+    outcome_decide(&r, 5, 5, 30, 3600, 0.5, &o);
+    assert_int_equal(o.state, MSG_FAILED);
+}
+
+static void test_outcome_unknown_zalo_code_falls_back_after_the_retries(void **state)
+{
+    struct outcome o;
+    struct gw_result r = result(GW_TEMPFAIL, "zalo -999: unknown error");
+    r.fallback_when_spent = true;
+    outcome_decide(&r, 4, 5, 30, 3600, 0.5, &o);
+    assert_int_equal(o.state, MSG_RETRY_WAIT);
+    outcome_decide(&r, 5, 5, 30, 3600, 0.5, &o);
+    assert_int_equal(o.state, MSG_FALLBACK);
+    assert_non_null(strstr(o.reason, "after 5 attempts: zalo -999"));
+}
+
 static void test_outcome_states_are_legal_from_leased(void **state)
 {
     for (int oc = GW_ACCEPTED; oc <= GW_IN_DOUBT; oc++)
@@ -121,6 +150,8 @@ int main(void)
         cmocka_unit_test(test_outcome_accepted_and_delivered),
         cmocka_unit_test(test_outcome_tempfail_retries_then_fails),
         cmocka_unit_test(test_outcome_other_answers),
+        cmocka_unit_test(test_outcome_gateway_fault_never_fails_the_message),
+        cmocka_unit_test(test_outcome_unknown_zalo_code_falls_back_after_the_retries),
         cmocka_unit_test(test_outcome_states_are_legal_from_leased),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

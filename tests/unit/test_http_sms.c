@@ -196,6 +196,28 @@ static void test_http_sms_codes(void **state)
     assert_int_equal(r.action, GW_ACT_BACKOFF);
     http_sms_classify(&c, CURLE_OK, 400, "x", 1, 1000, &r);
     assert_int_equal(r.outcome, GW_PERMFAIL);
+    assert_int_equal(r.fault, GW_FAULT_NONE);
+    /* Refused credentials or a moved endpoint: the gateway is down, the message waits. */
+    for (long st = 401; st <= 404; st++) {
+        if (st == 402)
+            continue;
+        http_sms_classify(&c, CURLE_OK, st, "x", 1, 1000, &r);
+        assert_int_equal(r.outcome, GW_TEMPFAIL);
+        assert_int_equal(r.fault, GW_FAULT_AUTH);
+    }
+}
+
+static void test_http_sms_throttle_codes_back_off(void **state)
+{
+    struct http_sms_conf c;
+    esms_conf(&c);
+    snprintf(c.throttle_codes, sizeof c.throttle_codes, "%s", "429,777");
+    struct gw_result r;
+    const char *body = "{\"CodeResult\":\"777\"}";
+    http_sms_classify(&c, CURLE_OK, 200, body, strlen(body), 1000, &r);
+    assert_int_equal(r.outcome, GW_TEMPFAIL);
+    assert_int_equal(r.action, GW_ACT_BACKOFF);
+    assert_non_null(strstr(r.reason, "too many requests"));
 }
 
 static void test_http_sms_code_lists(void **state)
@@ -253,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_http_sms_other_provider_by_keys),
         cmocka_unit_test(test_http_sms_conf_refusals),
         cmocka_unit_test(test_http_sms_codes),
+        cmocka_unit_test(test_http_sms_throttle_codes_back_off),
         cmocka_unit_test(test_http_sms_code_lists),
         cmocka_unit_test(test_http_sms_dlr_check),
     };

@@ -99,23 +99,27 @@ struct answer_case {
     long status;
     const char *body;
     enum gw_outcome outcome;
+    enum gw_action action;
+    enum gw_fault fault;        /* the classification's own, before gateway_http_fault */
 };
 
 static void test_kannel_classify_answers(void **state)
 {
     static const struct answer_case cases[] = {
-        {CURLE_OK, 202, "0: Accepted for delivery", GW_ACCEPTED},
-        {CURLE_OK, 202, "3: Queued for later delivery", GW_ACCEPTED},
-        {CURLE_OK, 202, "something else", GW_IN_DOUBT},
-        {CURLE_OK, 403, "Authorization failed for sendsms", GW_PERMFAIL},
-        {CURLE_OK, 400, "Missing receiver number", GW_PERMFAIL},
-        {CURLE_OK, 503, "Temporal failure, try again later.", GW_TEMPFAIL},
-        {CURLE_OK, 500, "", GW_TEMPFAIL},
-        {CURLE_COULDNT_CONNECT, 0, NULL, GW_TEMPFAIL},
-        {CURLE_COULDNT_RESOLVE_HOST, 0, NULL, GW_TEMPFAIL},
-        {CURLE_OPERATION_TIMEDOUT, 0, NULL, GW_IN_DOUBT},
-        {CURLE_GOT_NOTHING, 0, NULL, GW_IN_DOUBT},
-        {CURLE_RECV_ERROR, 0, NULL, GW_IN_DOUBT},
+        {CURLE_OK, 202, "0: Accepted for delivery", GW_ACCEPTED, GW_ACT_NONE, GW_FAULT_NONE},
+        {CURLE_OK, 202, "3: Queued for later delivery", GW_ACCEPTED, GW_ACT_NONE, GW_FAULT_NONE},
+        {CURLE_OK, 202, "something else", GW_IN_DOUBT, GW_ACT_NONE, GW_FAULT_NONE},
+        /* A changed password: the gateway's fault, the message waits (never failed for it). */
+        {CURLE_OK, 403, "Authorization failed for sendsms", GW_TEMPFAIL, GW_ACT_NONE, GW_FAULT_AUTH},
+        {CURLE_OK, 400, "Missing receiver number", GW_PERMFAIL, GW_ACT_NONE, GW_FAULT_NONE},
+        /* smsbox's queue is full: the rate shrinks (AIMD), the circuit does not count it. */
+        {CURLE_OK, 503, "Temporal failure, try again later.", GW_TEMPFAIL, GW_ACT_BACKOFF, GW_FAULT_NONE},
+        {CURLE_OK, 500, "", GW_TEMPFAIL, GW_ACT_NONE, GW_FAULT_NONE},
+        {CURLE_COULDNT_CONNECT, 0, NULL, GW_TEMPFAIL, GW_ACT_NONE, GW_FAULT_NONE},
+        {CURLE_COULDNT_RESOLVE_HOST, 0, NULL, GW_TEMPFAIL, GW_ACT_NONE, GW_FAULT_NONE},
+        {CURLE_OPERATION_TIMEDOUT, 0, NULL, GW_IN_DOUBT, GW_ACT_NONE, GW_FAULT_NONE},
+        {CURLE_GOT_NOTHING, 0, NULL, GW_IN_DOUBT, GW_ACT_NONE, GW_FAULT_NONE},
+        {CURLE_RECV_ERROR, 0, NULL, GW_IN_DOUBT, GW_ACT_NONE, GW_FAULT_NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct gw_result r;
@@ -123,11 +127,26 @@ static void test_kannel_classify_answers(void **state)
         kannel_classify(cases[i].cc, cases[i].status, b, b ? strlen(b) : 0, &r);
         if (r.outcome != cases[i].outcome)
             fail_msg("case %zu (%ld %s): outcome %d, want %d", i, cases[i].status, b ? b : "", r.outcome, cases[i].outcome);
-        assert_int_equal(r.action, GW_ACT_NONE);
+        assert_int_equal(r.action, cases[i].action);
+        assert_int_equal(r.fault, cases[i].fault);
     }
     struct gw_result r;
     kannel_classify(CURLE_OK, 403, "Authorization failed\nmore", 26, &r);
     assert_string_equal(r.reason, "smsbox 403: Authorization failed");
+}
+
+/* What gateway_http_submit adds to every HTTP gateway's answer: the transport's faults, which
+ * the circuit breaker counts. */
+static void test_gateway_http_fault_of_transport_and_5xx(void **state)
+{
+    assert_int_equal(gateway_http_fault(CURLE_OK, 202), GW_FAULT_NONE);
+    assert_int_equal(gateway_http_fault(CURLE_OK, 404), GW_FAULT_NONE);
+    assert_int_equal(gateway_http_fault(CURLE_OK, 500), GW_FAULT_SERVER);
+    assert_int_equal(gateway_http_fault(CURLE_OK, 502), GW_FAULT_SERVER);
+    assert_int_equal(gateway_http_fault(CURLE_COULDNT_CONNECT, 0), GW_FAULT_UNREACHABLE);
+    assert_int_equal(gateway_http_fault(CURLE_GOT_NOTHING, 0), GW_FAULT_UNREACHABLE);
+    assert_int_equal(gateway_http_fault(CURLE_OPERATION_TIMEDOUT, 0), GW_FAULT_TIMEOUT);
+    assert_string_equal(gateway_fault_name(GW_FAULT_AUTH), "auth");
 }
 
 static void test_kannel_dlr_valid(void **state)
@@ -216,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_kannel_sendsms_url_ucs2),
         cmocka_unit_test(test_kannel_sendsms_url_gsm_with_smsc),
         cmocka_unit_test(test_kannel_classify_answers),
+        cmocka_unit_test(test_gateway_http_fault_of_transport_and_5xx),
         cmocka_unit_test(test_kannel_dlr_valid),
         cmocka_unit_test(test_kannel_dlr_refused),
         cmocka_unit_test(test_kannel_mo_token),

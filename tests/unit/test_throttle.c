@@ -182,6 +182,52 @@ static void test_throttle_pause(void **state)
     assert_int_equal(throttle_room(&t, T0 + 5000, 0), 10);
 }
 
+static void test_throttle_rate_halves_on_throttling_and_grows_back(void **state)
+{
+    struct throttle t;
+    throttle_init(&t, 100, 10, 0, T0);
+    assert_true(throttle_slow_down(&t, T0));
+    assert_true(t.rate == 50);
+    /* The other answers of the same burst, within a second, do not cut again. */
+    assert_false(throttle_slow_down(&t, T0 + 500));
+    assert_true(t.rate == 50);
+    assert_true(throttle_slow_down(&t, T0 + 1000));
+    assert_true(t.rate == 25);
+    /* Never below rate_max / 64, however long the throttling lasts. */
+    for (int i = 2; i < 20; i++)
+        throttle_slow_down(&t, T0 + i * 1000LL);
+    assert_true(t.rate >= 100.0 / 64 - 1e-9);
+    /* Then back to the configured rate, additively: a sender that gets every answer right
+     * at once is at the full rate again within about ten seconds. */
+    int64_t from = T0 + 30000;
+    run_sender(&t, from, 3000, 1);
+    assert_true(t.rate > 100.0 / 64 && t.rate < 100);
+    run_sender(&t, from + 3000, 12000, 1);
+    assert_true(t.rate == 100);
+    long n = run_sender(&t, from + 15000, 1000, 1);
+    assert_in_range(n, 95, 111);
+}
+
+static void test_throttle_rate_cut_slows_the_bucket(void **state)
+{
+    struct throttle t;
+    throttle_init(&t, 100, 1000, 0, T0);
+    run_sender(&t, T0, 1000, 1);
+    throttle_slow_down(&t, T0 + 1000);
+    /* No success comes back (answers counted as throttling too), so the rate stays halved. */
+    long started = 0;
+    for (int64_t now = T0 + 1000; now < T0 + 3000; now++) {
+        long day = throttle_day(now, VN);
+        int room = throttle_room(&t, now, day);
+        for (int i = 0; i < room; i++) {
+            throttle_start(&t, now, day, 1);
+            throttle_done(&t, THROTTLE_BACKOFF, true);
+            started++;
+        }
+    }
+    assert_in_range(started, 95, 106);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +241,8 @@ int main(void)
         cmocka_unit_test(test_throttle_quota_rolls_over_at_local_midnight),
         cmocka_unit_test(test_throttle_quota_restored_after_restart),
         cmocka_unit_test(test_throttle_pause),
+        cmocka_unit_test(test_throttle_rate_halves_on_throttling_and_grows_back),
+        cmocka_unit_test(test_throttle_rate_cut_slows_the_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,9 @@ static const struct code_case codes[] = {
     {-144, GW_FALLBACK, GW_ACT_PAUSE, false, false, MIDNIGHT},
     {-230, GW_FALLBACK, GW_ACT_NONE, false, false, 0},
     {-32, GW_TEMPFAIL, GW_ACT_BACKOFF, false, false, 0},
-    {-201, GW_PERMFAIL, GW_ACT_NONE, false, false, 0},
-    {-999, GW_PERMFAIL, GW_ACT_NONE, false, false, 0},
+    /* Codes the table does not know: retried, then the next channel (fallback_when_spent). */
+    {-201, GW_TEMPFAIL, GW_ACT_NONE, false, false, 0},
+    {-999, GW_TEMPFAIL, GW_ACT_NONE, false, false, 0},
 };
 
 static void test_zalo_error_table(void **state)
@@ -56,6 +57,7 @@ static void test_zalo_error_table(void **state)
             (codes[i].pause_until && r.pause_until != codes[i].pause_until))
             fail_msg("code %d: outcome %d action %d pause %lld", codes[i].code, r.outcome, r.action,
                      (long long)r.pause_until);
+        assert_int_equal(r.fallback_when_spent, codes[i].code == -201 || codes[i].code == -999);
         if (codes[i].code != 0) {
             char want[16];
             snprintf(want, sizeof want, "%d", codes[i].code);

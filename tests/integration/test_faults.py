@@ -77,3 +77,36 @@ def test_failed_flush_then_sigterm_and_restart_sends_nobody_twice(loa, kannel, d
     s = show(loa, "c")
     assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == 40
 
+
+def test_smsbox_stopped_mid_campaign_nobody_failed_nobody_twice(loa, kannel, daemon, psql):
+    n = 300
+    phones = seed(psql, loa, n)
+    fast(loa, 100)
+    # Refused connections are retried soon and often enough to outlast the outage.
+    loa.set("engine", "retry_min_seconds", "1")
+    loa.set("engine", "retry_max_seconds", "2")
+    loa.set("engine", "max_attempts", "20")
+    daemon.stop()
+    daemon.start()
+    start_campaign(loa)
+    wait_for(lambda: sent_count(psql) >= 60, timeout=30, what="some messages sent")
+    kannel.smsbox_stop()
+    time.sleep(6)
+    kannel.smsbox_start()
+    wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=90, what="completion")
+    # Every report in: what Kannel took is delivered, what may have reached it is in_doubt.
+    wait_for(lambda: psql("SELECT count(*) FROM messages WHERE state = 'submitted'")[0][0] == "0",
+             timeout=30, what="every delivery report")
+    states = dict(psql("SELECT state, count(*) FROM messages GROUP BY 1"))
+    assert set(states) <= {"delivered", "in_doubt"}, states
+    got = assert_each_once(kannel, phones)
+    delivered = {r[0] for r in psql("SELECT c.phone FROM messages m JOIN citizens c ON c.id = m.citizen_id"
+                                    " WHERE m.state = 'delivered'")}
+    assert delivered <= set(got)
+    assert len(got) + int(states.get("in_doubt", 0)) >= n, "everyone reached or in doubt"
+    log = daemon.log()
+    assert "smsbox unreachable" in log, "the outage was seen"
+    s = show(loa, "c")
+    assert s["outcomes"]["failed"] == 0
+    assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == n
+

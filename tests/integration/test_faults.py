@@ -110,3 +110,33 @@ def test_smsbox_stopped_mid_campaign_nobody_failed_nobody_twice(loa, kannel, dae
     assert s["outcomes"]["failed"] == 0
     assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == n
 
+
+def restart_postgres(db_url, down_s):
+    """Stops the test cluster (fast: sessions are cut mid-statement) and starts it again."""
+    run_dir = re.search(r"host=([^&]+)", db_url).group(1)
+    cluster = str(Path(run_dir).parent)
+    subprocess.run([str(PG_SH), "stop", cluster], check=True, capture_output=True, timeout=60, cwd="/")
+    time.sleep(down_s)
+    subprocess.run([str(PG_SH), "start", cluster], check=True, capture_output=True, timeout=120, cwd="/")
+
+
+def test_postgres_restart_mid_campaign_completes_and_sends_nobody_twice(loa, kannel, daemon, psql, db_url):
+    n = 300
+    phones = seed(psql, loa, n)
+    fast(loa, 100)
+    daemon.stop()
+    daemon.start()
+    start_campaign(loa)
+    wait_for(lambda: sent_count(psql) >= 60, timeout=30, what="some messages sent")
+    t0 = time.monotonic()
+    restart_postgres(db_url, 2)
+    # Well within the 120 s lease: the results kept in memory are written once PostgreSQL is
+    # back, and the campaign goes on.
+    wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=60, what="completion")
+    assert time.monotonic() - t0 < 60
+    log = daemon.log()
+    assert "event=db_down" in log
+    states = dict(psql("SELECT state, count(*) FROM messages GROUP BY 1"))
+    assert set(states) <= {"submitted", "delivered"}, states
+    got = assert_each_once(kannel, phones)
+    assert sorted(got) == sorted(phones), "everyone reached"

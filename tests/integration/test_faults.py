@@ -5,6 +5,7 @@ Each checks, from what the fake SMSC received, that nobody got the message twice
 citizen is accounted for."""
 
 import collections
+import json
 import re
 import subprocess
 import time
@@ -140,3 +141,30 @@ def test_postgres_restart_mid_campaign_completes_and_sends_nobody_twice(loa, kan
     assert set(states) <= {"submitted", "delivered"}, states
     got = assert_each_once(kannel, phones)
     assert sorted(got) == sorted(phones), "everyone reached"
+
+
+def test_campaign_keeps_sending_while_100000_citizens_are_imported(loa, kannel, daemon, psql):
+    rate = 50
+    seed(psql, loa, 600)
+    fast(loa, rate)
+    daemon.stop()
+    daemon.start()
+    rows = "".join(f"Trần Thị {i},84987{i:06d},23200\n" for i in range(100000))
+    csv = loa.write_file("big.csv", "full_name,phone,commune_code\n" + rows)
+    start_campaign(loa)
+    wait_for(lambda: len(kannel.messages()) >= 20, timeout=30, what="sending to start")
+    loa.write_config()
+    imp = subprocess.Popen(loa.argv("import", "citizens", csv, "--json"), cwd=loa.dir,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0, before = time.monotonic(), len(kannel.messages())
+    while imp.poll() is None:
+        time.sleep(0.2)
+    took, during = time.monotonic() - t0, len(kannel.messages()) - before
+    out, errs = imp.communicate()
+    assert imp.returncode == 0, errs
+    assert json.loads(out)["imported"] == 100000, out
+    assert int(psql("SELECT count(*) FROM citizens")[0][0]) == 100600
+    # The import took a lock that blocked loa_flush before: sending stopped once the pool's
+    # connections were full of flushes waiting for it.
+    assert during >= max(20, 0.3 * rate * took), f"{during} sent during an import of {took:.1f}s"
+    assert_each_once(kannel, [], settle=0)

@@ -268,8 +268,8 @@ END $$;
 
 -- Applies parked reports whose message has left 'leased'; drops those that can no longer apply
 -- (the message failed or was retried: a report for an attempt that the gateway refused is not
--- a delivery). A ZNS message in retry_wait is the exception: its answer was lost, yet Zalo took
--- it, and the resend with the same tracking_id gets no second receipt (zalo_receipt_apply in
+-- a delivery). A ZNS message in retry_wait is the exception: its answer could not be read, yet
+-- Zalo took it, and the receipt settles it before the retry sends it a second time (zalo_receipt_apply in
 -- 30_zalo.sql settles it the same way when the receipt comes later). Only a receipt
 -- (delivered) settles it so: retry_wait → undelivered is no transition. Returns the number
 -- applied.

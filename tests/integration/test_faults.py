@@ -168,3 +168,29 @@ def test_campaign_keeps_sending_while_100000_citizens_are_imported(loa, kannel, 
     # connections were full of flushes waiting for it.
     assert during >= max(20, 0.3 * rate * took), f"{during} sent during an import of {took:.1f}s"
     assert_each_once(kannel, [], settle=0)
+
+
+def test_zns_in_doubt_waits_for_its_receipt_and_is_never_resent(loa, zalo_double, esms_double, daemon, psql):
+    from test_zalo import completed, restart, seed as seed_zalo
+    phones = seed_zalo(psql, loa, 6)
+    silent = phones[:2]
+    # Zalo takes every request but answers after the client has given up; it sends no receipt
+    # for two of them.
+    zalo_double.control(delay_ms=1500, no_receipt_phones=silent, receipt_delay_ms=100)
+    loa.sections["gateway.zalo"]["timeout_ms"] = "300"
+    loa.sections["gateway.zalo"]["receipt_timeout_s"] = "2"
+    restart(loa, daemon, settle_seconds=1, retry_min_seconds=1, retry_max_seconds=2)
+    loa.ok("campaign", "create", "z", "--segment", "all", "--channels", "zalo:tz,sms:ts")
+    loa.ok("campaign", "start", "z")
+    wait_for(lambda: psql("SELECT count(*) FROM messages WHERE state = 'delivered'")[0][0] == "4",
+             timeout=30, what="the receipts of the answered-too-late sends")
+    s = completed(loa, "z", timeout=30)
+    time.sleep(1.5)
+    z, e = zalo_double.state(), esms_double.state()
+    assert len(z["requests"]) == 6, "nothing resent to Zalo"
+    assert z["duplicates"] == 0
+    assert e["sends"] == 0, "an in-doubt ZNS does not fall back to SMS"
+    rows = dict(psql("SELECT c.phone, m.state FROM messages m JOIN citizens c ON c.id = m.citizen_id"))
+    assert {p for p, st in rows.items() if st == "in_doubt"} == set(silent)
+    assert s["outcomes"]["in_doubt"] == 2 and s["outcomes"]["delivered"] == 4
+    assert "outcome=in_doubt" in daemon.log()

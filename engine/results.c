@@ -140,7 +140,6 @@ static void flush_done(void *arg, PGresult *res, const char *err)
         free(j);
         return;
     }
-    b->running--;
     j->running = false;
     if (!err) {
         b->backoff_ms = 0;
@@ -189,7 +188,6 @@ static void job_send(struct result_job *j)
                      " $9::text[], $10::int[], $11::int[], $12::int[], $13::int[])",
                      4 + NCOLS, p, flush_done, j) == 0) {
         j->running = true;
-        b->running++;
     } else {
         log_error("event=flush_failed gw=%s rows=%d error=pool_closed note=left_leased_for_lease_expiry", b->gateway,
                   j->n);

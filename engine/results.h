@@ -49,7 +49,6 @@ struct result_batch {
     struct result_job *jobs;    /* rows handed to flush statements and not written yet */
     uv_timer_t retry;           /* sends the jobs that failed again */
     int backoff_ms;             /* of the next retry; 0 after a success */
-    unsigned running;           /* flush statements not yet answered */
     void (*flushed)(void *arg);
     void *arg;
 };

@@ -203,21 +203,28 @@ EOF
 
 # smsbox panics (gwlib/conn.c lock_out) when a sendsms request comes before it has connected
 # to bearerbox, which a client retrying during a restart makes likely: start it again then.
+smsbox_up() { pid_alive "$1" smsbox && port_open "$KANNEL_SENDSMS_PORT" && kannel_ready; }
+
 smsbox_start() {
-  local d=$1 try
-  for try in 1 2 3 4 5; do
+  local d=$1 try i
+  for try in $(seq 1 10); do
     "$KANNEL_BIN/smsbox" -v 1 "$d/kannel.conf" >>"$d/smsbox.out" 2>&1 </dev/null &
     echo $! >"$d/smsbox.pid"
     echo "$d/kannel.conf" >"$d/smsbox.tag"
-    wait_for "smsbox sendsms on port $KANNEL_SENDSMS_PORT" 15 port_open "$KANNEL_SENDSMS_PORT" \
-      || { tail -n 20 "$d/smsbox.out" >&2; stop "$d"; exit 1; }
-    if wait_for "smsbox and fakesmsc connected to bearerbox" 15 kannel_ready; then
-      sleep 0.3
-      pid_alive "$d" smsbox && return 0
-    fi
-    pid_alive "$d" smsbox && break
+    for i in $(seq 1 150); do
+      pid_alive "$d" smsbox || break
+      if smsbox_up "$d" >/dev/null 2>&1; then
+        sleep 0.3
+        pid_alive "$d" smsbox && return 0
+        break
+      fi
+      sleep 0.1
+    done
+    # Dead (it panicked), or not up in 15 s: make sure it is gone and start it again.
+    stop_one "$d" smsbox
   done
-  tail -n 5 "$d/bearerbox.log" "$d/fakesmsc.log" >&2
+  echo "kannel.sh: smsbox did not come up (logs in $d)" >&2
+  tail -n 20 "$d/smsbox.out" >&2
   stop "$d"
   exit 1
 }

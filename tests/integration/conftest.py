@@ -572,7 +572,7 @@ class Kannel:
         subprocess.run([str(KANNEL_SH), "smsbox-stop", str(self.dir)], check=True, timeout=60)
 
     def smsbox_start(self):
-        subprocess.run([str(KANNEL_SH), "smsbox-start", str(self.dir)], check=True, timeout=60,
+        subprocess.run([str(KANNEL_SH), "smsbox-start", str(self.dir)], check=True, timeout=180,
                        stdout=subprocess.DEVNULL)
 
     def logs(self):

@@ -1,6 +1,7 @@
 """Delivery promises under faults, caused for real: a result write that fails (its table locked
 past statement_timeout) followed by SIGTERM and a restart, smsbox stopped and started again
-mid-campaign, PostgreSQL restarted mid-campaign, citizens imported while a campaign sends.
+mid-campaign, PostgreSQL restarted mid-campaign, citizens imported while a campaign sends, a
+ZNS answered too late, one row of a result batch refused by the database.
 Each checks, from what the fake SMSC received, that nobody got the message twice and that every
 citizen is accounted for."""
 
@@ -194,3 +195,39 @@ def test_zns_in_doubt_waits_for_its_receipt_and_is_never_resent(loa, zalo_double
     assert {p for p, st in rows.items() if st == "in_doubt"} == set(silent)
     assert s["outcomes"]["in_doubt"] == 2 and s["outcomes"]["delivered"] == 4
     assert "outcome=in_doubt" in daemon.log()
+
+
+def test_a_row_the_database_refuses_does_not_fail_its_batch(loa, kannel, daemon, psql):
+    phones = seed(psql, loa, 30)
+    bad = phones[6]
+    fast(loa, 200, concurrency=30)
+    loa.set("engine", "lease_seconds", "5")
+    # The database refuses to record this one citizen's submission (as it would a value it
+    # cannot store); every other row of its batch must still be written.
+    psql(f"""
+        CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF OLD.state = 'leased' AND NEW.state IN ('submitted', 'delivered')
+               AND NEW.citizen_id = (SELECT id FROM citizens WHERE phone = '{bad}') THEN
+                RAISE EXCEPTION 'refused for the test' USING ERRCODE = '22023';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER refuse_one BEFORE UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION refuse_one();""")
+    daemon.stop()
+    daemon.start()
+    start_campaign(loa)
+    wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=60, what="completion")
+    log = daemon.log()
+    assert "event=flush_row_given_up" in log
+    rows = {p: (st, reason) for p, st, reason in
+            psql("SELECT c.phone, m.state, coalesce(m.reason, '') FROM messages m"
+                 " JOIN citizens c ON c.id = m.citizen_id")}
+    # Lease expiry settles the refused row: it reached Kannel, so it is in doubt (delivered once
+    # its report, parked meanwhile, applies), never resent. The others were written by loa_flush.
+    st, reason = rows.pop(bad)
+    assert st in ("in_doubt", "delivered") and reason.startswith("lease expired"), (st, reason)
+    assert {st for st, _ in rows.values()} <= {"submitted", "delivered"}, rows
+    assert not any(r.startswith("lease expired") for _, r in rows.values()), rows
+    got = assert_each_once(kannel, phones)
+    assert sorted(got) == sorted(phones)

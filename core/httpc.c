@@ -36,11 +36,49 @@ struct hreq {
     char *buf;
     size_t len, cap;
     bool too_big;
+    int prereqs;                /* connections the request was about to be written on */
     httpc_cb cb;
     void *arg;
 };
 
 static void check_done(struct httpc *h);
+
+/* What CODE tells the caller (httpc.h): a refused connection or a time-out before the request
+ * was written on any connection reached nobody, and says so as CURLE_COULDNT_CONNECT; once it
+ * was written the provider may have acted on it, whatever curl says next. The path that needs
+ * this: a reused connection that the server closed after reading the request (smsbox stopped
+ * while the request was in its hands) gives curl nothing back, curl tries the same request on
+ * a fresh connection, and that connection is refused: COULDNT_CONNECT, for a request that
+ * reached the server. It becomes CURLE_GOT_NOTHING, as does the fresh attempt's refusal by
+ * prereq() below. */
+static CURLcode outcome_code(const struct hreq *r, CURLcode code)
+{
+    bool nothing_sent = r->prereqs == 0;
+    switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return nothing_sent ? CURLE_COULDNT_CONNECT : code;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_ABORTED_BY_CALLBACK:
+        return nothing_sent ? code : CURLE_GOT_NOTHING;
+    default:
+        return code;
+    }
+}
+
+/* Called by curl on each connection (new or reused) just before it writes the request. A
+ * second call is curl resending on a fresh connection a request whose reused connection died
+ * without an answer: the server may have acted on the first copy, and a gateway that cannot
+ * de-duplicate would send the SMS twice. Refused: the engine decides about resends. */
+static int prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    struct hreq *r = arg;
+    if (r->prereqs++ > 0) {
+        log_warn("event=http_resend_refused note=reused_connection_died_after_the_request");
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
 
 static void maybe_closed(struct httpc *h);
 
@@ -51,14 +89,7 @@ static void req_finish(struct hreq *r, CURLcode code)
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     if (code == CURLE_WRITE_ERROR && r->too_big)
         code = CURLE_FILESIZE_EXCEEDED;
-    /* A timeout before any byte of the request went out is as safe to retry as a refused
-     * connection; after that the provider may have acted on it, so callers must know. */
-    if (code == CURLE_OPERATION_TIMEDOUT) {
-        long sent = 0;
-        curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
-        if (sent == 0)
-            code = CURLE_COULDNT_CONNECT;
-    }
+    code = outcome_code(r, code);
     curl_multi_remove_handle(h->multi, r->easy);
     if (!r->buf) {
         r->buf = malloc(1);
@@ -227,6 +258,8 @@ int httpc_request(struct httpc *h, const struct httpc_request *req, httpc_cb cb,
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 10000L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms > 0 && req->timeout_ms < 5000 ? req->timeout_ms : 5000L);

@@ -20,7 +20,12 @@ struct httpc_request {
 
 /* CURL_CODE is CURLE_OK when an HTTP answer came (any status). BODY is NUL-terminated and
  * valid only during the callback; answers over max_body bytes are cut and flagged by
- * CURLE_FILESIZE_EXCEEDED. Called exactly once, from the loop. */
+ * CURLE_FILESIZE_EXCEEDED. Called exactly once, from the loop.
+ *
+ * CURLE_COULDNT_CONNECT and CURLE_COULDNT_RESOLVE_HOST mean that no byte of the request left:
+ * safe to send again. Every other error means the server may have received it (and curl never
+ * resends a request by itself: its retry of a request whose reused connection died is refused,
+ * and reported as CURLE_GOT_NOTHING). */
 typedef void (*httpc_cb)(void *arg, CURLcode curl_code, long status, const char *body, size_t len);
 
 struct httpc *httpc_new(uv_loop_t *loop, size_t max_body);

@@ -40,6 +40,7 @@ struct pgconn {
     struct pgq *cur;
     PGresult *res;              /* the last result of the current query */
     char err[512];
+    char sqlstate[6];           /* of the server's error in ERR; empty for a lost connection */
     bool listening_sent;
 };
 
@@ -65,6 +66,7 @@ struct pgpool {
     void (*done)(void *);
     void *done_arg;
     bool ever_up;
+    const char *cb_sqlstate;    /* during a query's callback: its error's SQLSTATE */
 };
 
 static void conn_start(struct pgconn *c);
@@ -126,11 +128,13 @@ static void conn_finish_query(struct pgconn *c)
 {
     struct pgq *q = c->cur;
     PGresult *res = c->res;
-    char err[sizeof c->err];
+    char err[sizeof c->err], state[sizeof c->sqlstate];
     memcpy(err, c->err, sizeof err);
+    memcpy(state, c->sqlstate, sizeof state);
     c->cur = NULL;
     c->res = NULL;
     c->err[0] = '\0';
+    c->sqlstate[0] = '\0';
     uv_timer_stop(&c->deadline);
     c->pool->running--;
     if (c->state == C_BUSY)
@@ -138,7 +142,10 @@ static void conn_finish_query(struct pgconn *c)
     if (q) {
         if (err[0]) {
             PQclear(res);
+            struct pgpool *p = c->pool;
+            p->cb_sqlstate = state;
             q->cb(q->arg, NULL, err);
+            p->cb_sqlstate = NULL;
         } else
             q->cb(q->arg, res, NULL);
         if (!err[0])
@@ -224,8 +231,10 @@ static void deadline_fire(uv_timer_t *t)
         snprintf(why, sizeof why, "no answer while connecting within %u ms", c->pool->timeout_ms + PGPOOL_GRACE_MS);
     else
         snprintf(why, sizeof why, "no answer within %u ms", c->pool->timeout_ms + PGPOOL_GRACE_MS);
-    if (c->cur)
+    if (c->cur) {
         snprintf(c->err, sizeof c->err, "database query timed out: %s; connection replaced", why);
+        c->sqlstate[0] = '\0';
+    }
     conn_broken(c, why);
 }
 
@@ -325,6 +334,8 @@ static void conn_read(struct pgconn *c)
         ExecStatusType st = PQresultStatus(r);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !c->err[0]) {
             snprintf(c->err, sizeof c->err, "%s", PQresultErrorMessage(r));
+            const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(c->sqlstate, sizeof c->sqlstate, "%s", code ? code : "");
             size_t n = strlen(c->err);
             while (n && (c->err[n - 1] == '\n' || c->err[n - 1] == ' '))
                 c->err[--n] = '\0';
@@ -373,6 +384,7 @@ static void conn_send(struct pgconn *c, struct pgq *q)
     c->cur = q;
     c->state = C_BUSY;
     c->err[0] = '\0';
+    c->sqlstate[0] = '\0';
     c->pool->running++;
     deadline_start(c);
     if (!PQsendQueryParams(c->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL, NULL, 0)) {
@@ -546,6 +558,11 @@ bool pgpool_healthy(const struct pgpool *p)
 }
 
 unsigned pgpool_busy(const struct pgpool *p) { return p->queued + p->running; }
+
+const char *pgpool_error_sqlstate(const struct pgpool *p)
+{
+    return p->cb_sqlstate ? p->cb_sqlstate : "";
+}
 
 static void handle_closed(uv_handle_t *h)
 {

@@ -36,6 +36,9 @@ int pgpool_listen(struct pgpool *p, const char *channel, pg_notify_cb cb, void *
 
 /* True once a connection has been established and none is known broken. */
 bool pgpool_healthy(const struct pgpool *p);
+/* Inside a query's callback with ERR set: the SQLSTATE of the server's error ("57014"), or ""
+ * when there was no answer from the server (connection lost, deadline, pool closing). */
+const char *pgpool_error_sqlstate(const struct pgpool *p);
 /* Queries waiting or running. */
 unsigned pgpool_busy(const struct pgpool *p);
 

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "core/pgarray.h"
 #include "core/pgasync.h"
 #include "engine/campaign_cache.h"
 #include "engine/results.h"
@@ -47,7 +48,7 @@ enum pump_state {
 enum drain_state {
     DRAIN_RUNNING,      /* leasing and sending */
     DRAIN_WAITING,      /* no new lease; waits for leases, answers and flushes in flight */
-    DRAIN_RETURNING,    /* the statement returning unsent leases to pending is running */
+    DRAIN_RETURNING,    /* the statement returning never-sent leases to pending is running */
     DRAIN_DONE,         /* done called; later answers are logged and dropped */
 };
 
@@ -87,6 +88,10 @@ struct dispatcher {
     int grace_polls;
     void (*drain_done)(void *arg);
     void *drain_arg;
+    /* Rows leased after the stop began, never handed to a gateway: the only ones the drain
+     * returns to pending (campaign ids and ids, parallel). */
+    struct pgarray unsent_cid, unsent_id;
+    struct return_call *returning;  /* the loa_return_unsent() statement running, if any */
     int pending_closes;
 };
 
@@ -122,6 +127,10 @@ void dispatch_paused_handover(struct dispatch_gw *g, int64_t now);
 
 /* dispatch_drain.c: called whenever something the drain waits for has finished. */
 void dispatch_drain_check(struct dispatcher *d);
+/* Row ROW of lease result RES arrived after the stop began: it will go back to pending. */
+void dispatch_drain_unsent(struct dispatcher *d, PGresult *res, int row);
+/* Forgets a loa_return_unsent() statement still running (the dispatcher is being freed). */
+void dispatch_drain_detach(struct dispatcher *d);
 bool dispatch_running(const struct dispatcher *d);
 
 #endif

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 
 /* Stopping the dispatcher (enum drain_state in engine/dispatch.h). WAITING lasts until no lease
- * statement is running, no request is in flight and every result is written; then the rows this
- * instance leased but never sent go back to pending (RETURNING) and DONE calls the owner's
- * callback. The grace timer bounds each wait: when it fires in WAITING, results so far are
- * written and what is still in flight is left leased for lease expiry; in RETURNING it stops
- * waiting for the statement. */
+ * statement is running, no request is in flight and every result is written (results.c keeps
+ * retrying while the database is away); then the rows leased after the stop began, which were
+ * never handed to a gateway, go back to pending (RETURNING) and DONE calls the owner's callback.
+ * Nothing else is returned: a row a gateway was given stays leased until its result is written
+ * or its lease expires (in_doubt), so a restart cannot send it again. The grace timer bounds
+ * each wait: when it fires in WAITING, results so far are sent and what is still in flight or
+ * unwritten is left leased for lease expiry; in RETURNING it stops waiting for the statement. */
 
 static void on_grace(uv_timer_t *t);
 
@@ -39,11 +41,33 @@ static void drain_finish(struct dispatcher *d)
         d->drain_done(d->drain_arg);
 }
 
+/* The loa_return_unsent() statement, apart from the dispatcher: if the grace time gives up on
+ * it and the dispatcher is freed, its late answer finds D NULL. */
+struct return_call {
+    struct dispatcher *d;
+};
+
+void dispatch_drain_unsent(struct dispatcher *d, PGresult *res, int row)
+{
+    pgarray_int(&d->unsent_cid, strtoll(PQgetvalue(res, row, 0), NULL, 10));
+    pgarray_int(&d->unsent_id, strtoll(PQgetvalue(res, row, 1), NULL, 10));
+}
+
+void dispatch_drain_detach(struct dispatcher *d)
+{
+    if (d->returning)
+        d->returning->d = NULL;
+    d->returning = NULL;
+}
+
 static void return_done(void *arg, PGresult *res, const char *err)
 {
-    struct dispatcher *d = arg;
-    if (d->drain == DRAIN_DONE)
+    struct return_call *call = arg;
+    struct dispatcher *d = call->d;
+    free(call);
+    if (!d)
         return;     /* the grace timer gave up on this statement already */
+    d->returning = NULL;
     if (err)
         log_error("event=lease_return_failed error=\"%s\" note=rows_become_due_at_lease_expiry", err);
     else if (atoi(PQcmdTuples(res)) > 0)
@@ -51,33 +75,38 @@ static void return_done(void *arg, PGresult *res, const char *err)
     drain_finish(d);
 }
 
-/* Leased by this instance and not in flight: never sent, so back to pending with the attempt
- * given back. Rows still in flight are left leased on purpose. */
+/* Leased after the stop and never sent: back to pending with the attempt given back. */
 static void return_unsent(struct dispatcher *d)
 {
     drain_set_state(d, DRAIN_RETURNING);
+    if (d->unsent_id.count == 0) {
+        drain_finish(d);
+        return;
+    }
     /* Without a database nothing was leased since it went away, and a statement would wait for
      * a connection for ever. */
     if (!pgpool_healthy(d->e->db)) {
-        return_done(d, NULL, "database unreachable");
+        log_error("event=lease_return_failed error=\"database unreachable\" note=rows_become_due_at_lease_expiry");
+        drain_finish(d);
         return;
     }
-    uv_timer_start(&d->grace_timer, on_grace, 5000, 0);
-    struct pgarray c, m;
-    pgarray_init(&c);
-    pgarray_init(&m);
-    for (struct inflight *f = d->inflight; f; f = f->next) {
-        pgarray_int(&c, f->campaign_id);
-        pgarray_int(&m, f->id);
+    struct return_call *call = malloc(sizeof *call);
+    if (!call) {
+        drain_finish(d);
+        return;
     }
-    const char *p[3] = {d->e->instance, pgarray_end(&c), pgarray_end(&m)};
-    int rc = pgpool_query(d->e->db,
-                          "SELECT campaign_id, id FROM loa_return_unsent($1, $2::bigint[], $3::bigint[])",
-                          3, p, return_done, d);
-    pgarray_free(&c);
-    pgarray_free(&m);
-    if (rc < 0)
-        return_done(d, NULL, "pool closed");
+    call->d = d;
+    uv_timer_start(&d->grace_timer, on_grace, 5000, 0);
+    const char *p[3] = {d->e->instance, pgarray_end(&d->unsent_cid), pgarray_end(&d->unsent_id)};
+    if (pgpool_query(d->e->db,
+                     "SELECT campaign_id, id FROM loa_return_unsent($1, $2::bigint[], $3::bigint[])",
+                     3, p, return_done, call) < 0) {
+        free(call);
+        log_error("event=lease_return_failed error=\"pool closed\" note=rows_become_due_at_lease_expiry");
+        drain_finish(d);
+        return;
+    }
+    d->returning = call;
 }
 
 void dispatch_drain_check(struct dispatcher *d)
@@ -101,28 +130,47 @@ void dispatch_drain_check(struct dispatcher *d)
     return_unsent(d);
 }
 
+static int unwritten(const struct dispatcher *d)
+{
+    int n = 0;
+    for (size_t i = 0; i < d->ng; i++)
+        n += result_batch_unwritten(&d->g[i].results);
+    return n;
+}
+
 static void on_grace(uv_timer_t *t)
 {
     struct dispatcher *d = t->data;
     if (d->drain == DRAIN_RETURNING) {
         /* The statement returning unsent leases did not finish in time: lease expiry will. */
-        return_done(d, NULL, "timed out");
+        log_error("event=lease_return_failed error=\"timed out\" note=rows_become_due_at_lease_expiry");
+        dispatch_drain_detach(d);
+        drain_finish(d);
         return;
     }
-    log_warn("event=shutdown_grace_over in_flight=%u note=left_leased_for_lease_expiry", d->n_inflight);
+    if (d->grace_polls == 0)
+        log_warn("event=shutdown_grace_over in_flight=%u unwritten=%d note=waiting_5s_more", d->n_inflight,
+                 unwritten(d));
     for (size_t i = 0; i < d->ng; i++)
         result_batch_flush(&d->g[i].results);
-    bool busy = false;
-    for (size_t i = 0; i < d->ng; i++)
-        busy |= d->g[i].state == PUMP_LEASING || d->g[i].results.running > 0;
-    if (busy && ++d->grace_polls < 100) {
-        /* A statement is still running; look again shortly (its callback may also finish us).
-         * After five more seconds (the database is gone) stop waiting for it. */
+    bool leasing = false, busy = false;
+    for (size_t i = 0; i < d->ng; i++) {
+        leasing |= d->g[i].state == PUMP_LEASING;
+        busy |= !result_batch_idle(&d->g[i].results);
+    }
+    if ((leasing || busy) && ++d->grace_polls < 100) {
+        /* A statement is still running or results wait for the database; look again shortly
+         * (their callbacks may also finish us). After five more seconds stop waiting. */
         uv_timer_start(&d->grace_timer, on_grace, 50, 0);
         return;
     }
-    if (busy) {
-        return_done(d, NULL, "statements still running after the grace time");
+    if (busy || d->n_inflight > 0)
+        log_error("event=shutdown_results_unwritten rows=%d in_flight=%u note=left_leased_for_lease_expiry",
+                  unwritten(d), d->n_inflight);
+    if (leasing) {
+        /* A lease statement may still answer: its rows expire with the others. */
+        drain_set_state(d, DRAIN_RETURNING);
+        drain_finish(d);
         return;
     }
     return_unsent(d);

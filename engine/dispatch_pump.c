@@ -85,7 +85,9 @@ static void lease_done(void *arg, PGresult *res, const char *err)
     int n = PQntuples(res);
     g->n_leased += (unsigned long)n;
     if (!dispatch_running(d)) {
-        /* Leased after the stop: returned to pending by the drain (dispatch_drain.c). */
+        /* Leased after the stop and never sent: returned to pending by the drain. */
+        for (int i = 0; i < n; i++)
+            dispatch_drain_unsent(d, res, i);
         dispatch_drain_check(d);
         return;
     }

@@ -76,13 +76,6 @@ static void dispatch_submit_done(void *arg, const struct gw_result *r)
     struct dispatch_gw *g = f->g;
     struct dispatcher *d = g->d;
     inflight_unlink(d, f);
-    if (d->drain == DRAIN_DONE) {
-        /* The daemon stopped waiting: the row stays leased and lease expiry makes it in_doubt. */
-        log_warn("event=submit_after_shutdown campaign=%" PRId64 " msg=%" PRId64 " gw=%s outcome=%s",
-                 f->campaign_id, f->id, g->gw->name, gateway_outcome_name(r->outcome));
-        free(f);
-        return;
-    }
     const struct engine_settings *es = &d->e->settings.engine;
     struct outcome o;
     outcome_decide(r, f->attempts, es->max_attempts, es->retry_min_s, es->retry_max_s,
@@ -93,6 +86,15 @@ static void dispatch_submit_done(void *arg, const struct gw_result *r)
     snprintf(res.reason, sizeof res.reason, "%s", o.reason);
     snprintf(res.gwid, sizeof res.gwid, "%s", r->gateway_msg_id);
     result_batch_push(&g->results, &res);
+    if (d->drain == DRAIN_DONE) {
+        /* The daemon stopped waiting, but the pool is still open until the HTTP client has
+         * closed: write the answer now, while it can be; unwritten, lease expiry settles it. */
+        log_warn("event=submit_after_shutdown campaign=%" PRId64 " msg=%" PRId64 " gw=%s outcome=%s",
+                 f->campaign_id, f->id, g->gw->name, gateway_outcome_name(r->outcome));
+        result_batch_flush(&g->results);
+        free(f);
+        return;
+    }
     double rate_before = g->th.rate;
     throttle_done(&g->th, o.feedback, o.sent);
     if (rate_before < g->th.rate_max && g->th.rate >= g->th.rate_max)

@@ -43,6 +43,8 @@ struct dispatcher *dispatcher_new(struct engine *e)
         return NULL;
     }
     campaign_cache_init(&d->campaigns, e, campaign_ready, d);
+    pgarray_init(&d->unsent_cid);
+    pgarray_init(&d->unsent_id);
     srandom((unsigned)dispatch_now_ms() ^ (unsigned)getpid());
     int64_t now = dispatch_now_ms();
     for (size_t i = 0; i < d->ng; i++) {
@@ -90,6 +92,8 @@ static void handle_closed(uv_handle_t *h)
     for (size_t i = 0; i < d->ng; i++)
         result_batch_free(&d->g[i].results);
     campaign_cache_free(&d->campaigns);
+    pgarray_free(&d->unsent_cid);
+    pgarray_free(&d->unsent_id);
     while (d->inflight) {
         struct inflight *f = d->inflight;
         d->inflight = f->next;
@@ -103,12 +107,15 @@ void dispatcher_free(struct dispatcher *d)
 {
     if (!d)
         return;
-    d->pending_closes = (int)(2 * d->ng + 1);
+    dispatch_drain_detach(d);
+    d->pending_closes = (int)(3 * d->ng + 1);
     for (size_t i = 0; i < d->ng; i++) {
         d->g[i].timer.data = d;
         d->g[i].results.timer.data = d;
+        d->g[i].results.retry.data = d;
         uv_close((uv_handle_t *)&d->g[i].timer, handle_closed);
         uv_close((uv_handle_t *)&d->g[i].results.timer, handle_closed);
+        uv_close((uv_handle_t *)&d->g[i].results.retry, handle_closed);
     }
     d->grace_timer.data = d;
     uv_close((uv_handle_t *)&d->grace_timer, handle_closed);

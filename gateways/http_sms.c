@@ -264,7 +264,8 @@ void http_sms_classify(const struct http_sms_conf *c, CURLcode cc, long status, 
     /* A request that may have reached the provider is in doubt: the message is counted as such,
      * and because the gateway is idempotent the dispatcher resends it with the same request id,
      * which the provider answers with its duplicate code. A late delivery report settles it
-     * either way. A refused connection reached nobody. */
+     * either way. A refused connection reached nobody (core/httpc.h reports it only when no
+     * byte of the request left). */
     if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST) {
         r->outcome = GW_TEMPFAIL;
         snprintf(r->reason, sizeof r->reason, "%s unreachable: %s", c->name, curl_easy_strerror(cc));

@@ -150,7 +150,8 @@ void kannel_classify(CURLcode curl_code, long status, const char *body, size_t l
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
-        /* Nothing reached smsbox: safe to try again. */
+        /* Nothing reached smsbox (core/httpc.h says these only when no byte of the request
+         * left, even on curl's retry of a reused connection): safe to try again. */
         r->outcome = GW_TEMPFAIL;
         snprintf(r->reason, sizeof r->reason, "smsbox unreachable: %s", curl_easy_strerror(curl_code));
         return;

@@ -56,14 +56,22 @@ int zalo_zns_classify(CURLcode cc, long status, const char *body, size_t len, ti
 {
     memset(r, 0, sizeof *r);
     r->quota_remaining = -1;
-    /* ZNS de-duplicates by tracking_id, so whatever happened to this request, sending it again
-     * is safe: every failure to read an answer is temporary, never in doubt. */
-    if (cc != CURLE_OK || status != 200) {
+    /* Zalo documents tracking_id only as coming back in the receipt, not as a key it refuses
+     * to send twice: a request that may have reached Zalo (any failure after curl connected,
+     * core/httpc.h) is in doubt, and waits for its receipt instead of being sent again. A
+     * refused connection reached nobody, and an error status or an unreadable answer is Zalo
+     * refusing it. */
+    if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST || (cc == CURLE_OK && status != 200)) {
         r->outcome = GW_TEMPFAIL;
         if (cc != CURLE_OK)
-            snprintf(r->reason, sizeof r->reason, "zalo: %s", curl_easy_strerror(cc));
+            snprintf(r->reason, sizeof r->reason, "zalo unreachable: %s", curl_easy_strerror(cc));
         else
             snprintf(r->reason, sizeof r->reason, "zalo: http %ld", status);
+        return ZALO_ERR_TRANSPORT;
+    }
+    if (cc != CURLE_OK) {
+        r->outcome = GW_IN_DOUBT;
+        snprintf(r->reason, sizeof r->reason, "no answer from zalo: %s", curl_easy_strerror(cc));
         return ZALO_ERR_TRANSPORT;
     }
     return zalo_answer_read(&zns_answer, body, len, now, utc_offset_s, r);
@@ -436,6 +444,6 @@ struct zalo_token *zalo_zns_token(struct gateway *gw)
 }
 
 const struct gateway_type zalo_zns_type = {
-    .name = "zalo_zns", .channel = "zalo", .keys = zns_keys, .idempotent = true,
+    .name = "zalo_zns", .channel = "zalo", .keys = zns_keys, .idempotent = false,
     .open = zns_open, .submit = zns_submit, .webhook = zns_webhook, .ready = zns_ready, .close = zns_close,
 };

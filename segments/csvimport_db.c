@@ -428,8 +428,13 @@ static const char *const new_rows_sql =
 
 /* A load is bulk when it brings at least this many rows and at least a quarter of the rows the
  * table already has: below that, rebuilding the indexes of a large table costs more than
- * maintaining them row by row. */
+ * maintaining them row by row. Dropping them locks citizens against readers too (ACCESS
+ * EXCLUSIVE, until the import commits), so a bulk load waits for a moment when no campaign is
+ * running: a running campaign keeps sending while the rows go in the slower way. */
 enum { BULK_MIN_ROWS = 50000 };
+
+/* pg_advisory_xact_lock key of imports (core/db.c's migrations use 7140001). */
+#define IMPORT_LOCK_KEY "7140002"
 /* A file this large (about 50,000 rows) loaded into an empty table goes straight into it. */
 enum { BULK_MIN_BYTES = 4 * 1024 * 1024 };
 
@@ -464,6 +469,12 @@ static int merge(PGconn *db, struct import_stats *st, char *err, size_t errlen)
     if (fresh < 0)
         return -1;
     bool bulk = fresh >= BULK_MIN_ROWS && fresh >= existing / 4;
+    if (bulk) {
+        long running = count_of(db, "SELECT count(*) FROM campaigns WHERE status = 'running'", err, errlen);
+        if (running < 0)
+            return -1;
+        bulk = running == 0;
+    }
     if (bulk && count_of(db, "SELECT citizens_bulk_begin(false)", err, errlen) < 0)
         return -1;
     const char *const *ins = bulk ? bulk_insert_sql : insert_sql;
@@ -581,9 +592,12 @@ int csvimport_citizens(PGconn *db, const char *path, const struct import_opts *o
     if (db_begin(db, err, errlen) < 0)
         goto out;
     /* One import at a time: two files naming the same new citizen would otherwise both see
-     * them missing, and the initial load needs the table to stay empty until it commits.
-     * Readers (segment counts, the daemon's queries) are not blocked. */
-    if (db_exec(db, err, errlen, "LOCK TABLE citizens IN SHARE ROW EXCLUSIVE MODE", 0, NULL) < 0)
+     * them missing. An advisory lock, not a lock on the table: a table lock strong enough to
+     * keep other imports out (SHARE ROW EXCLUSIVE) also blocks every writer of citizens,
+     * loa_flush among them, and the daemon would stop sending for as long as the import runs.
+     * The initial load into an empty table takes stronger locks of its own (it drops the
+     * indexes), with nobody to send to. */
+    if (db_exec(db, err, errlen, "SELECT pg_advisory_xact_lock(" IMPORT_LOCK_KEY ")", 0, NULL) < 0)
         goto rollback;
     if (csvfile_size(f) >= BULK_MIN_BYTES) {
         long empty = count_of(db, "SELECT (NOT EXISTS (SELECT 1 FROM citizens))::int", err, errlen);

@@ -9,6 +9,8 @@
 #                                      a citizen's reply: fakesmsc sends it to bearerbox as an
 #                                      MO (UCS-2 when TEXT is not plain ASCII), smsbox calls MO_URL
 #   tests/kannel.sh env DIR            print the shell variables again
+#   tests/kannel.sh smsbox-stop DIR    stop smsbox alone (SIGTERM), as an operator restarting it
+#   tests/kannel.sh smsbox-start DIR   start it again and wait until bearerbox sees it
 #
 # MO_URL is the sms-service get-url, with Kannel's escapes, e.g.
 #   'http://127.0.0.1:8080/hooks/kannel/kannel/mo?from=%p&to=%P&text=%a&ts=%T&id=%I&token=S'
@@ -27,7 +29,7 @@ set -eu
 KANNEL_BIN=${KANNEL_BIN:-/usr/sbin}
 FAKESMSC=${FAKESMSC:-/usr/lib/kannel/test/fakesmsc}
 
-usage() { echo "usage: kannel.sh start DIR MO_URL | stop DIR | mo DIR FROM TEXT [TO] | env DIR" >&2; exit 2; }
+usage() { echo "usage: kannel.sh start DIR MO_URL | stop DIR | mo DIR FROM TEXT [TO] | env DIR | smsbox-stop DIR | smsbox-start DIR" >&2; exit 2; }
 
 cmd=${1:-}
 dir=${2:-}
@@ -195,14 +197,36 @@ EOF
   echo $! >"$d/fakesmsc.pid"
   echo "-r $KANNEL_SMSC_PORT" >"$d/fakesmsc.tag"
 
-  "$KANNEL_BIN/smsbox" -v 1 "$d/kannel.conf" >"$d/smsbox.out" 2>&1 </dev/null &
-  echo $! >"$d/smsbox.pid"
-  echo "$d/kannel.conf" >"$d/smsbox.tag"
-  wait_for "smsbox sendsms on port $KANNEL_SENDSMS_PORT" 15 port_open "$KANNEL_SENDSMS_PORT" \
-    || { tail -n 20 "$d/smsbox.out" >&2; stop "$d"; exit 1; }
-  wait_for "smsbox and fakesmsc connected to bearerbox" 15 kannel_ready \
-    || { tail -n 5 "$d/bearerbox.log" "$d/fakesmsc.log" >&2; stop "$d"; exit 1; }
+  smsbox_start "$d"
   print_env "$d"
+}
+
+# smsbox panics (gwlib/conn.c lock_out) when a sendsms request comes before it has connected
+# to bearerbox, which a client retrying during a restart makes likely: start it again then.
+smsbox_up() { pid_alive "$1" smsbox && port_open "$KANNEL_SENDSMS_PORT" && kannel_ready; }
+
+smsbox_start() {
+  local d=$1 try i
+  for try in $(seq 1 10); do
+    "$KANNEL_BIN/smsbox" -v 1 "$d/kannel.conf" >>"$d/smsbox.out" 2>&1 </dev/null &
+    echo $! >"$d/smsbox.pid"
+    echo "$d/kannel.conf" >"$d/smsbox.tag"
+    for i in $(seq 1 150); do
+      pid_alive "$d" smsbox || break
+      if smsbox_up "$d" >/dev/null 2>&1; then
+        sleep 0.3
+        pid_alive "$d" smsbox && return 0
+        break
+      fi
+      sleep 0.1
+    done
+    # Dead (it panicked), or not up in 15 s: make sure it is gone and start it again.
+    stop_one "$d" smsbox
+  done
+  echo "kannel.sh: smsbox did not come up (logs in $d)" >&2
+  tail -n 20 "$d/smsbox.out" >&2
+  stop "$d"
+  exit 1
 }
 
 stop() {
@@ -239,5 +263,10 @@ start) [ $# -ge 3 ] || usage; start "$dir" "$3" ;;
 stop) stop "$dir" ;;
 mo) [ $# -ge 4 ] || usage; mo "$dir" "$3" "$4" "${5:-}" ;;
 env) print_env "$dir" ;;
+smsbox-stop) stop_one "$dir" smsbox ;;
+smsbox-start)
+  # shellcheck disable=SC1091
+  . "$dir/kannel.env"
+  smsbox_start "$dir" ;;
 *) usage ;;
 esac

@@ -80,9 +80,10 @@ BEGIN
         UPDATE citizens SET has_zalo = true, updated_at = now()
          WHERE id = m.citizen_id AND has_zalo IS DISTINCT FROM true;
     END IF;
-    -- ZNS is resent with the same tracking_id after a lost answer (retry_wait), and Zalo sends
-    -- one receipt per tracking_id: a receipt now is the only one that will come, so it settles
-    -- the message instead of being dropped as a report for a refused attempt.
+    -- A ZNS in retry_wait had an answer that refused it or could not be read (an answer lost
+    -- after the request left is in_doubt, and never resent). A receipt for it shows Zalo sent
+    -- it anyway: it settles the message instead of being dropped as a report for a refused
+    -- attempt, so the retry does not send it a second time.
     IF m.state = 'retry_wait' THEN
         INSERT INTO delivery_events (gateway, campaign_id, message_id, kind, status, raw)
         VALUES (p_gateway, m.campaign_id, m.id, 'zns_receipt', 'delivered', COALESCE(p_raw, ''));

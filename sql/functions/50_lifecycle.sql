@@ -90,17 +90,21 @@ LANGUAGE sql AS $$
     RETURNING k.id
 $$;
 
--- The dispatcher at shutdown: messages leased by P_OWNER and not in flight (not among the
--- parallel arrays P_CID, P_ID) were never sent, so they are pending again with the attempt
--- given back. Rows still in flight stay leased on purpose. Returns the messages returned (one
--- row each).
-CREATE OR REPLACE FUNCTION loa_return_unsent(p_owner text, p_cid bigint[], p_id bigint[])
+-- The dispatcher at shutdown: the messages of the parallel arrays P_CID, P_ID, which it leased
+-- after the stop began and never handed to a gateway, are pending again with the attempt given
+-- back, if still leased by P_OWNER. Nothing else is: a message a gateway was given stays leased
+-- until its result is written or its lease expires (in_doubt), whatever happened to the write
+-- of its result, so that a restart never sends it twice. Returns the messages returned (one row
+-- each).
+DROP FUNCTION IF EXISTS loa_return_unsent(text, bigint[], bigint[]);
+CREATE FUNCTION loa_return_unsent(p_owner text, p_unsent_cid bigint[], p_unsent_id bigint[])
 RETURNS TABLE (campaign_id bigint, id bigint)
 LANGUAGE sql AS $$
     UPDATE messages m SET state = 'pending', lease_owner = NULL, lease_until = NULL,
            attempts = greatest(m.attempts - 1, 0)
-     WHERE m.state = 'leased' AND m.lease_owner = p_owner
-       AND (m.campaign_id, m.id) NOT IN (SELECT * FROM unnest(p_cid, p_id))
+      FROM unnest(p_unsent_cid, p_unsent_id) AS u(campaign_id, id)
+     WHERE m.campaign_id = u.campaign_id AND m.id = u.id
+       AND m.state = 'leased' AND m.lease_owner = p_owner
     RETURNING m.campaign_id, m.id
 $$;
 

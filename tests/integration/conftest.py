@@ -45,6 +45,7 @@ Fixtures
         kannel.messages()            # the same, concatenated parts joined: list of dicts
         kannel.wait_messages(3)      # waits (10 s) until at least 3 whole messages arrived
         kannel.send_mo("84912345678", "TC")   # a citizen's reply, through bearerbox and smsbox
+        kannel.smsbox_stop(); kannel.smsbox_start()   # an operator restarting smsbox
 
     Each dict has ``sender``, ``to``, ``coding`` ("text", "ucs2" or "data"), ``text``.
 
@@ -567,6 +568,14 @@ class Kannel:
         p = subprocess.run(args, capture_output=True, text=True, timeout=30)
         if p.returncode != 0:
             pytest.fail(f"tests/kannel.sh mo failed: {p.stderr}")
+
+    def smsbox_stop(self):
+        """Stops smsbox alone (SIGTERM); bearerbox and the fake SMSC keep running."""
+        subprocess.run([str(KANNEL_SH), "smsbox-stop", str(self.dir)], check=True, timeout=60)
+
+    def smsbox_start(self):
+        subprocess.run([str(KANNEL_SH), "smsbox-start", str(self.dir)], check=True, timeout=180,
+                       stdout=subprocess.DEVNULL)
 
     def logs(self):
         out = []

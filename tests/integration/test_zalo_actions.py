@@ -171,8 +171,8 @@ def test_answer_cut_off_after_zalo_took_the_message_settles_it_by_its_receipt(lo
                                                                                daemon, psql):
     # Zalo sends three of them (and their receipts, at once) but the answers are cut off: the
     # receipt reaches the engine while the message is still leased, before its temporary failure
-    # is recorded. The resend would be deduplicated by Zalo with no second receipt, so the parked
-    # receipt must settle the message, or it waits for a receipt and falls back to SMS.
+    # is recorded. Zalo does not promise to de-duplicate a resend, so the parked receipt must
+    # settle the message before it is retried, or it is sent twice (or falls back to SMS).
     phones = seed(psql, loa, 10)
     zalo_double.control(truncate_accepted_next=3, receipt_delay_ms=0)
     loa.sections["gateway.zalo"]["receipt_timeout_s"] = "5"

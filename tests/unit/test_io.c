@@ -376,6 +376,110 @@ static void test_http_client_timeout_and_body_limit(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A bare HTTP/1.1 server that answers the first request and, for the second, reads it, then
+ * closes the connection without a word and stops listening: smsbox stopped with a request in
+ * its hands. With DROP_IDLE it closes both right after the first answer instead. */
+struct dying_server {
+    uv_tcp_t listener, conn;
+    bool drop_idle;
+    int accepted, requests;
+    char buf[4096];
+};
+
+static void ds_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct dying_server *s = h->data;
+    *b = uv_buf_init(s->buf, sizeof s->buf);
+}
+
+static void ds_written(uv_write_t *w, int status) { free(w); }
+
+static void ds_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct dying_server *s = st->data;
+    if (n <= 0)
+        return;
+    for (ssize_t i = 0; i + 3 < n; i++)
+        if (memcmp(b->base + i, "\r\n\r\n", 4) == 0)
+            s->requests++;
+    if (s->requests == 1) {
+        static char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        uv_write_t *w = malloc(sizeof *w);
+        uv_buf_t out = uv_buf_init(ok, sizeof ok - 1);
+        uv_write(w, st, &out, 1, ds_written);
+        if (!s->drop_idle)
+            return;
+    }
+    uv_read_stop(st);
+    uv_close((uv_handle_t *)&s->conn, NULL);
+    uv_close((uv_handle_t *)&s->listener, NULL);
+}
+
+static void ds_connection(uv_stream_t *l, int status)
+{
+    struct dying_server *s = l->data;
+    s->accepted++;
+    uv_tcp_init(l->loop, &s->conn);
+    s->conn.data = s;
+    uv_accept(l, (uv_stream_t *)&s->conn);
+    uv_read_start((uv_stream_t *)&s->conn, ds_alloc, ds_read);
+}
+
+/* Two GETs one after the other on one client; the code of the second. */
+static CURLcode second_request_code(bool drop_idle, int *requests_seen)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct dying_server s = {.drop_idle = drop_idle};
+    uv_tcp_init(&loop, &s.listener);
+    s.listener.data = s.conn.data = &s;
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    assert_int_equal(uv_tcp_bind(&s.listener, (const struct sockaddr *)&a, 0), 0);
+    struct sockaddr_in bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(&s.listener, (struct sockaddr *)&bound, &len);
+    assert_int_equal(uv_listen((uv_stream_t *)&s.listener, 8, ds_connection), 0);
+    char u[64];
+    snprintf(u, sizeof u, "http://127.0.0.1:%u/cgi-bin/sendsms", ntohs(bound.sin_port));
+    struct httpc *c = httpc_new(&loop, 64);
+    struct hres r = {0};
+    struct hslot s0 = {&r, 0}, s1 = {&r, 1};
+    struct httpc_request req = {.method = "GET", .url = u, .timeout_ms = 3000};
+    assert_int_equal(httpc_request(c, &req, hcb, &s0), 0);
+    while (r.done < 1)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(r.code[0], CURLE_OK);
+    /* Let the server's close (DROP_IDLE) reach the client before the second request. */
+    uint64_t t0 = uv_hrtime();
+    while (ms_since(t0) < 50)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(httpc_request(c, &req, hcb, &s1), 0);
+    while (r.done < 2)
+        uv_run(&loop, UV_RUN_ONCE);
+    int closed_flag = 0;
+    httpc_close(c, closed, &closed_flag);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.accepted, 1);
+    *requests_seen = s.requests;
+    uv_loop_close(&loop);
+    return r.code[1];
+}
+
+/* A request the server read and never answered is never "could not connect", even though
+ * curl's own retry on a fresh connection is refused; a connection that died while idle is
+ * not reused, so a refused request there reached nobody. */
+static void test_http_client_says_when_a_request_may_have_reached_the_server(void **state)
+{
+    int seen = 0;
+    CURLcode code = second_request_code(false, &seen);
+    assert_int_equal(seen, 2);
+    assert_int_equal(code, CURLE_GOT_NOTHING);
+    code = second_request_code(true, &seen);
+    assert_int_equal(seen, 1);
+    assert_int_equal(code, CURLE_COULDNT_CONNECT);
+}
+
 /* No SO_REUSEPORT: a second server on a port in use is refused, and says why. */
 static void test_http_port_in_use_is_refused(void **state)
 {
@@ -410,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_http_port_in_use_is_refused),
         cmocka_unit_test(test_http_server_and_client_round_trip),
         cmocka_unit_test(test_http_client_timeout_and_body_limit),
+        cmocka_unit_test(test_http_client_says_when_a_request_may_have_reached_the_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,7 +113,7 @@ static void test_zns_classify_success_and_quota(void **state)
     assert_int_equal(r.quota_remaining, 9);
 }
 
-static void test_zns_classify_never_in_doubt(void **state)
+static void test_zns_classify_in_doubt_only_once_the_request_may_have_left(void **state)
 {
     struct gw_result r;
     const char *bad[] = {"", "not json", "{\"error\":0", "[1,2]", "{\"message\":\"ok\"}", "{\"error\":\"0\"}",
@@ -122,9 +122,14 @@ static void test_zns_classify_never_in_doubt(void **state)
         assert_int_equal(classify(bad[i], &r), ZALO_ERR_TRANSPORT);
         assert_int_equal(r.outcome, GW_TEMPFAIL);
     }
+    /* ZNS does not promise to de-duplicate tracking_id: what may have reached Zalo is in doubt. */
     assert_int_equal(zalo_zns_classify(CURLE_OPERATION_TIMEDOUT, 0, NULL, 0, NIGHT, VN, &r), ZALO_ERR_TRANSPORT);
-    assert_int_equal(r.outcome, GW_TEMPFAIL);
+    assert_int_equal(r.outcome, GW_IN_DOUBT);
+    assert_int_equal(zalo_zns_classify(CURLE_GOT_NOTHING, 0, NULL, 0, NIGHT, VN, &r), ZALO_ERR_TRANSPORT);
+    assert_int_equal(r.outcome, GW_IN_DOUBT);
     assert_int_equal(zalo_zns_classify(CURLE_FILESIZE_EXCEEDED, 200, "{\"err", 5, NIGHT, VN, &r), ZALO_ERR_TRANSPORT);
+    assert_int_equal(r.outcome, GW_IN_DOUBT);
+    assert_int_equal(zalo_zns_classify(CURLE_COULDNT_CONNECT, 0, NULL, 0, NIGHT, VN, &r), ZALO_ERR_TRANSPORT);
     assert_int_equal(r.outcome, GW_TEMPFAIL);
     assert_int_equal(zalo_zns_classify(CURLE_OK, 502, "bad gateway", 11, NIGHT, VN, &r), ZALO_ERR_TRANSPORT);
     assert_int_equal(r.outcome, GW_TEMPFAIL);
@@ -418,7 +423,7 @@ int main(void)
         cmocka_unit_test(test_zalo_night_ban_retries_at_six),
         cmocka_unit_test(test_zalo_next_local_hour),
         cmocka_unit_test(test_zns_classify_success_and_quota),
-        cmocka_unit_test(test_zns_classify_never_in_doubt),
+        cmocka_unit_test(test_zns_classify_in_doubt_only_once_the_request_may_have_left),
         cmocka_unit_test(test_zns_classify_token_refused),
         cmocka_unit_test(test_zns_body_fields),
         cmocka_unit_test(test_oa_classify),

@@ -45,6 +45,14 @@ int cli_refuse(const char *fmt, ...)
     return CLI_REFUSED;
 }
 
+int cli_no_arguments(const struct cli_command *cmd, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--json") != 0)
+            return cli_usage(cmd, "unexpected argument %s", argv[i]);
+    return CLI_OK;
+}
+
 void cli_print_json(cJSON *o)
 {
     char *s = cJSON_PrintUnformatted(o);

@@ -43,6 +43,10 @@ const struct cli_command *cli_find(const char *words);
  * is still used for the rest). */
 bool cli_has_flag(int argc, char **argv, const char *flag);
 
+/* For a command that takes no argument but --json: CLI_OK, or the usage error for the first
+ * other argument. */
+int cli_no_arguments(const struct cli_command *cmd, int argc, char **argv);
+
 /* Prints O as one line of JSON on stdout (the output of --json) and deletes it. */
 struct cJSON;
 void cli_print_json(struct cJSON *o);

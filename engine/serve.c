@@ -11,6 +11,7 @@
 #include "engine/gateway_table.h"
 #include "engine/scheduler.h"
 #include "gateways/gateway.h"
+#include "web/web.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ struct serve {
     uv_timer_t db_timer;            /* says, while it lasts, that the database is unreachable */
     int ngw_opened;
     unsigned long started_ms;
+    struct web *web;                /* the API and the dashboard (web/web.h) */
 };
 
 /* ---- HTTP routes ---- */
@@ -146,7 +148,7 @@ static void wait_webhooks(uv_timer_t *t)
 {
     struct serve *sv = t->data;
     struct engine *e = &sv->e;
-    if (engine_events_in_flight() > 0 || !scheduler_closed(e->scheduler)) {
+    if (engine_events_in_flight() > 0 || web_in_flight(sv->web) > 0 || !scheduler_closed(e->scheduler)) {
         uv_timer_start(&sv->wait_timer, wait_webhooks, 20, 0);
         return;
     }
@@ -267,6 +269,11 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     httpd_route(e->httpd, NULL, "/hooks/", on_hooks, e);
     httpd_route(e->httpd, "GET", "/healthz", on_healthz, e);
     httpd_route(e->httpd, "GET", "/metrics", on_metrics, e);
+    sv.web = web_new(&loop, e->db, cfg);
+    if (!sv.web || web_routes(sv.web, e->httpd) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     e->dispatcher = dispatcher_new(e);
     struct scheduler_hooks hooks = {.campaigns_running = hook_campaigns_running, .work_due = hook_work_due, .arg = e};
     e->scheduler = scheduler_new(e, &hooks);
@@ -295,6 +302,7 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     free(e->gateways);
+    web_free(sv.web);
     settings_free(&e->settings);
     return 0;
 
@@ -315,6 +323,7 @@ fail:
         pgpool_close(e->db, nothing, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    web_free(sv.web);
     settings_free(&e->settings);
     return -1;
 }

@@ -18,6 +18,7 @@ struct pgq {
     char **params;
     pg_cb cb;
     void *arg;
+    uint64_t queued_ns;         /* uv_hrtime() when asked: the latency counts the wait too */
 };
 
 struct pgconn;
@@ -65,6 +66,7 @@ struct pgpool {
     void (*done)(void *);
     void *done_arg;
     bool ever_up;
+    struct pgpool_latency latency;
 };
 
 static void conn_start(struct pgconn *c);
@@ -136,6 +138,12 @@ static void conn_finish_query(struct pgconn *c)
     if (c->state == C_BUSY)
         c->state = C_IDLE;
     if (q) {
+        struct pgpool_latency *l = &c->pool->latency;
+        double took = (double)(uv_hrtime() - q->queued_ns) / 1e9;
+        l->count++;
+        l->sum_s += took;
+        if (took > l->max_s)
+            l->max_s = took;
         if (err[0]) {
             PQclear(res);
             q->cb(q->arg, NULL, err);
@@ -509,6 +517,7 @@ int pgpool_query(struct pgpool *p, const char *sql, int nparams, const char *con
     }
     q->cb = cb;
     q->arg = arg;
+    q->queued_ns = uv_hrtime();
     if (p->tail)
         p->tail->next = q;
     else
@@ -546,6 +555,8 @@ bool pgpool_healthy(const struct pgpool *p)
 }
 
 unsigned pgpool_busy(const struct pgpool *p) { return p->queued + p->running; }
+
+struct pgpool_latency pgpool_latency(const struct pgpool *p) { return p->latency; }
 
 static void handle_closed(uv_handle_t *h)
 {

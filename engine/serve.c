@@ -99,6 +99,18 @@ static void on_metrics(void *arg, struct http_req *req)
     fprintf(f, "# TYPE loa_gateway_requests_in_flight gauge\nloa_gateway_requests_in_flight %u\n",
             e->http ? httpc_in_flight(e->http) : 0);
     fprintf(f, "# TYPE loa_webhook_events_in_flight gauge\nloa_webhook_events_in_flight %u\n", engine_events_in_flight());
+    engine_events_metrics_write(f);
+    if (e->db) {
+        /* Database latency as a caller of the pool waits it (queue included): a summary's sum
+         * and count, and the longest so far. */
+        struct pgpool_latency l = pgpool_latency(e->db);
+        fprintf(f, "# HELP loa_db_query_seconds time from asking the pool to the answer\n"
+                   "# TYPE loa_db_query_seconds summary\nloa_db_query_seconds_sum %.6f\n"
+                   "loa_db_query_seconds_count %llu\n", l.sum_s, l.count);
+        fprintf(f, "# TYPE loa_db_query_seconds_max gauge\nloa_db_query_seconds_max %.6f\n", l.max_s);
+    }
+    /* Each gateway's circuit state (closed / open / half-open) belongs with the dispatcher's
+     * per-gateway figures below, where the circuit breaker writes it. */
     if (e->dispatcher)
         dispatcher_metrics_write(e->dispatcher, f);
     fclose(f);

@@ -59,11 +59,6 @@ int users_password_hash_iter(const char *password, int iterations, char out[USER
     return 0;
 }
 
-int users_password_hash(const char *password, char out[USERS_HASH_MAX])
-{
-    return users_password_hash_iter(password, USERS_PBKDF2_ITERATIONS, out);
-}
-
 static int from_hex(const char *s, size_t n, unsigned char *out)
 {
     for (size_t i = 0; i < n; i++) {

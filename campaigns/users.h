@@ -17,14 +17,13 @@ int users_token_new(char token[USERS_TOKEN_HEX], char sha[USERS_TOKEN_HEX]);
 void users_token_hash(const char *token, char sha[USERS_TOKEN_HEX]);
 
 /* Passwords for the dashboard's login, stored as "pbkdf2-sha256$ITERATIONS$SALT$HASH" (hex):
- * PBKDF2-HMAC-SHA256 from libcrypto with a random 16-byte salt and USERS_PBKDF2_ITERATIONS,
- * slow on purpose (a few hundred milliseconds), so the daemon verifies off its loop. The
- * iteration count is stored with the hash, so raising it later leaves old hashes valid. */
-enum { USERS_PBKDF2_ITERATIONS = 600000, USERS_HASH_MAX = 160, USERS_PASSWORD_MAX = 1024 };
-/* Hashes PASSWORD (8 to USERS_PASSWORD_MAX bytes, checked by the caller) into OUT
- * (USERS_HASH_MAX bytes). 0, or -1 when the random generator fails. */
-int users_password_hash(const char *password, char out[USERS_HASH_MAX]);
-/* Same as users_password_hash() with ITERATIONS ([http] password_iterations). */
+ * PBKDF2-HMAC-SHA256 from libcrypto with a random 16-byte salt and [http] password_iterations
+ * rounds (600,000 by default), slow on purpose (a few hundred milliseconds), so the daemon
+ * verifies off its loop. The count is stored with the hash, so raising it later leaves old
+ * hashes valid. */
+enum { USERS_HASH_MAX = 160, USERS_PASSWORD_MAX = 1024 };
+/* Hashes PASSWORD (8 to USERS_PASSWORD_MAX bytes, checked by the caller) with ITERATIONS
+ * rounds into OUT (USERS_HASH_MAX bytes). 0, or -1 when the random generator fails. */
 int users_password_hash_iter(const char *password, int iterations, char out[USERS_HASH_MAX]);
 /* True when PASSWORD matches STORED (compared in constant time); false for a malformed hash. */
 bool users_password_verify(const char *password, const char *stored);
@@ -39,7 +38,7 @@ bool users_name_ok(const char *name);
 /* officer, supervisor or admin. */
 bool users_role_ok(const char *role);
 
-/* Adds user NAME with ROLE, PASSWORD_HASH (from users_password_hash(); NULL or "": none, the
+/* Adds user NAME with ROLE, PASSWORD_HASH (from users_password_hash_iter(); NULL or "": none, the
  * user has only the API token) and a new token, which is written to TOKEN (hex, to show once;
  * the caller wipes it after use) with the user's *ID. 0, or -1 with ERR: the random generator
  * failed, NAME exists, or the database's error; TOKEN is then wiped. */

@@ -14,14 +14,14 @@ REL_CFLAGS  = $(CFLAGS_COMMON) -O2 -g
 ASAN_CFLAGS = $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = $(CFLAGS_COMMON) -Wno-unknown-warning-option -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
-SRCS     := $(wildcard core/*.c segments/*.c campaigns/*.c gateways/*.c engine/*.c cli/*.c)
+SRCS     := $(wildcard core/*.c segments/*.c campaigns/*.c gateways/*.c web/*.c engine/*.c cli/*.c)
 LIBSRCS  := $(filter-out cli/main.c,$(SRCS))
 SQLS     := $(sort $(wildcard sql/*.sql))
 # Functions, triggers and views: applied again by every `loa db migrate`, after the migrations.
 # The transition tables are generated from the C ones (tools/gen_transitions.c) and applied first.
 FUNCS    := $(sort $(wildcard sql/functions/*.sql))
 GENSQL   := build/gen/sql/functions/00_transitions.sql
-WEBS     := $(sort $(wildcard web/*.html web/*.js web/*.css))
+WEBS     := $(sort $(wildcard web/static/*.html web/static/*.js web/static/*.css))
 UNITS    := $(wildcard tests/unit/test_*.c)
 FUZZERS  := $(wildcard tests/fuzz/fuzz_*.c)
 GEN      := build/gen/embedded.c

@@ -49,6 +49,11 @@ static void estimate_add(cJSON *arr, const char *tpl, const struct preview_resul
 
 /* ---- create ---- */
 
+bool campaign_topic_ok(const char *topic)
+{
+    return strcmp(topic, "general") == 0 || strcmp(topic, "voluntary") == 0;
+}
+
 /* Converts a command-line time into UTC text ("2026-05-01T00:00:00Z") in the database, which
  * knows the time zones; *PAST says whether it is already over. 0, or -1 with ERR. */
 static int time_to_utc(PGconn *db, const char *what, const char *s, const char *tz, char *out,
@@ -135,12 +140,12 @@ static int insert_campaign(PGconn *db, const struct campaign_new *o, const char 
 {
     if (db_begin(db, err, errlen) < 0)
         return -1;
-    const char *p[6] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
-                        o->window_end[0] ? o->window_end : NULL};
+    const char *p[7] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
+                        o->window_end[0] ? o->window_end : NULL, o->topic ? o->topic : "general"};
     PGresult *r = db_query(db, err, errlen,
-        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end)"
-        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time)"
-        " RETURNING id", 6, p);
+        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic)"
+        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7)"
+        " RETURNING id", 7, p);
     if (!r)
         goto fail;
     char idtxt[24];
@@ -233,42 +238,34 @@ int campaign_create(PGconn *db, const struct config *cfg, const struct campaign_
 int campaign_approve(PGconn *db, const struct config *cfg, const struct campaign_row *row,
                      const char *who, struct campaign_change *out, char *err, size_t errlen)
 {
-    if (row->status != CAMP_DRAFT) {
-        snprintf(err, errlen, "campaign '%s' is %s; only a draft can be approved", row->name,
-                 campaign_status_name(row->status));
-        return -1;
-    }
-    /* Approval is a supervisor's act: the approver must be a known user of that role. */
-    const char *p[2] = {who, NULL};
-    PGresult *r = db_query(db, err, errlen, "SELECT role FROM users WHERE name = $1", 1, p);
-    if (!r)
-        return -1;
-    bool ok = PQntuples(r) == 1 && (strcmp(PQgetvalue(r, 0, 0), "supervisor") == 0 ||
-                                     strcmp(PQgetvalue(r, 0, 0), "admin") == 0);
-    PQclear(r);
-    if (!ok) {
-        snprintf(err, errlen, "'%s' is not a supervisor: only a user with role supervisor or admin "
-                              "may approve (`loa user add NAME --role supervisor`)", who);
-        return -1;
-    }
+    /* Approval is a supervisor's act: loa_campaign_approve() (sql/functions/60_web.sql) checks
+     * that WHO is an enabled user of role supervisor or admin, and records the approval with its
+     * audit row, in one statement. */
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
-    p[0] = idtxt;
-    p[1] = who;
-    r = db_query(db, err, errlen,
-                 "UPDATE campaigns SET approved_by = $2, approved_at = now()"
-                 " WHERE id = $1::bigint AND status = 'draft' RETURNING id", 2, p);
+    const char *p[2] = {idtxt, who};
+    PGresult *r = db_query(db, err, errlen,
+                           "SELECT reason, status FROM loa_campaign_approve($1::bigint, $2)", 2, p);
     if (!r)
         return -1;
-    int n = PQntuples(r);
-    PQclear(r);
-    if (n != 1) {
-        snprintf(err, errlen, "campaign '%s' changed meanwhile; it is no longer a draft", row->name);
-        return -1;
+    int rc = 0;
+    const char *why = PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0);
+    if (!why)
+        out->status = "draft";
+    else if (strcmp(why, "not_supervisor") == 0) {
+        snprintf(err, errlen, "'%s' is not a supervisor: only an enabled user with role supervisor or "
+                              "admin may approve (`loa user add NAME --role supervisor`)", who);
+        rc = CAMPAIGN_ENOSUPERVISOR;
+    } else if (strcmp(why, "status") == 0) {
+        snprintf(err, errlen, "campaign '%s' is %s; only a draft can be approved", row->name,
+                 PQgetvalue(r, 0, 1));
+        rc = -1;
+    } else {
+        snprintf(err, errlen, "campaign '%s' vanished", row->name);
+        rc = -1;
     }
-    campaign_notify(db, row->id);
-    out->status = "draft";
-    return 0;
+    PQclear(r);
+    return rc;
 }
 
 /* Citizens in the campaign's segment now. -1 with ERR. */

@@ -24,16 +24,20 @@ void campaign_notify(PGconn *db, int64_t id);
 struct campaign_new {
     const char *name, *segment;
     const char *start, *end;
+    const char *topic;        /* general (NULL: the default) or voluntary: what coverage counts it for */
     char window_start[8], window_end[8];
     struct channel_spec steps[CAMPAIGN_MAX_CHANNELS];
     int nsteps;
 };
 
+/* A campaign's topic: general (BHXH) or voluntary (BHXH tự nguyện). */
+bool campaign_topic_ok(const char *topic);
+
 /* Gateway NAME is configured and sends CHANNEL. 0, or -1 with ERR. */
 int campaign_gateway_check(const struct config *cfg, const char *name, const char *channel,
                            char *err, size_t errlen);
 
-enum { CAMPAIGN_EUSAGE = -2 };
+enum { CAMPAIGN_EUSAGE = -2, CAMPAIGN_ENOSUPERVISOR = -3 };
 /* Creates draft campaign O with its channel steps and its messages' partition; sets *ID.
  * 0; -1 with ERR (an unknown segment or template, a name taken, an end already past, the
  * database's error); CAMPAIGN_EUSAGE with ERR when START is not before END. */
@@ -59,7 +63,8 @@ typedef int campaign_change_fn(PGconn *db, const struct config *cfg, const struc
                                const char *who, struct campaign_change *out, char *err,
                                size_t errlen);
 
-/* A draft approved by WHO, who must be a user with role supervisor or admin. */
+/* A draft approved by WHO, who must be an enabled user with role supervisor or admin
+ * (CAMPAIGN_ENOSUPERVISOR with ERR when not); recorded in the audit log. */
 campaign_change_fn campaign_approve;
 /* A draft scheduled, once every template is usable, the segment is within [policy]
  * approval_threshold or approved, and every citizen's rendering fits its gateway. */

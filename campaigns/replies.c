@@ -58,17 +58,7 @@ static void one_line(const char *in, char *out, size_t max)
     out[n] = '\0';
 }
 
-#define LIST_SQL                                                                              \
-    "SELECT r.id, to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"  \
-    " to_char(r.received_at AT TIME ZONE $4::text, 'YYYY-MM-DD HH24:MI'), r.channel,"          \
-    " r.from_addr, r.campaign_id, ca.name, r.intent, r.body, r.answered_by, r.answer,"         \
-    " to_char(r.answered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.citizen_id" \
-    " FROM replies r LEFT JOIN campaigns ca ON ca.id = r.campaign_id"                          \
-    " WHERE ($1::bigint IS NULL OR r.campaign_id = $1::bigint)"                                \
-    "   AND (NOT $2::boolean OR r.answered_at IS NULL)"                                        \
-    " ORDER BY r.received_at DESC, r.id DESC LIMIT $3::int"
-
-static void list_json(const PGresult *r, bool unmasked, cJSON *o)
+void replies_list_json(const PGresult *r, bool unmasked, cJSON *o)
 {
     cJSON *a = cJSON_AddArrayToObject(o, "replies");
     for (int i = 0; i < PQntuples(r); i++) {
@@ -146,12 +136,12 @@ int replies_list(PGconn *db, const struct replies_filter *f, const char *tz, FIL
         return -1;
     snprintf(lim, sizeof lim, "%ld", f->limit);
     const char *p[4] = {cid[0] ? cid : NULL, f->unanswered ? "true" : "false", lim, tz};
-    PGresult *r = db_query(db, err, errlen, LIST_SQL, 4, p);
+    PGresult *r = db_query(db, err, errlen, REPLIES_LIST_SQL, 4, p);
     if (!r)
         return -1;
     /* Full numbers only on request, and only in JSON, where a script asked for them. */
     if (json)
-        list_json(r, f->unmasked, json);
+        replies_list_json(r, f->unmasked, json);
     else
         list_text(r, false, out);
     PQclear(r);
@@ -180,40 +170,21 @@ static void answer_refusal(PGconn *db, const char *id, char *err, size_t errlen)
 int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
                    struct reply_answer *out, char *err, size_t errlen)
 {
-    if (db_begin(db, err, errlen) < 0)
-        return -1;
     const char *p[3] = {id, text, by};
-    /* answered_at IS NULL: two officers answering at once cannot both send. */
     PGresult *r = db_query(db, err, errlen,
-                           "UPDATE replies SET answer = $2, answered_by = $3, answered_at = now()"
-                           " WHERE id = $1::bigint AND answered_at IS NULL"
-                           " RETURNING channel, gateway, from_addr", 3, p);
-    if (!r) {
-        db_rollback(db);
+                           "SELECT answer_id, channel, address FROM loa_reply_answer($1::bigint, $2, $3, NULL)",
+                           3, p);
+    if (!r)
         return -1;
-    }
     if (PQntuples(r) != 1) {
         PQclear(r);
-        db_rollback(db);
         answer_refusal(db, id, err, errlen);
         return -1;
     }
-    snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->answer_id, sizeof out->answer_id, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(r, 0, 1));
     log_mask_phone(PQgetvalue(r, 0, 2), out->to_masked, sizeof out->to_masked);
-    const char *q[6] = {id, out->channel, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), text, by};
-    PGresult *a = db_query(db, err, errlen,
-                           "INSERT INTO outbound_answers (reply_id, channel, gateway, address, body, answered_by)"
-                           " VALUES ($1::bigint, $2, $3, $4, $5, $6) RETURNING id", 6, q);
     PQclear(r);
-    if (!a) {
-        db_rollback(db);
-        return -1;
-    }
-    snprintf(out->answer_id, sizeof out->answer_id, "%s", PQgetvalue(a, 0, 0));
-    PQclear(a);
-    if (db_commit(db, err, errlen) < 0)
-        return -1;
-    db_notify(db, "loa_answers", out->answer_id);
     log_info("event=reply_answered reply=%s answer=%s channel=%s to=%s", id, out->answer_id,
              out->channel, out->to_masked);
     return 0;

@@ -33,6 +33,22 @@ struct cJSON;
 int replies_list(PGconn *db, const struct replies_filter *f, const char *tz, FILE *out,
                  struct cJSON *json, char *err, size_t errlen);
 
+/* The queue, newest first: $1 a campaign id or NULL, $2 'true' for unanswered only, $3 the
+ * limit, $4 the time zone. Columns: id, received_at (UTC ISO), received (local), channel,
+ * from_addr, campaign_id, campaign, intent, body, answered_by, answer, answered_at, citizen_id.
+ * Used by `replies list` and GET /api/v1/replies. */
+#define REPLIES_LIST_SQL                                                                      \
+    "SELECT r.id, to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"  \
+    " to_char(r.received_at AT TIME ZONE $4::text, 'YYYY-MM-DD HH24:MI'), r.channel,"          \
+    " r.from_addr, r.campaign_id, ca.name, r.intent, r.body, r.answered_by, r.answer,"         \
+    " to_char(r.answered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.citizen_id" \
+    " FROM replies r LEFT JOIN campaigns ca ON ca.id = r.campaign_id"                          \
+    " WHERE ($1::bigint IS NULL OR r.campaign_id = $1::bigint)"                                \
+    "   AND (NOT $2::boolean OR r.answered_at IS NULL)"                                        \
+    " ORDER BY r.received_at DESC, r.id DESC LIMIT $3::int"
+/* Adds the array "replies" of REPLIES_LIST_SQL's rows R to O, numbers masked unless UNMASKED. */
+void replies_list_json(const PGresult *r, bool unmasked, struct cJSON *o);
+
 struct reply_answer {
     char answer_id[24];
     char channel[8];
@@ -40,7 +56,8 @@ struct reply_answer {
 };
 
 /* Records TEXT by BY as the answer to reply ID (its text, digits) and queues it on the reply's
- * channel for the daemon (NOTIFY loa_answers). 0 with OUT set, or -1 with ERR: no such reply,
+ * channel for the daemon (NOTIFY loa_answers), with loa_reply_answer() (60_web.sql, which the
+ * API calls too). 0 with OUT set, or -1 with ERR: no such reply,
  * already answered (by whom, when), or the database's error; nothing is then changed. */
 int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
                    struct reply_answer *out, char *err, size_t errlen);

@@ -17,7 +17,7 @@ enum { ERRLEN = 600 };
     " WHERE coalesce(started_at, starts_at, created_at) >= ($1::date::timestamp AT TIME ZONE $3::text)" \
     "   AND coalesce(started_at, starts_at, created_at) < (($2::date + 1)::timestamp AT TIME ZONE $3::text))"
 
-static const char *const DETAIL_SQL =
+static const char DETAIL_SQL[] =
     PERIOD_CTE ","
     " msg AS (SELECT m.campaign_id, c.commune_code, coalesce(c.group_code, '') AS grp, m.channel,"
     "   count(*) FILTER (WHERE m.state <> 'fallback') AS targeted,"
@@ -51,7 +51,7 @@ static const char *const DETAIL_SQL =
     " LEFT JOIN target_groups g ON g.code = k.grp"
     " ORDER BY camp.id, p.name, co.name, k.commune_code, k.grp, k.channel";
 
-static const char *const COMMUNE_SQL =
+static const char COMMUNE_SQL[] =
     PERIOD_CTE ","
     " pop AS (SELECT commune_code, count(*) AS n FROM citizens GROUP BY 1),"
     " reach AS (SELECT c.commune_code, count(DISTINCT m.citizen_id) AS targeted,"
@@ -64,6 +64,76 @@ static const char *const COMMUNE_SQL =
     " JOIN provinces p ON p.code = co.province_code"
     " LEFT JOIN reach ON reach.commune_code = co.code"
     " ORDER BY p.name, co.name, co.code";
+
+/* Citizens targeted and reached per target group, in the period's campaigns. */
+static const char GROUPS_SQL[] =
+    PERIOD_CTE
+    " SELECT coalesce(c.group_code, ''), coalesce(g.label_vi, ''), count(DISTINCT m.citizen_id),"
+    "   count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered'),"
+    "   round(100.0 * count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
+    "         / greatest(count(DISTINCT m.citizen_id), 1), 1)"
+    " FROM messages m JOIN camp ON camp.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
+    " LEFT JOIN target_groups g ON g.code = c.group_code GROUP BY 1, 2 ORDER BY 3 DESC, 1";
+
+/* Per channel, with the definitions of `campaign show`. */
+static const char CHANNELS_SQL[] =
+    PERIOD_CTE
+    " SELECT m.channel,"
+    "   count(*) FILTER (WHERE m.state IN ('submitted','delivered','undelivered','in_doubt')),"
+    "   count(*) FILTER (WHERE m.state = 'delivered'),"
+    "   count(*) FILTER (WHERE m.state IN ('failed','undelivered')),"
+    "   count(*) FILTER (WHERE m.state = 'fallback'),"
+    "   coalesce(sum(m.parts) FILTER (WHERE m.channel = 'sms' AND m.state IN"
+    "     ('submitted','delivered','undelivered','in_doubt')), 0),"
+    "   coalesce(sum(m.cost_vnd) FILTER (WHERE m.state IN ('submitted','delivered','undelivered','in_doubt')), 0)"
+    " FROM messages m JOIN camp ON camp.id = m.campaign_id GROUP BY 1 ORDER BY 1";
+
+/* Replies per campaign and intent (no numbers nor texts of citizens in a report). */
+static const char REPLIES_SQL[] =
+    PERIOD_CTE
+    " SELECT camp.id, camp.name, r.channel, r.intent, count(*), count(r.answered_at)"
+    " FROM replies r JOIN camp ON camp.id = r.campaign_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 3, 4";
+
+/* The plans' targets of the period's years against citizens reached about each topic by a
+ * message delivered in the period (as the coverage API counts them). */
+static const char COVERAGE_SQL[] =
+    "WITH reached AS (SELECT ca.topic, c.commune_code, count(DISTINCT m.citizen_id) AS n"
+    "   FROM messages m JOIN campaigns ca ON ca.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
+    "   WHERE m.state = 'delivered'"
+    "     AND coalesce(m.final_at, m.submitted_at) >= ($1::date::timestamp AT TIME ZONE $3::text)"
+    "     AND coalesce(m.final_at, m.submitted_at) < (($2::date + 1)::timestamp AT TIME ZONE $3::text)"
+    "   GROUP BY 1, 2)"
+    " SELECT t.year, t.topic, t.commune_code, coalesce(co.name, ''), t.population, t.target_pct,"
+    "   coalesce(r.n, 0), CASE WHEN t.population > 0 THEN round(100.0 * coalesce(r.n, 0) / t.population, 2) ELSE 0 END,"
+    "   CASE WHEN t.population > 0 AND 100.0 * coalesce(r.n, 0) / t.population >= t.target_pct"
+    "        THEN 'Đạt' ELSE 'Dưới chỉ tiêu' END"
+    " FROM coverage_targets t LEFT JOIN communes co ON co.code = t.commune_code"
+    " LEFT JOIN reached r ON r.topic = t.topic AND r.commune_code = t.commune_code"
+    " WHERE t.year BETWEEN extract(year FROM $1::date) AND extract(year FROM $2::date)"
+    " ORDER BY t.year, t.topic, co.name, t.commune_code";
+
+/* Conversions of the period's campaigns: citizens reached whose participation went from none
+ * or stopped to voluntary or compulsory within 90 days of the delivery, each counted once per
+ * campaign, for the channel that reached them first (as GET /api/v1/campaigns/ID/conversions). */
+static const char CONVERSIONS_SQL[] =
+    PERIOD_CTE ","
+    " reached AS (SELECT m.campaign_id, m.citizen_id, m.channel, min(coalesce(m.final_at, m.submitted_at)) AS at"
+    "   FROM messages m JOIN camp ON camp.id = m.campaign_id WHERE m.state = 'delivered' GROUP BY 1, 2, 3),"
+    " conv AS (SELECT DISTINCT ON (r.campaign_id, r.citizen_id) r.campaign_id, r.citizen_id, r.channel"
+    "   FROM reached r JOIN participation_changes p ON p.citizen_id = r.citizen_id"
+    "    AND p.changed_at >= r.at AND p.changed_at < r.at + interval '90 days'"
+    "    AND p.old_value IN ('none','stopped') AND p.new_value IN ('voluntary','compulsory')"
+    "   ORDER BY r.campaign_id, r.citizen_id, r.at)"
+    " SELECT camp.id, camp.name, c.commune_code, coalesce(co.name, ''), coalesce(c.group_code, ''),"
+    "   conv.channel, count(*)"
+    " FROM conv JOIN camp ON camp.id = conv.campaign_id JOIN citizens c ON c.id = conv.citizen_id"
+    " LEFT JOIN communes co ON co.code = c.commune_code"
+    " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 5, 6";
+
+const char *const report_sql[REPORT_NTABLES] = {
+    DETAIL_SQL, COMMUNE_SQL, GROUPS_SQL, CHANNELS_SQL, REPLIES_SQL, COVERAGE_SQL,
+    CONVERSIONS_SQL,
+};
 
 /* A column of an output table: its CSV name, its XLSX title, and whether it is a number. */
 struct column {
@@ -91,6 +161,50 @@ static const struct column commune_cols[] = {
     {"reach_pct", "Tỷ lệ tiếp cận (%)", true},  {"meets_target", "Đạt chỉ tiêu", false},
 };
 enum { COMMUNE_NCOLS = sizeof commune_cols / sizeof commune_cols[0] };
+
+static const struct column group_cols[] = {
+    {"group_code", "Mã nhóm", false},         {"group", "Nhóm đối tượng", false},
+    {"targeted", "Số đối tượng", true},       {"reached", "Số người đã nhận tin", true},
+    {"reach_pct", "Tỷ lệ tiếp cận (%)", true},
+};
+static const struct column channel_cols[] = {
+    {"channel", "Kênh", false},               {"sent", "Đã gửi", true},
+    {"delivered", "Đã nhận", true},           {"failed", "Không thành công", true},
+    {"fallback", "Chuyển kênh khác", true},   {"sms_parts", "Số phần SMS", true},
+    {"cost_vnd", "Chi phí (VND)", true},
+};
+static const struct column reply_cols[] = {
+    {"campaign_id", "Mã chiến dịch", true},   {"campaign", "Chiến dịch", false},
+    {"channel", "Kênh", false},               {"intent", "Loại phản hồi", false},
+    {"replies", "Số phản hồi", true},         {"answered", "Đã trả lời", true},
+};
+static const struct column coverage_cols[] = {
+    {"year", "Năm", true},                    {"topic", "Chủ đề", false},
+    {"commune_code", "Mã xã", false},         {"commune", "Xã/phường", false},
+    {"population", "Dân số trong độ tuổi lao động", true}, {"target_pct", "Chỉ tiêu (%)", true},
+    {"reached", "Số người đã nhận tin", true}, {"reached_pct", "Tỷ lệ đạt được (%)", true},
+    {"assessment", "Đánh giá", false},
+};
+
+static const struct column conversion_cols[] = {
+    {"campaign_id", "Mã chiến dịch", true},   {"campaign", "Chiến dịch", false},
+    {"commune_code", "Mã xã", false},         {"commune", "Xã/phường", false},
+    {"group_code", "Mã nhóm", false},         {"channel", "Kênh", false},
+    {"converted", "Số người tham gia BHXH trong 90 ngày", true},
+};
+
+/* The sheets after "Chiến dịch" and "Xã phường", in order (REPORT_GROUPS…). */
+static const struct {
+    const char *sheet;
+    const struct column *cols;
+    int ncols;
+} more_sheets[] = {
+    {"Nhóm đối tượng", group_cols, sizeof group_cols / sizeof group_cols[0]},
+    {"Kênh", channel_cols, sizeof channel_cols / sizeof channel_cols[0]},
+    {"Phản hồi", reply_cols, sizeof reply_cols / sizeof reply_cols[0]},
+    {"Độ bao phủ", coverage_cols, sizeof coverage_cols / sizeof coverage_cols[0]},
+    {"Chuyển đổi", conversion_cols, sizeof conversion_cols / sizeof conversion_cols[0]},
+};
 
 /* The value of cell (ROW, COL) of a table: the query's columns, then for the communes table
  * the computed "meets target". */
@@ -133,10 +247,17 @@ static int write_csv(const char *path, const PGresult *r, const struct column *c
 
 /* ---- XLSX ---- */
 
+/* Whole numbers with thousands separated, shares with their decimals: real numbers, so the
+ * supervisor's spreadsheet can add them up. */
+struct formats {
+    lxw_format *bold, *whole, *share;
+};
+
 static void write_sheet(lxw_workbook *wb, const char *name, const PGresult *r,
                         const struct column *cols, int ncols, const struct report_opts *o,
-                        lxw_format *bold)
+                        const struct formats *fm)
 {
+    lxw_format *bold = fm->bold;
     lxw_worksheet *ws = workbook_add_worksheet(wb, name);
     for (int j = 0; j < ncols; j++) {
         worksheet_write_string(ws, 0, (lxw_col_t)j, cols[j].title, bold);
@@ -147,7 +268,8 @@ static void write_sheet(lxw_workbook *wb, const char *name, const PGresult *r,
         for (int j = 0; j < ncols; j++) {
             const char *v = cell(r, i, j, o);
             if (cols[j].number)
-                worksheet_write_number(ws, (lxw_row_t)(i + 1), (lxw_col_t)j, strtod(v, NULL), NULL);
+                worksheet_write_number(ws, (lxw_row_t)(i + 1), (lxw_col_t)j, strtod(v, NULL),
+                                       strchr(v, '.') ? fm->share : fm->whole);
             else
                 worksheet_write_string(ws, (lxw_row_t)(i + 1), (lxw_col_t)j, v, NULL);
         }
@@ -190,19 +312,24 @@ static void write_summary(lxw_workbook *wb, const struct totals *t, const struct
     }
 }
 
-static int write_xlsx(const struct report_opts *o, const PGresult *detail, const PGresult *communes,
-                      const struct totals *t, char *err, size_t errlen)
+static int write_xlsx(const struct report_opts *o, const PGresult *const *res, const struct totals *t,
+                      char *err, size_t errlen)
 {
     lxw_workbook *wb = workbook_new(o->out);
     if (!wb) {
         snprintf(err, errlen, "cannot create %s", o->out);
         return -1;
     }
-    lxw_format *bold = workbook_add_format(wb);
-    format_set_bold(bold);
-    write_sheet(wb, "Chiến dịch", detail, detail_cols, DETAIL_NCOLS, o, bold);
-    write_sheet(wb, "Xã phường", communes, commune_cols, COMMUNE_NCOLS, o, bold);
-    write_summary(wb, t, o, bold);
+    struct formats fm = {workbook_add_format(wb), workbook_add_format(wb), workbook_add_format(wb)};
+    format_set_bold(fm.bold);
+    format_set_num_format(fm.whole, "#,##0");
+    format_set_num_format(fm.share, "0.0#");
+    write_sheet(wb, "Chiến dịch", res[REPORT_DETAIL], detail_cols, DETAIL_NCOLS, o, &fm);
+    write_sheet(wb, "Xã phường", res[REPORT_COMMUNES], commune_cols, COMMUNE_NCOLS, o, &fm);
+    for (int i = REPORT_GROUPS; i < REPORT_NTABLES; i++)
+        write_sheet(wb, more_sheets[i - REPORT_GROUPS].sheet, res[i], more_sheets[i - REPORT_GROUPS].cols,
+                    more_sheets[i - REPORT_GROUPS].ncols, o, &fm);
+    write_summary(wb, t, o, fm.bold);
     lxw_error e = workbook_close(wb);
     if (e != LXW_NO_ERROR) {
         snprintf(err, errlen, "cannot write %s: %s", o->out, lxw_strerror(e));
@@ -243,18 +370,10 @@ static void sum_totals(const PGresult *d, const PGresult *cm, struct totals *t)
     }
 }
 
-int report_write(PGconn *db, const struct report_opts *o, const char *tz,
-                 struct report_summary *sum, char *err, size_t errlen)
+int report_tables_write(const struct report_opts *o, const PGresult *const *res,
+                        struct report_summary *sum, char *err, size_t errlen)
 {
-    const char *p[3] = {o->from, o->to, tz};
-    PGresult *d = db_query(db, err, errlen, DETAIL_SQL, 3, p);
-    if (!d)
-        return -1;
-    PGresult *cm = db_query(db, err, errlen, COMMUNE_SQL, 3, p);
-    if (!cm) {
-        PQclear(d);
-        return -1;
-    }
+    const PGresult *d = res[REPORT_DETAIL], *cm = res[REPORT_COMMUNES];
     struct totals t;
     sum_totals(d, cm, &t);
     int rc = 0;
@@ -266,13 +385,27 @@ int report_write(PGconn *db, const struct report_opts *o, const char *tz,
             snprintf(err, errlen, "cannot write %s: %s", o->out, strerror(errno));
             rc = -1;
         }
-    } else if (write_xlsx(o, d, cm, &t, err, errlen) < 0)
+    } else if (write_xlsx(o, res, &t, err, errlen) < 0)
         rc = -1;
     sum->campaigns = t.campaigns;
     sum->rows = PQntuples(d);
     sum->communes = PQntuples(cm);
     sum->active_communes = t.active_communes;
-    PQclear(d);
-    PQclear(cm);
+    return rc;
+}
+
+int report_write(PGconn *db, const struct report_opts *o, const char *tz,
+                 struct report_summary *sum, char *err, size_t errlen)
+{
+    const char *p[3] = {o->from, o->to, tz};
+    PGresult *res[REPORT_NTABLES] = {0};
+    int rc = 0;
+    for (int i = 0; i < REPORT_NTABLES && rc == 0; i++)
+        if (!(res[i] = db_query(db, err, errlen, report_sql[i], 3, p)))
+            rc = -1;
+    if (rc == 0)
+        rc = report_tables_write(o, (const PGresult *const *)res, sum, err, errlen);
+    for (int i = 0; i < REPORT_NTABLES; i++)
+        PQclear(res[i]);
     return rc;
 }

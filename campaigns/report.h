@@ -16,8 +16,15 @@
  *  - one row per commune with citizens: citizens on file, citizens targeted and reached
  *    (a delivered message) in the period, reach in percent, and with --target PCT whether it
  *    meets that target (the plans set targets as a share of a population reached).
- * XLSX: the sheets "Chiến dịch" (the first table), "Xã phường" (the second) and "Tổng hợp"
- * (totals and the share of communes with at least one citizen reached).
+ *  - per target group: citizens targeted and reached; per channel: the figures of
+ *    `campaign show`; replies per campaign, channel and intent (how many answered);
+ *  - coverage: the imported targets of the period's years (`loa targets import`) against the
+ *    citizens reached about each topic by a message delivered in the period;
+ *  - conversions: citizens reached whose participation went from none or stopped to voluntary
+ *    or compulsory within 90 days, per campaign, commune, group and channel.
+ * XLSX: the sheets "Chiến dịch" (the first table), "Xã phường" (the second), "Nhóm đối tượng",
+ * "Kênh", "Phản hồi", "Độ bao phủ", "Chuyển đổi" and "Tổng hợp" (totals and the share of
+ * communes with at least one citizen reached); whole numbers formatted #,##0, shares 0.0#.
  * CSV: FILE holds the first table and FILE-communes.csv (FILE.csv → FILE-communes.csv) the
  * second, UTF-8 with a byte-order mark (for spreadsheets), every field quoted. */
 
@@ -37,6 +44,19 @@ struct report_summary {
     long long active_communes;   /* communes with a citizen reached */
     char communes_out[4096];     /* CSV: the second file; else "" */
 };
+
+/* The report's tables, for the command and the API (web/api_report.c, on the daemon's pool):
+ * each statement takes $1 from, $2 to (dates), $3 the policy time zone. */
+enum report_table {
+    REPORT_DETAIL, REPORT_COMMUNES, REPORT_GROUPS, REPORT_CHANNELS, REPORT_REPLIES, REPORT_COVERAGE,
+    REPORT_CONVERSIONS, REPORT_NTABLES
+};
+extern const char *const report_sql[REPORT_NTABLES];
+
+/* Writes the report of O from RES (one result of report_sql per table, in order) and sets SUM.
+ * 0, or -1 with ERR. */
+int report_tables_write(const struct report_opts *o, const PGresult *const *res,
+                        struct report_summary *sum, char *err, size_t errlen);
 
 /* Writes the report of O, dates in time zone TZ, and sets SUM. 0, or -1 with ERR (the
  * database's error, or a file that could not be written). */

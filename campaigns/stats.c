@@ -59,8 +59,7 @@ int campaign_stats_add(struct campaign_stats *s, const char *channel, const char
     return 0;
 }
 
-/* Adds every row of R (campaign_id, channel, state, n, parts, cost_vnd) whose campaign is ID. */
-static void add_counter_rows(struct campaign_stats *s, const PGresult *r, const char *id)
+void campaign_stats_add_counters(struct campaign_stats *s, const PGresult *r, const char *id)
 {
     for (int i = 0; i < PQntuples(r); i++)
         if (strcmp(PQgetvalue(r, i, 0), id) == 0)
@@ -70,7 +69,7 @@ static void add_counter_rows(struct campaign_stats *s, const PGresult *r, const 
                                strtoll(PQgetvalue(r, i, 5), NULL, 10));
 }
 
-static void add_reply_rows(struct campaign_stats *s, const PGresult *r, const char *id)
+void campaign_stats_add_replies(struct campaign_stats *s, const PGresult *r, const char *id)
 {
     for (int i = 0; i < PQntuples(r); i++)
         if (strcmp(PQgetvalue(r, i, 0), id) == 0) {
@@ -79,9 +78,8 @@ static void add_reply_rows(struct campaign_stats *s, const PGresult *r, const ch
         }
 }
 
-#define COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
-#define REPLIES_SQL                                                                           \
-    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'opt_out') FROM replies"
+#define COUNTERS_SQL CAMPAIGN_COUNTERS_SQL
+#define REPLIES_SQL CAMPAIGN_REPLIES_SQL
 
 int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char *err,
                         size_t errlen)
@@ -93,12 +91,12 @@ int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char
     PGresult *r = db_query(db, err, errlen, COUNTERS_SQL " WHERE campaign_id = $1::bigint", 1, p);
     if (!r)
         return -1;
-    add_counter_rows(out, r, idtxt);
+    campaign_stats_add_counters(out, r, idtxt);
     PQclear(r);
     r = db_query(db, err, errlen, REPLIES_SQL " WHERE campaign_id = $1::bigint GROUP BY 1", 1, p);
     if (!r)
         return -1;
-    add_reply_rows(out, r, idtxt);
+    campaign_stats_add_replies(out, r, idtxt);
     PQclear(r);
     return 0;
 }
@@ -128,19 +126,6 @@ void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o)
 
 /* ---- show ---- */
 
-/* The campaign's own columns; times as UTC ISO text ($2 unused) and as local text in the
- * policy time zone ($2) for people. */
-#define DETAIL_SQL                                                                            \
-    "SELECT c.id, c.name, c.status, s.name,"                                                  \
-    " to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
-    " to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
-    " to_char(c.window_start, 'HH24:MI'), to_char(c.window_end, 'HH24:MI'),"                  \
-    " c.needs_approval, c.approved_by,"                                                       \
-    " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
-    " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                       \
-    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI')"                         \
-    " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
-
 static const char *opt_text(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
@@ -154,8 +139,8 @@ static void add_opt_string(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
-static void show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
-                      const char *policy_window, cJSON *o)
+void campaign_show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
+                        const char *policy_window, cJSON *o)
 {
     cJSON_AddNumberToObject(o, "id", (double)strtoll(PQgetvalue(d, 0, 0), NULL, 10));
     cJSON_AddStringToObject(o, "name", PQgetvalue(d, 0, 1));
@@ -171,6 +156,7 @@ static void show_json(const PGresult *d, const PGresult *chans, const struct cam
         snprintf(win, sizeof win, "%s", policy_window);
     cJSON_AddStringToObject(o, "window", win);
     cJSON_AddBoolToObject(o, "needs_approval", PQgetvalue(d, 0, 8)[0] == 't');
+    cJSON_AddStringToObject(o, "topic", PQgetvalue(d, 0, 13));
     add_opt_string(o, "approved_by", opt_text(d, 0, 9));
     add_opt_string(o, "approved_at", opt_text(d, 0, 10));
     cJSON *a = cJSON_AddArrayToObject(o, "channels");
@@ -223,9 +209,7 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
 
 /* ---- the breakdown of `show --by` ---- */
 
-/* A report, not the dashboard: it reads the campaign's messages joined to citizens, one row
- * per commune / target group / channel, counting citizens targeted and reached (delivered). */
-static const char *breakdown_sql(const char *by)
+const char *campaign_breakdown_sql(const char *by)
 {
     if (strcmp(by, "commune") == 0)
         return "SELECT c.commune_code, coalesce(co.name, ''),"
@@ -250,7 +234,30 @@ static const char *breakdown_sql(const char *by)
 
 bool campaign_breakdown_known(const char *by)
 {
-    return breakdown_sql(by) != NULL;
+    return campaign_breakdown_sql(by) != NULL;
+}
+
+static double reach_pct(long long targeted, long long reached)
+{
+    return targeted > 0 ? 100.0 * (double)reached / (double)targeted : 0.0;
+}
+
+void campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, const char *by, cJSON *o)
+{
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "by", by);
+    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long t = strtoll(PQgetvalue(r, i, 2), NULL, 10), d = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "code", PQgetvalue(r, i, 0));
+        cJSON_AddStringToObject(x, "name", PQgetvalue(r, i, 1));
+        cJSON_AddNumberToObject(x, "targeted", (double)t);
+        cJSON_AddNumberToObject(x, "reached", (double)d);
+        cJSON_AddNumberToObject(x, "reach_pct", (double)(long long)(reach_pct(t, d) * 10 + 0.5) / 10);
+        cJSON_AddItemToArray(rows, x);
+    }
 }
 
 int campaign_breakdown_write(PGconn *db, const struct campaign_row *row, const char *by, FILE *out,
@@ -259,33 +266,21 @@ int campaign_breakdown_write(PGconn *db, const struct campaign_row *row, const c
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[1] = {idtxt};
-    PGresult *r = db_query(db, err, errlen, breakdown_sql(by), 1, p);
+    PGresult *r = db_query(db, err, errlen, campaign_breakdown_sql(by), 1, p);
     if (!r)
         return -1;
-    cJSON *rows = NULL;
     if (o) {
-        cJSON_AddNumberToObject(o, "id", (double)row->id);
-        cJSON_AddStringToObject(o, "name", row->name);
-        cJSON_AddStringToObject(o, "by", by);
-        rows = cJSON_AddArrayToObject(o, "rows");
-    } else
-        fprintf(out, "campaign %s '%s' by %s\n  %-14s %-36s %10s %10s %7s\n", idtxt, row->name, by, by,
-                "name", "targeted", "reached", "reach%");
+        campaign_breakdown_json(r, row->id, row->name, by, o);
+        PQclear(r);
+        return 0;
+    }
+    fprintf(out, "campaign %s '%s' by %s\n  %-14s %-36s %10s %10s %7s\n", idtxt, row->name, by, by,
+            "name", "targeted", "reached", "reach%");
     for (int i = 0; i < PQntuples(r); i++) {
         long long t = strtoll(PQgetvalue(r, i, 2), NULL, 10), d = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-        double pct = t > 0 ? 100.0 * (double)d / (double)t : 0.0;
-        if (o) {
-            cJSON *x = cJSON_CreateObject();
-            cJSON_AddStringToObject(x, "code", PQgetvalue(r, i, 0));
-            cJSON_AddStringToObject(x, "name", PQgetvalue(r, i, 1));
-            cJSON_AddNumberToObject(x, "targeted", (double)t);
-            cJSON_AddNumberToObject(x, "reached", (double)d);
-            cJSON_AddNumberToObject(x, "reach_pct", (double)(long long)(pct * 10 + 0.5) / 10);
-            cJSON_AddItemToArray(rows, x);
-        } else
-            fprintf(out, "  %-14s %-36s %10lld %10lld %6.1f%%\n",
-                    PQgetvalue(r, i, 0)[0] ? PQgetvalue(r, i, 0) : "(none)", PQgetvalue(r, i, 1),
-                    t, d, pct);
+        fprintf(out, "  %-14s %-36s %10lld %10lld %6.1f%%\n",
+                PQgetvalue(r, i, 0)[0] ? PQgetvalue(r, i, 0) : "(none)", PQgetvalue(r, i, 1),
+                t, d, reach_pct(t, d));
     }
     PQclear(r);
     return 0;
@@ -300,13 +295,10 @@ int campaign_show_write(PGconn *db, const struct campaign_row *row, const char *
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[2] = {idtxt, tz};
-    PGresult *d = db_query(db, err, errlen, DETAIL_SQL, 2, p);
+    PGresult *d = db_query(db, err, errlen, CAMPAIGN_DETAIL_SQL, 2, p);
     if (!d)
         return -1;
-    PGresult *chans = db_query(db, err, errlen,
-                               "SELECT cc.channel, t.name, cc.gateway FROM campaign_channels cc"
-                               " JOIN templates t ON t.id = cc.template_id"
-                               " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position", 1, p);
+    PGresult *chans = db_query(db, err, errlen, CAMPAIGN_CHANNELS_SQL, 1, p);
     if (!chans) {
         PQclear(d);
         return -1;
@@ -318,7 +310,7 @@ int campaign_show_write(PGconn *db, const struct campaign_row *row, const char *
         return -1;
     }
     if (json)
-        show_json(d, chans, &s, policy_window, json);
+        campaign_show_json(d, chans, &s, policy_window, json);
     else
         show_text(d, chans, &s, policy_window, tz, out);
     PQclear(d);
@@ -328,12 +320,22 @@ int campaign_show_write(PGconn *db, const struct campaign_row *row, const char *
 
 /* ---- list ---- */
 
+cJSON *campaign_list_entry_json(const PGresult *camps, int i, const struct campaign_stats *s)
+{
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddNumberToObject(x, "id", (double)strtoll(PQgetvalue(camps, i, 0), NULL, 10));
+    cJSON_AddStringToObject(x, "name", PQgetvalue(camps, i, 1));
+    cJSON_AddStringToObject(x, "status", PQgetvalue(camps, i, 2));
+    campaign_stats_to_json(s, x);
+    cJSON_AddStringToObject(x, "segment", PQgetvalue(camps, i, 3));
+    return x;
+}
+
 int campaign_list_write(PGconn *db, FILE *out, cJSON *o, char *err, size_t errlen)
 {
     /* Three queries whatever the number of campaigns. */
     PGresult *camps = db_query(db, err, errlen,
-                               "SELECT c.id, c.name, c.status, s.name FROM campaigns c"
-                               " JOIN segments s ON s.id = c.segment_id ORDER BY c.id", 0, NULL);
+                               CAMPAIGN_LIST_SQL " ORDER BY c.id", 0, NULL);
     if (!camps)
         return -1;
     PGresult *counters = db_query(db, err, errlen, COUNTERS_SQL, 0, NULL);
@@ -350,17 +352,11 @@ int campaign_list_write(PGconn *db, FILE *out, cJSON *o, char *err, size_t errle
     for (int i = 0; i < PQntuples(camps); i++) {
         const char *id = PQgetvalue(camps, i, 0);
         struct campaign_stats s = {0};
-        add_counter_rows(&s, counters, id);
-        add_reply_rows(&s, replies, id);
-        if (o) {
-            cJSON *x = cJSON_CreateObject();
-            cJSON_AddNumberToObject(x, "id", (double)strtoll(id, NULL, 10));
-            cJSON_AddStringToObject(x, "name", PQgetvalue(camps, i, 1));
-            cJSON_AddStringToObject(x, "status", PQgetvalue(camps, i, 2));
-            campaign_stats_to_json(&s, x);
-            cJSON_AddStringToObject(x, "segment", PQgetvalue(camps, i, 3));
-            cJSON_AddItemToArray(arr, x);
-        } else
+        campaign_stats_add_counters(&s, counters, id);
+        campaign_stats_add_replies(&s, replies, id);
+        if (o)
+            cJSON_AddItemToArray(arr, campaign_list_entry_json(camps, i, &s));
+        else
             fprintf(out, "%6s  %-32s %-10s %10lld %10lld %10lld %8lld %12lld\n", id,
                     PQgetvalue(camps, i, 1), PQgetvalue(camps, i, 2), s.targeted, s.outcomes[2],
                     s.outcomes[0], s.replies, s.cost_vnd);

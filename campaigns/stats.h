@@ -55,6 +55,55 @@ int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char
 struct cJSON;
 void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
 
+/* ---- The statements and JSON of `campaign show` and `campaign list`, for the command (its
+ * own connection) and for the daemon's pool (web/) alike ---- */
+
+/* Every counter row; add " WHERE campaign_id = $1::bigint" for one campaign. */
+#define CAMPAIGN_COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
+/* Replies and opt-outs; add " GROUP BY 1" (after a WHERE for one campaign). */
+#define CAMPAIGN_REPLIES_SQL                                                                  \
+    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'opt_out') FROM replies"
+/* The campaigns: id, name, status, segment, needs_approval, approved_by, topic; add ORDER BY. */
+#define CAMPAIGN_LIST_SQL                                                                     \
+    "SELECT c.id, c.name, c.status, s.name, c.needs_approval, c.approved_by, c.topic"         \
+    " FROM campaigns c JOIN segments s ON s.id = c.segment_id"
+/* One campaign's own columns ($1 its id); times as UTC ISO text and as local text in the
+ * policy time zone ($2) for people; the last column is its topic. */
+#define CAMPAIGN_DETAIL_SQL                                                                   \
+    "SELECT c.id, c.name, c.status, s.name,"                                                  \
+    " to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
+    " to_char(c.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"               \
+    " to_char(c.window_start, 'HH24:MI'), to_char(c.window_end, 'HH24:MI'),"                  \
+    " c.needs_approval, c.approved_by,"                                                       \
+    " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
+    " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                      \
+    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'), c.topic"                \
+    " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
+/* $1 the campaign id: its channel steps (channel, template, gateway) in order. */
+#define CAMPAIGN_CHANNELS_SQL                                                                 \
+    "SELECT cc.channel, t.name, cc.gateway FROM campaign_channels cc"                         \
+    " JOIN templates t ON t.id = cc.template_id"                                              \
+    " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position"
+
+/* Adds every row of R (CAMPAIGN_COUNTERS_SQL's columns) whose campaign is ID (text). */
+void campaign_stats_add_counters(struct campaign_stats *s, const PGresult *r, const char *id);
+/* Sets replies and opted_out from the row of R (CAMPAIGN_REPLIES_SQL … GROUP BY 1) of ID. */
+void campaign_stats_add_replies(struct campaign_stats *s, const PGresult *r, const char *id);
+/* Fills O (empty) with `campaign show --json`: D is CAMPAIGN_DETAIL_SQL's row, CHANS
+ * CAMPAIGN_CHANNELS_SQL's rows, POLICY_WINDOW the window of campaigns without their own. */
+void campaign_show_json(const PGresult *d, const PGresult *chans, const struct campaign_stats *s,
+                        const char *policy_window, struct cJSON *o);
+/* One campaign of `campaign list --json`: row I of CAMPAIGN_LIST_SQL with its statistics S;
+ * the caller owns it. */
+struct cJSON *campaign_list_entry_json(const PGresult *camps, int i, const struct campaign_stats *s);
+/* `show --by BY` (commune, group, channel; NULL for anything else): $1 the campaign id; rows of
+ * code, name, citizens targeted, citizens reached (a delivered message). It reads the
+ * campaign's messages joined to citizens: a report, not a counter. */
+const char *campaign_breakdown_sql(const char *by);
+/* Fills O (empty) with {"id","name","by","rows":[{code,name,targeted,reached,reach_pct}]}. */
+void campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, const char *by,
+                             struct cJSON *o);
+
 /* ---- The reports of `campaign show` and `campaign list` ----
  * Each writes text on OUT, or, when JSON is not NULL, fills that (empty) object instead and
  * writes nothing. 0, or -1 with the database's error in ERR. */

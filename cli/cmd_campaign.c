@@ -84,7 +84,7 @@ static int create_parse(int argc, char **argv, struct campaign_new *o, const cha
         {"segment", required_argument, NULL, 's'}, {"channels", required_argument, NULL, 'C'},
         {"start", required_argument, NULL, 'S'},   {"end", required_argument, NULL, 'E'},
         {"window", required_argument, NULL, 'w'},  {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0}};
+        {"topic", required_argument, NULL, 'T'},   {NULL, 0, NULL, 0}};
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -94,6 +94,7 @@ static int create_parse(int argc, char **argv, struct campaign_new *o, const cha
         case 'S': o->start = optarg; break;
         case 'E': o->end = optarg; break;
         case 'w': *window = optarg; break;
+        case 'T': o->topic = optarg; break;
         case 'j': break;
         default: return cli_bad_option(cmd, ch, argv);
         }
@@ -108,6 +109,8 @@ static int create_parse(int argc, char **argv, struct campaign_new *o, const cha
         return cli_usage(cmd, "--segment is required");
     if (!*channels)
         return cli_usage(cmd, "--channels is required");
+    if (o->topic && !campaign_topic_ok(o->topic))
+        return cli_usage(cmd, "--topic takes general or voluntary, not '%s'", o->topic);
     return CLI_OK;
 }
 
@@ -221,8 +224,11 @@ static int change_run(struct cli *c, const char *words, campaign_change_fn *fn, 
     int rc = campaign_open(c, cmd, argc, argv, needs_by ? &by : NULL, &db, &row);
     if (rc != CLI_OK)
         return rc;
+    /* Without a supervisor to name, the officer needs to know how to get one, not the usage. */
+    static const char no_supervisor[] = "no supervisor named: create one with `loa user add NAME "
+                                        "--role supervisor` and approve with `--by NAME`";
     if (needs_by && !(who = actor(by)))
-        return cli_usage(cmd, "say who approves with --by NAME");
+        return cli_refuse("%s", no_supervisor);
     struct campaign_change ch = {.estimates = cJSON_CreateArray()};
     char err[8192 + ERRLEN];
     rc = fn(db, c->cfg, &row, who, &ch, err, sizeof err);
@@ -230,6 +236,8 @@ static int change_run(struct cli *c, const char *words, campaign_change_fn *fn, 
         print_estimates(ch.estimates);
     if (rc < 0) {
         cJSON_Delete(ch.estimates);
+        if (rc == CAMPAIGN_ENOSUPERVISOR && !*by)
+            return cli_refuse("%s (the login name '%s' is not one)", no_supervisor, who);
         return cli_refuse("%s", err);
     }
     cJSON *estimates = cJSON_GetArraySize(ch.estimates) > 0 ? ch.estimates : NULL;

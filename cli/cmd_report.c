@@ -16,7 +16,9 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
         {"format", required_argument, NULL, 'F'}, {"out", required_argument, NULL, 'o'},
         {"target", required_argument, NULL, 'T'}, {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0}};
+        {"year", required_argument, NULL, 'y'},   {NULL, 0, NULL, 0}};
+    static char year_from[11], year_to[11];
+    const char *year = NULL;
     o->target = -1;
     opterr = 0;
     int ch;
@@ -33,14 +35,28 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
                 return cli_usage(cmd, "--target takes a percentage from 0 to 100, not '%s'", optarg);
             break;
         }
+        case 'y': year = optarg; break;
         case 'j': break;
         default: return cli_bad_option(cmd, ch, argv);
         }
     }
     if (optind < argc)
         return cli_usage(cmd, "unexpected argument %s", argv[optind]);
+    if (year) {
+        /* The yearly report: the calendar year in the policy time zone. */
+        char *end;
+        long y = strtol(year, &end, 10);
+        if (*end || end == year || y < 2000 || y > 2999)
+            return cli_usage(cmd, "--year takes a year from 2000 to 2999, not '%s'", year);
+        if (o->from || o->to)
+            return cli_usage(cmd, "give --year or --from and --to, not both");
+        snprintf(year_from, sizeof year_from, "%04ld-01-01", y);
+        snprintf(year_to, sizeof year_to, "%04ld-12-31", y);
+        o->from = year_from;
+        o->to = year_to;
+    }
     if (!o->from || !o->to || !o->format || !o->out)
-        return cli_usage(cmd, "--from, --to, --format and --out are required");
+        return cli_usage(cmd, "--year (or --from and --to), --format and --out are required");
     if (strcmp(o->format, "xlsx") != 0 && strcmp(o->format, "csv") != 0)
         return cli_usage(cmd, "--format takes xlsx or csv, not '%s'", o->format);
     const char *dates[2] = {o->from, o->to};

@@ -4,7 +4,7 @@
 
 /* The handlers of the command table (cli/commands.c), one file per group: cli/cmd_db.c,
  * cmd_communes.c, cmd_import.c, cmd_demo_data.c, cmd_segment.c, cmd_template.c,
- * cmd_campaign.c, cmd_replies.c, cmd_report.c, cmd_user.c. Each parses its arguments, calls
+ * cmd_campaign.c, cmd_replies.c, cmd_report.c, cmd_user.c, cmd_targets.c. Each parses its arguments, calls
  * the domain module that does the work, prints the result (text, or JSON with --json) and
  * returns an exit code of cli.h; the domain modules never see struct cli. */
 
@@ -54,7 +54,12 @@ int cmd_replies_answer(struct cli *c, int argc, char **argv);
 /* `loa report` (campaigns/report.h). */
 int cmd_report(struct cli *c, int argc, char **argv);
 
-/* `loa user add NAME --role officer|supervisor|admin` (campaigns/users.h). */
+/* `loa user add|list|disable` (campaigns/users.h). */
 int cmd_user_add(struct cli *c, int argc, char **argv);
+int cmd_user_list(struct cli *c, int argc, char **argv);
+int cmd_user_disable(struct cli *c, int argc, char **argv);
+
+/* `loa targets import` (campaigns/targets.h). */
+int cmd_targets_import(struct cli *c, int argc, char **argv);
 
 #endif

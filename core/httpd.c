@@ -77,6 +77,8 @@ struct http_req {
     struct MHD_Response *response;
     unsigned status;
     char *raw_query;
+    char *hdr[HTTP_REPLY_HEADERS][2];   /* headers for the answer, from http_reply_header() */
+    int nhdr;
     struct http_req *snext, *sprev;
 };
 
@@ -135,6 +137,10 @@ static void req_free(struct http_req *r)
     free(r->path);
     free(r->body);
     free(r->raw_query);
+    for (int i = 0; i < r->nhdr; i++) {
+        free(r->hdr[i][0]);
+        free(r->hdr[i][1]);
+    }
     free(r);
 }
 
@@ -475,6 +481,24 @@ const char *http_req_header(const struct http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_req_cookie(const struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+int http_reply_header(struct http_req *r, const char *name, const char *value)
+{
+    /* A line break would let a value smuggle a header of its own into the answer. */
+    if (r->nhdr == HTTP_REPLY_HEADERS || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return -1;
+    r->hdr[r->nhdr][0] = strdup(name);
+    r->hdr[r->nhdr][1] = strdup(value);
+    if (!r->hdr[r->nhdr][0] || !r->hdr[r->nhdr][1])
+        abort();
+    r->nhdr++;
+    return 0;
+}
+
 const char *http_req_body(const struct http_req *r, size_t *len)
 {
     if (len)
@@ -516,6 +540,8 @@ static void req_answer(struct http_req *r, int status, const char *content_type,
     r->response = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (content_type)
         MHD_add_response_header(r->response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (int i = 0; i < r->nhdr; i++)
+        MHD_add_response_header(r->response, r->hdr[i][0], r->hdr[i][1]);
     r->status = (unsigned)status;
     if (r->suspended) {
         unlink_suspended(r);

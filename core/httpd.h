@@ -46,10 +46,17 @@ const char *http_req_path(const struct http_req *r);           /* without the qu
 const char *http_req_query(const struct http_req *r, const char *key);  /* decoded, or NULL */
 const char *http_req_header(const struct http_req *r, const char *name); /* or NULL */
 const char *http_req_body(const struct http_req *r, size_t *len);       /* "" when none */
+const char *http_req_cookie(const struct http_req *r, const char *name); /* or NULL */
 /* The raw query string ("a=1&b=2", undecoded), rebuilt for logging raw events. */
 const char *http_req_raw_query(struct http_req *r);
 /* The path after PREFIX of the matched route. */
 const char *http_req_subpath(const struct http_req *r);
+
+/* Adds a header (Set-Cookie, Content-Disposition, …) to the answer REQ will get; call it before
+ * http_reply(). NAME and VALUE are copied; at most HTTP_REPLY_HEADERS per request (-1 beyond,
+ * or on a line break in either). */
+enum { HTTP_REPLY_HEADERS = 8 };
+int http_reply_header(struct http_req *r, const char *name, const char *value);
 
 /* Answers REQ and frees it. After httpd_close() a request still held by its handler may only
  * be answered: if the server has stopped by then, the answer is dropped and REQ freed. */

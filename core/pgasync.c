@@ -18,6 +18,7 @@ struct pgq {
     char **params;
     pg_cb cb;
     void *arg;
+    uint64_t queued_ns;         /* uv_hrtime() when asked: the latency counts the wait too */
 };
 
 struct pgconn;
@@ -67,6 +68,7 @@ struct pgpool {
     void *done_arg;
     bool ever_up;
     const char *cb_sqlstate;    /* during a query's callback: its error's SQLSTATE */
+    struct pgpool_latency latency;
 };
 
 static void conn_start(struct pgconn *c);
@@ -140,6 +142,12 @@ static void conn_finish_query(struct pgconn *c)
     if (c->state == C_BUSY)
         c->state = C_IDLE;
     if (q) {
+        struct pgpool_latency *l = &c->pool->latency;
+        double took = (double)(uv_hrtime() - q->queued_ns) / 1e9;
+        l->count++;
+        l->sum_s += took;
+        if (took > l->max_s)
+            l->max_s = took;
         if (err[0]) {
             PQclear(res);
             struct pgpool *p = c->pool;
@@ -521,6 +529,7 @@ int pgpool_query(struct pgpool *p, const char *sql, int nparams, const char *con
     }
     q->cb = cb;
     q->arg = arg;
+    q->queued_ns = uv_hrtime();
     if (p->tail)
         p->tail->next = q;
     else
@@ -563,6 +572,7 @@ const char *pgpool_error_sqlstate(const struct pgpool *p)
 {
     return p->cb_sqlstate ? p->cb_sqlstate : "";
 }
+struct pgpool_latency pgpool_latency(const struct pgpool *p) { return p->latency; }
 
 static void handle_closed(uv_handle_t *h)
 {

@@ -41,6 +41,13 @@ bool pgpool_healthy(const struct pgpool *p);
 const char *pgpool_error_sqlstate(const struct pgpool *p);
 /* Queries waiting or running. */
 unsigned pgpool_busy(const struct pgpool *p);
+/* Queries answered (or failed) so far, and their time from pgpool_query() to the callback,
+ * waiting in the queue included: what a caller of the pool waits. */
+struct pgpool_latency {
+    unsigned long long count;
+    double sum_s, max_s;
+};
+struct pgpool_latency pgpool_latency(const struct pgpool *p);
 
 /* Stops taking queries, lets running ones finish (their callbacks run), closes connections,
  * then calls DONE. The pool is freed after DONE returns. */

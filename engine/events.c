@@ -16,7 +16,19 @@ static unsigned in_flight;
 /* The keyword table of the pool it was loaded through (one daemon, one pool). */
 static struct kw_cache *keywords;
 
+/* Webhook calls by outcome, for /metrics. */
+static unsigned long outcomes[ENGINE_EVENTS_NOUTCOMES];
+static const char *const outcome_names[ENGINE_EVENTS_NOUTCOMES] = {"applied", "failed", "invalid"};
+
 unsigned engine_events_in_flight(void) { return in_flight; }
+
+void engine_events_metrics_write(FILE *f)
+{
+    fprintf(f, "# HELP loa_webhook_events_total webhook calls handed to the database, by outcome\n"
+               "# TYPE loa_webhook_events_total counter\n");
+    for (int i = 0; i < ENGINE_EVENTS_NOUTCOMES; i++)
+        fprintf(f, "loa_webhook_events_total{outcome=\"%s\"} %lu\n", outcome_names[i], outcomes[i]);
+}
 
 /* One call of engine_events_apply(): its callback runs when the last statement is done. */
 struct batch {
@@ -38,6 +50,7 @@ static void batch_step_done(void *arg, PGresult *res, const char *err)
     }
     if (--b->left == 0) {
         in_flight--;
+        outcomes[b->rc < 0 ? ENGINE_EVENTS_FAILED : ENGINE_EVENTS_APPLIED]++;
         b->cb(b->arg, b->rc);
         free(b);
     }
@@ -142,8 +155,10 @@ int engine_events_apply(struct engine *e, struct gateway *gw, const struct gw_ev
         return -1;
     for (size_t i = 0; i < n; i++)
         if ((ev[i].kind != GW_EV_DELIVERY && !ev[i].from) ||
-            (ev[i].kind == GW_EV_DELIVERY && !(ev[i].campaign_id > 0 && ev[i].message_id > 0) && !ev[i].gateway_msg_id))
+            (ev[i].kind == GW_EV_DELIVERY && !(ev[i].campaign_id > 0 && ev[i].message_id > 0) && !ev[i].gateway_msg_id)) {
+            outcomes[ENGINE_EVENTS_INVALID]++;
             return -1;
+        }
     struct batch *b = calloc(1, sizeof *b);
     if (!b)
         return -1;
@@ -163,6 +178,7 @@ int engine_events_apply(struct engine *e, struct gateway *gw, const struct gw_ev
     if (b->left == 1 && b->rc < 0) {
         /* Nothing was queued: the caller answers itself, the callback does not run. */
         in_flight--;
+        outcomes[ENGINE_EVENTS_FAILED]++;
         free(b);
         return -1;
     }

@@ -1,6 +1,7 @@
 #ifndef LOA_EVENTS_H
 #define LOA_EVENTS_H
 #include <stddef.h>
+#include <stdio.h>
 
 #include "gateways/gateway.h"
 
@@ -28,5 +29,13 @@ int engine_events_apply(struct engine *e, struct gateway *gw, const struct gw_ev
 /* Batches queued and not finished yet (serve.c waits for 0 before closing the HTTP server, whose
  * suspended requests the callbacks answer). */
 unsigned engine_events_in_flight(void);
+
+/* Webhook calls handed to engine_events_apply(), by outcome: applied (every statement
+ * committed), failed (a database error, or nothing could be queued), invalid (an event without
+ * what finds its message or sender). Written on F as loa_webhook_events_total{outcome=…}. A
+ * call that a gateway refused before (a bad token or signature, a malformed body) is not
+ * counted here. */
+enum { ENGINE_EVENTS_APPLIED, ENGINE_EVENTS_FAILED, ENGINE_EVENTS_INVALID, ENGINE_EVENTS_NOUTCOMES };
+void engine_events_metrics_write(FILE *f);
 
 #endif

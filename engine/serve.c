@@ -11,6 +11,7 @@
 #include "engine/gateway_table.h"
 #include "engine/scheduler.h"
 #include "gateways/gateway.h"
+#include "web/web.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ struct serve {
     uv_timer_t db_timer;            /* says, while it lasts, that the database is unreachable */
     int ngw_opened;
     unsigned long started_ms;
+    struct web *web;                /* the API and the dashboard (web/web.h) */
 };
 
 /* ---- HTTP routes ---- */
@@ -97,6 +99,18 @@ static void on_metrics(void *arg, struct http_req *req)
     fprintf(f, "# TYPE loa_gateway_requests_in_flight gauge\nloa_gateway_requests_in_flight %u\n",
             e->http ? httpc_in_flight(e->http) : 0);
     fprintf(f, "# TYPE loa_webhook_events_in_flight gauge\nloa_webhook_events_in_flight %u\n", engine_events_in_flight());
+    engine_events_metrics_write(f);
+    if (e->db) {
+        /* Database latency as a caller of the pool waits it (queue included): a summary's sum
+         * and count, and the longest so far. */
+        struct pgpool_latency l = pgpool_latency(e->db);
+        fprintf(f, "# HELP loa_db_query_seconds time from asking the pool to the answer\n"
+                   "# TYPE loa_db_query_seconds summary\nloa_db_query_seconds_sum %.6f\n"
+                   "loa_db_query_seconds_count %llu\n", l.sum_s, l.count);
+        fprintf(f, "# TYPE loa_db_query_seconds_max gauge\nloa_db_query_seconds_max %.6f\n", l.max_s);
+    }
+    /* Each gateway's circuit state (closed / open / half-open) belongs with the dispatcher's
+     * per-gateway figures below, where the circuit breaker writes it. */
     if (e->dispatcher)
         dispatcher_metrics_write(e->dispatcher, f);
     fclose(f);
@@ -146,7 +160,7 @@ static void wait_webhooks(uv_timer_t *t)
 {
     struct serve *sv = t->data;
     struct engine *e = &sv->e;
-    if (engine_events_in_flight() > 0 || !scheduler_closed(e->scheduler)) {
+    if (engine_events_in_flight() > 0 || web_in_flight(sv->web) > 0 || !scheduler_closed(e->scheduler)) {
         uv_timer_start(&sv->wait_timer, wait_webhooks, 20, 0);
         return;
     }
@@ -267,6 +281,11 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     httpd_route(e->httpd, NULL, "/hooks/", on_hooks, e);
     httpd_route(e->httpd, "GET", "/healthz", on_healthz, e);
     httpd_route(e->httpd, "GET", "/metrics", on_metrics, e);
+    sv.web = web_new(&loop, e->db, cfg);
+    if (!sv.web || web_routes(sv.web, e->httpd) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     e->dispatcher = dispatcher_new(e);
     struct scheduler_hooks hooks = {.campaigns_running = hook_campaigns_running, .work_due = hook_work_due, .arg = e};
     e->scheduler = scheduler_new(e, &hooks);
@@ -295,6 +314,7 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     free(e->gateways);
+    web_free(sv.web);
     settings_free(&e->settings);
     return 0;
 
@@ -315,6 +335,7 @@ fail:
         pgpool_close(e->db, nothing, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    web_free(sv.web);
     settings_free(&e->settings);
     return -1;
 }

@@ -93,25 +93,26 @@ int segment_store(PGconn *db, const char *name, const char *json, long long *id,
     return 0;
 }
 
+cJSON *segment_row_json(const PGresult *r, int i)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddNumberToObject(s, "id", (double)strtoll(PQgetvalue(r, i, 0), NULL, 10));
+    cJSON_AddStringToObject(s, "name", PQgetvalue(r, i, 1));
+    cJSON *flt = cJSON_Parse(PQgetvalue(r, i, 2));
+    cJSON_AddItemToObject(s, "filter", flt ? flt : cJSON_CreateNull());
+    cJSON_AddStringToObject(s, "updated_at", PQgetvalue(r, i, 3));
+    return s;
+}
+
 int segment_list_write(PGconn *db, FILE *out, cJSON *j, char *err, size_t errlen)
 {
-    PGresult *r = db_query(db, err, errlen,
-                           "SELECT id, name, filter::text,"
-                           " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                           " FROM segments ORDER BY name",
-                           0, NULL);
+    PGresult *r = db_query(db, err, errlen, SEGMENTS_LIST_SQL, 0, NULL);
     if (!r)
         return -1;
     cJSON *arr = j ? cJSON_AddArrayToObject(j, "segments") : NULL;
     for (int i = 0; i < PQntuples(r); i++) {
         if (j) {
-            cJSON *s = cJSON_CreateObject();
-            cJSON_AddNumberToObject(s, "id", (double)strtoll(PQgetvalue(r, i, 0), NULL, 10));
-            cJSON_AddStringToObject(s, "name", PQgetvalue(r, i, 1));
-            cJSON *flt = cJSON_Parse(PQgetvalue(r, i, 2));
-            cJSON_AddItemToObject(s, "filter", flt ? flt : cJSON_CreateNull());
-            cJSON_AddStringToObject(s, "updated_at", PQgetvalue(r, i, 3));
-            cJSON_AddItemToArray(arr, s);
+            cJSON_AddItemToArray(arr, segment_row_json(r, i));
         } else {
             fprintf(out, "%-24s %s\n", PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
         }

@@ -27,6 +27,13 @@ int segment_store(PGconn *db, const char *name, const char *json, long long *id,
 /* Every segment with its filter: one line each on OUT ("no segments" when there is none), or,
  * when JSON is not NULL, the array "segments" of that object. 0, or -1 with ERR. */
 struct cJSON;
+/* The segments by name: id, name, filter (JSON text), updated_at (UTC ISO). */
+#define SEGMENTS_LIST_SQL                                                                     \
+    "SELECT id, name, filter::text,"                                                          \
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"               \
+    " FROM segments ORDER BY name"
+/* {"id","name","filter","updated_at"} of row I of SEGMENTS_LIST_SQL; the caller owns it. */
+struct cJSON *segment_row_json(const PGresult *r, int i);
 int segment_list_write(PGconn *db, FILE *out, struct cJSON *json, char *err, size_t errlen);
 
 #endif

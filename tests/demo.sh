@@ -8,8 +8,11 @@
 #   4. var/demo.conf, ~3,000 synthetic citizens (`loa demo-data`), imported; a segment; a
 #      Vietnamese SMS template (and a ZNS one when the Zalo double is there); the campaign
 #      "Tháng vận động BHXH toàn dân 5/<year>", started
-#   5. `loa serve`, a progress line every second, then the campaign's statistics; the daemon
-#      and its dashboard stay up until Ctrl-C, which stops the daemon, Kannel and PostgreSQL.
+#   5. the plan's coverage targets for the demo's communes, and a supervisor `giamsat` whose
+#      password is printed, to log in to the dashboard
+#   6. `loa serve`, a progress line every second, then the campaign's statistics; the daemon
+#      and its dashboard (its address and the login printed) stay up until Ctrl-C, which stops
+#      the daemon, Kannel and PostgreSQL.
 #
 # DEMO_ONCE=1 exits (status 0) as soon as the campaign is completed, and with status 1 and the
 # reason after DEMO_TIMEOUT seconds (300). DEMO_CITIZENS (3000), DEMO_PORT (8080, or a free
@@ -271,6 +274,24 @@ run_step "loa campaign create" loa campaign create "$CAMPAIGN" --segment chua_th
   --channels "$CHANNELS" --window 00:00-24:00
 run_step "loa campaign start" loa campaign start "$CAMPAIGN"
 
+# The plan's targets for the coverage view: per commune of the demo's citizens, a working-age
+# population of three times the citizens on file, 45% to reach (Kiên Giang's figure for 2021).
+python3 - "$VAR/demo-citizens.csv" "$YEAR" >"$VAR/demo-targets.csv" <<'EOF' || die "could not read var/demo-citizens.csv"
+import collections, csv, sys
+with open(sys.argv[1], encoding="utf-8-sig") as f:
+    n = collections.Counter(row["commune_code"] for row in csv.DictReader(f) if row.get("commune_code"))
+print("year,commune_code,population,target_pct")
+for code, k in sorted(n.items()):
+    print(f"{sys.argv[2]},{code},{3 * k},45")
+EOF
+run_step "loa targets import" loa targets import "$VAR/demo-targets.csv"
+# A supervisor for the dashboard (the database is emptied above, so the name is free).
+DEMO_USER=giamsat
+DEMO_PASSWORD=demo-bhxh-$YEAR
+printf '%s\n' "$DEMO_PASSWORD" >"$VAR/demo-password"
+chmod 600 "$VAR/demo-password"
+run_step "loa user add (dashboard login)" loa user add "$DEMO_USER" --role supervisor --password-file "$VAR/demo-password"
+
 say "loa serve (log: var/demo-daemon.log)"
 STEP="loa serve"
 # Not through the `loa` function: $! must be the daemon itself, not a subshell around it.
@@ -293,7 +314,7 @@ if [ "$ok" != 1 ]; then
   DAEMON_PID=""
   die "loa serve exited with status $rc: $(head -n 1 "$VAR/demo-daemon.log") (see var/demo-daemon.log)"
 fi
-echo "dashboard: $BASE/"
+echo "dashboard: $BASE/  (log in as $DEMO_USER, password $DEMO_PASSWORD)"
 
 # --------------------------------------------------------------------------------------------
 say "progress"
@@ -361,7 +382,8 @@ if [ "$ONCE" = 1 ]; then
   exit 0
 fi
 echo
-echo "The daemon is still running: dashboard $BASE/, config var/demo.conf (e.g. build/loa -c var/demo.conf replies list)."
+echo "The daemon is still running: dashboard $BASE/ (log in as $DEMO_USER, password $DEMO_PASSWORD),"
+echo "config var/demo.conf (e.g. build/loa -c var/demo.conf replies list)."
 echo "A citizen's reply: tests/kannel.sh mo var/kannel 84912345678 'TC'.  Ctrl-C stops everything."
 STEP="serve until Ctrl-C"
 IDLE=1

@@ -3,6 +3,7 @@ refusals, approval, cancellation, the statistics of `campaign show` read from th
 the reply queue and API users. Message states are written straight into the messages table,
 as the daemon would, so the numbers are known exactly."""
 
+import os
 import hashlib
 import json
 
@@ -296,6 +297,22 @@ def test_start_checks_templates_and_end(loa, psql):
     refused(loa, "campaign", "start", "late", says="ends in the past")
 
 
+def test_approve_without_a_supervisor_says_how_to_get_one(loa, psql):
+    seed(psql, 2)
+    create(loa)
+    env = {k: v for k, v in os.environ.items() if k not in ("USER", "LOGNAME")}
+    hint = ("no supervisor named: create one with `loa user add NAME --role supervisor`"
+            " and approve with `--by NAME`")
+    # No --by and no login name; then a login name that is not a supervisor: exit 1, not usage.
+    p = loa.run("campaign", "approve", "may", env=env)
+    assert p.returncode == 1 and hint in p.stderr and "usage" not in p.stderr.lower(), p.stderr
+    p = loa.run("campaign", "approve", "may", env={**env, "USER": "nobody_here"})
+    assert p.returncode == 1 and hint in p.stderr and "'nobody_here' is not one" in p.stderr, p.stderr
+    loa.ok("user", "add", "nobody_here", "--role", "supervisor")
+    assert loa.json("campaign", "approve", "may", env={**env, "USER": "nobody_here"})["status"] == "draft"
+    assert loa.json("campaign", "show", "may")["approved_by"] == "nobody_here"
+
+
 def test_large_campaign_needs_a_supervisors_approval(loa, psql):
     seed(psql, 20)
     loa.set("policy", "approval_threshold", "5")
@@ -312,6 +329,10 @@ def test_large_campaign_needs_a_supervisors_approval(loa, psql):
     assert loa.json("campaign", "start", "may")["status"] == "scheduled"
     show = loa.json("campaign", "show", "may")
     assert show["approved_by"] == "lan" and show["approved_at"] and show["needs_approval"]
+
+    # The approval is in the audit log, by the user who approved.
+    assert psql("SELECT user_name, action, object FROM audit") == \
+        [("lan", "campaign.approve", f"campaign:{out['id']}")]
 
     # A small one needs nobody.
     loa.ok("campaign", "create", "small", "--segment", "nobody", "--channels", "sms:t_sms")

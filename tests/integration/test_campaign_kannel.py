@@ -78,6 +78,9 @@ def test_kannel_campaign_reaches_every_citizen_exactly_once(loa, kannel, daemon,
     status, body = daemon.get("/metrics")
     assert status == 200
     assert 'loa_messages_submitted_total{gateway="kannel"} 1000' in body
+    # Every delivery report was a webhook call that reached the database.
+    applied = re.search(r'^loa_webhook_events_total\{outcome="applied"\} (\d+)$', body, re.M)
+    assert applied and int(applied.group(1)) >= 1000, body
 
 
 def test_kannel_forged_or_malformed_dlr_changes_nothing(loa, kannel, daemon, psql):

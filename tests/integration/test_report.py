@@ -147,7 +147,8 @@ def test_report_xlsx_is_a_workbook_with_the_sheets(loa, psql, seeded):
         assert z.testzip() is None
         workbook = z.read("xl/workbook.xml").decode("utf-8")
         sheets = re.findall(r'<sheet name="([^"]+)"', workbook)
-        assert sheets == ["Chiến dịch", "Xã phường", "Tổng hợp"]
+        assert sheets == ["Chiến dịch", "Xã phường", "Nhóm đối tượng", "Kênh", "Phản hồi",
+                          "Độ bao phủ", "Chuyển đổi", "Tổng hợp"]
         strings = z.read("xl/sharedStrings.xml").decode("utf-8")
         for s in ("Số đối tượng", "Tháng vận động 2025", "Phường Pleiku", "Tỷ lệ tiếp cận (%)"):
             assert s in strings
@@ -174,3 +175,59 @@ def test_report_bad_usage(loa, psql):
     p = loa.run("report", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv",
                 "--out", loa.dir / "no" / "such" / "dir.csv")
     assert p.returncode == 1 and "cannot write" in p.stderr
+
+
+def sheet_rows(z, n):
+    """The rows of sheet N of an open workbook as lists of values (numbers as float)."""
+    strings = [re.sub(r"<[^>]+>", "", si) for si in
+               re.findall(r"<si>(.*?)</si>", z.read("xl/sharedStrings.xml").decode("utf-8"), re.S)]
+    rows = []
+    for row in re.findall(r"<row [^>]*>(.*?)</row>", z.read(f"xl/worksheets/sheet{n}.xml").decode("utf-8"), re.S):
+        vals = []
+        for attrs, v in re.findall(r"<c ([^>]*)>(?:<v>([^<]*)</v>)?</c>", row):
+            vals.append(strings[int(v)] if 't="s"' in attrs else float(v))
+        rows.append(vals)
+    return rows
+
+
+def test_report_year_has_groups_channels_replies_and_coverage(loa, psql, seeded):
+    """`--year` is the calendar year; the sheets added for the yearly report hold numbers, with
+    the figures of `campaign show` per channel and the targets against citizens reached."""
+    psql("UPDATE messages SET final_at = '2025-05-03 10:00+07' WHERE state = 'delivered'")
+    loa.ok("targets", "import", loa.write_file("t.csv", "year,commune_code,population,target_pct\n"
+                                                "2025,23200,10,30\n2025,23203,10,50\n"))
+    # One citizen reached on 3 May joins a week later; another only after 90 days.
+    reached = [r[0] for r in psql("SELECT DISTINCT m.citizen_id FROM messages m JOIN campaigns c"
+                                  " ON c.id = m.campaign_id WHERE m.state = 'delivered'"
+                                  " AND c.name = 'Tháng vận động 2025' ORDER BY 1 LIMIT 2")]
+    psql(f"""INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value) VALUES
+             ({reached[0]}, '2025-05-10', 'none', 'voluntary'), ({reached[1]}, '2025-09-01', 'none', 'voluntary')""")
+    out = loa.dir / "nam.xlsx"
+    loa.ok("report", "--year", "2025", "--format", "xlsx", "--out", out)
+    show = loa.json("campaign", "show", "Tháng vận động 2025")
+    with zipfile.ZipFile(out) as z:
+        channels = {r[0]: r for r in sheet_rows(z, 4)[1:]}
+        for ch in ("zalo", "sms"):
+            b = show["by_channel"][ch]
+            assert channels[ch][1:5] == [b["sent"], b["delivered"], b["failed"], b["fallback"]], ch
+        assert channels["sms"][5] == show["by_channel"]["sms"]["parts"]
+        groups = sheet_rows(z, 3)
+        assert groups[0][:2] == ["Mã nhóm", "Nhóm đối tượng"]
+        assert sum(r[3] for r in groups[1:]) == sum(b["delivered"] for b in show["by_channel"].values())
+        coverage = {r[2]: r for r in sheet_rows(z, 6)[1:]}
+        delivered_by_commune = dict(psql("""SELECT c.commune_code, count(DISTINCT m.citizen_id)
+            FROM messages m JOIN citizens c ON c.id = m.citizen_id
+            WHERE m.state = 'delivered' AND m.final_at >= '2025-01-01' GROUP BY 1"""))
+        for code, target in (("23200", 30), ("23203", 50)):
+            row = coverage[code]
+            reached = int(delivered_by_commune.get(code, 0))
+            assert row[0] == 2025 and row[4] == 10 and row[5] == target and row[6] == reached
+            assert row[8] == ("Đạt" if 100 * reached / 10 >= target else "Dưới chỉ tiêu")
+        assert sheet_rows(z, 5)[0][3] == "Loại phản hồi"
+        conversions = sheet_rows(z, 7)
+        assert conversions[0][6].startswith("Số người tham gia") and len(conversions) == 2
+        assert conversions[1][6] == 1
+        styles = z.read("xl/styles.xml").decode("utf-8")
+        assert 'formatCode="#,##0"' in styles
+    p = loa.run("report", "--year", "25", "--format", "xlsx", "--out", out)
+    assert p.returncode == 2 and "--year" in p.stderr

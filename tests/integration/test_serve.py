@@ -69,6 +69,13 @@ def test_healthz_metrics_and_unknown_paths(loa, kannel, daemon):
         if line and not line.startswith("#"):
             name_labels, value = line.rsplit(" ", 1)
             float(value)   # every sample's value is a number
+    # Webhook calls by outcome and the database's latency (the pool has answered by now).
+    for outcome in ("applied", "failed", "invalid"):
+        assert f'loa_webhook_events_total{{outcome="{outcome}"}} ' in body, outcome
+    samples = dict(line.rsplit(" ", 1) for line in lines if line and not line.startswith("#"))
+    assert "# TYPE loa_db_query_seconds summary" in body
+    assert float(samples["loa_db_query_seconds_count"]) > 0
+    assert 0 < float(samples["loa_db_query_seconds_sum"]) and float(samples["loa_db_query_seconds_max"]) > 0
 
     assert daemon.get("/no/such/path")[0] == 404
     status, _ = daemon.get("/hooks/kannel/nosuchgateway/dlr?c=1&m=1&t=x&s=1")

@@ -1,0 +1,138 @@
+// The dashboard as a supervisor and an officer use it, in headless Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core; no browser is downloaded). Started by
+// tests/browser/test_dashboard.py, which prepares the database and the daemon and passes:
+//   LOA_URL, OFFICER, SUPERVISOR, PASSWORD, CAMPAIGN_ID, EXPECT_DELIVERED, REPORT_YEAR, SHOTS
+// Saves a screenshot of each page under SHOTS and the downloaded report as SHOTS/report.xlsx.
+// Exits 0 when every step saw what it should, else 1 with the step that failed.
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const env = name => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const url = env("LOA_URL"), shots = env("SHOTS"), cid = env("CAMPAIGN_ID");
+fs.mkdirSync(shots, { recursive: true });
+
+function check(cond, what) {
+  if (!cond) throw new Error(`failed: ${what}`);
+  console.log(`ok   ${what}`);
+}
+
+async function login(page, name) {
+  await page.goto(url + "/");
+  await page.waitForSelector("#login-form", { state: "visible" });
+  await page.fill("#login-name", name);
+  await page.fill("#login-password", env("PASSWORD"));
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector(`#campaigns tr[data-id="${cid}"]`);
+  check((await page.textContent("#who-name")) === name, `logged in as ${name}`);
+}
+
+async function logout(page) {
+  await page.click("#logout");
+  await page.waitForSelector("#login-form", { state: "visible" });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+let failed = false;
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, locale: "vi-VN",
+    // Playwright evaluates its wait predicates as strings, which the page's CSP forbids.
+    bypassCSP: true });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", e => errors.push(String(e)));
+  page.on("request", r => { if (!r.url().startsWith(url)) errors.push("request outside the daemon: " + r.url()); });
+
+  // A wrong password is refused on the page.
+  await page.goto(url + "/");
+  await page.fill("#login-name", env("OFFICER"));
+  await page.fill("#login-password", "not the password");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#login-error").textContent.length > 0);
+  check((await page.textContent("#login-error")).includes("Sai"), "a wrong password is refused");
+  await page.screenshot({ path: path.join(shots, "login.png") });
+
+  // The officer: campaigns with their status and progress.
+  await login(page, env("OFFICER"));
+  const row = `#campaigns tr[data-id="${cid}"]`;
+  check((await page.textContent(row)).includes("Bản nháp"), "the campaign is listed as a draft");
+  await page.screenshot({ path: path.join(shots, "campaigns.png"), fullPage: true });
+
+  // An officer may not approve: the page says so and nothing changes.
+  await page.click(`${row} button[data-approve]`);
+  await page.waitForFunction(() => document.querySelector("#notice").textContent.length > 0);
+  check((await page.textContent("#notice")).includes("không có quyền"), "an officer is refused the approval");
+  const still = await page.evaluate(async id => (await (await fetch(`/api/v1/campaigns/${id}`)).json()).approved_by, cid);
+  check(still === null, "the refused approval changed nothing");
+
+  // One campaign: its funnel per channel, deliveries per day, tables by commune and group.
+  await page.click(`${row} a`);
+  await page.waitForSelector('[data-funnel="all"] svg');
+  const delivered = await page.$$eval('[data-funnel="all"] text[data-value]', ts => ts.map(t => t.dataset.value));
+  check(delivered[2] === env("EXPECT_DELIVERED"), `the funnel shows ${env("EXPECT_DELIVERED")} delivered`);
+  check((await page.$$('[data-funnel="sms"] svg, [data-funnel="zalo"] svg')).length === 2, "a funnel per channel");
+  await page.waitForSelector("#c-communes tbody tr");
+  check((await page.$$("#c-days svg rect")).length >= 2, "deliveries per day are drawn");
+  await page.click("#c-communes th:nth-child(3)");
+  await page.click("#c-communes th:nth-child(3)");
+  const firsts = await page.$$eval("#c-communes tbody tr td:nth-child(3)", tds => tds.map(td => +td.dataset.sort));
+  check(firsts.every((v, i) => i === 0 || firsts[i - 1] >= v), "the commune table sorts by a column");
+  await page.screenshot({ path: path.join(shots, "campaign.png"), fullPage: true });
+
+  // The replies queue: answer one.
+  await page.goto(url + "/#/replies");
+  await page.waitForSelector("#replies li[data-reply] textarea");
+  await page.fill("#replies li[data-reply] textarea", "Dạ, mức đóng thấp nhất là 330.000 đồng mỗi tháng.");
+  await page.screenshot({ path: path.join(shots, "replies.png"), fullPage: true });
+  await page.click("#replies li[data-reply] button");
+  await page.waitForFunction(() => document.querySelector("#notice").textContent.includes("Đã gửi"));
+  await page.waitForSelector("#replies li[data-reply] textarea", { state: "detached", timeout: 5000 }).catch(() => {});
+  check((await page.$$("#replies li[data-reply] textarea")).length === 0, "the answered reply left the queue");
+
+  // Coverage against the targets, communes below target marked.
+  await page.goto(url + "/#/coverage");
+  await page.fill("#cov-year", env("REPORT_YEAR"));
+  await page.click("#cov-form button");
+  await page.waitForSelector("#cov-communes tbody tr");
+  check((await page.$$("#cov-communes tr.below .tag.below")).length >= 1, "a commune below its target is marked");
+  await page.screenshot({ path: path.join(shots, "coverage.png"), fullPage: true });
+  await logout(page);
+
+  // The supervisor approves, and downloads the yearly report.
+  await login(page, env("SUPERVISOR"));
+  await page.click(`${row} button[data-approve]`);
+  await page.waitForFunction(() => document.querySelector("#notice").textContent.includes("Đã phê duyệt"));
+  await page.waitForFunction(sel => document.querySelector(sel).textContent.includes("✔"), row);
+  check((await page.textContent(row)).includes(env("SUPERVISOR")), "the supervisor is the approver on record");
+  await page.screenshot({ path: path.join(shots, "approved.png"), fullPage: true });
+  await page.goto(url + "/#/report");
+  await page.fill("#rep-year", env("REPORT_YEAR"));
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#rep-link")]);
+  const saved = path.join(shots, "report.xlsx");
+  await download.saveAs(saved);
+  const head = fs.readFileSync(saved).subarray(0, 2).toString();
+  check(head === "PK", "the report downloads as an XLSX (zip) file");
+  await page.screenshot({ path: path.join(shots, "report.png") });
+
+  // On a phone's width.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "vi-VN", bypassCSP: true });
+  const p2 = await phone.newPage();
+  await login(p2, env("SUPERVISOR"));
+  await p2.goto(url + `/#/campaigns/${cid}`);
+  await p2.waitForSelector('[data-funnel="all"] svg');
+  await p2.screenshot({ path: path.join(shots, "campaign-phone.png"), fullPage: true });
+  check(errors.length === 0, `no script error and nothing fetched elsewhere (${errors.join("; ")})`);
+} catch (e) {
+  failed = true;
+  console.error(String(e && e.stack || e));
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,156 @@
+/* /api/v1/coverage?year=YYYY[&topic=general|voluntary][&activity_target=PCT]: what the plans
+ * measure. Reached = citizens with at least one message about the topic delivered in the year
+ * (in [policy] timezone), against the working-age population and the target share imported by
+ * `loa targets import`, per commune (marked when below its target) and per target group
+ * (against the citizens on file: the plans give no population per group); and the share of
+ * communes with any citizen reached, against ACTIVITY_TARGET (default 70%, Gia Lai's plan). */
+#include "web/api.h"
+#include "campaigns/lifecycle.h"
+#include "core/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* $1 year, $2 topic, $3 time zone. */
+#define REACHED_CTE                                                                           \
+    "WITH reached AS (SELECT c.commune_code, coalesce(c.group_code, '') AS grp,"              \
+    "   count(DISTINCT m.citizen_id) AS n"                                                     \
+    "   FROM messages m JOIN campaigns ca ON ca.id = m.campaign_id AND ca.topic = $2"          \
+    "   JOIN citizens c ON c.id = m.citizen_id"                                                \
+    "   WHERE m.state = 'delivered'"                                                           \
+    "     AND coalesce(m.final_at, m.submitted_at) >= make_date($1::int, 1, 1)::timestamp AT TIME ZONE $3::text" \
+    "     AND coalesce(m.final_at, m.submitted_at) < make_date($1::int + 1, 1, 1)::timestamp AT TIME ZONE $3::text" \
+    "   GROUP BY 1, 2)"
+
+static const char COMMUNES_SQL[] =
+    REACHED_CTE ","
+    " per AS (SELECT commune_code, sum(n) AS n FROM reached GROUP BY 1),"
+    " t AS (SELECT commune_code, population, target_pct FROM coverage_targets"
+    "   WHERE year = $1::int AND topic = $2)"
+    " SELECT co.code, co.name, coalesce(p.name, ''), t.population, t.target_pct,"
+    "   coalesce(per.n, 0),"
+    "   CASE WHEN t.population > 0 THEN round(100.0 * coalesce(per.n, 0) / t.population, 2) END"
+    " FROM communes co LEFT JOIN provinces p ON p.code = co.province_code"
+    " LEFT JOIN t ON t.commune_code = co.code LEFT JOIN per ON per.commune_code = co.code"
+    " WHERE t.commune_code IS NOT NULL OR per.n > 0"
+    " ORDER BY p.name, co.name, co.code";
+
+static const char GROUPS_SQL[] =
+    REACHED_CTE ","
+    " onfile AS (SELECT coalesce(group_code, '') AS grp, count(*) AS n FROM citizens GROUP BY 1),"
+    " per AS (SELECT grp, sum(n) AS n FROM reached GROUP BY 1)"
+    " SELECT onfile.grp, coalesce(g.label_vi, ''), onfile.n, coalesce(per.n, 0),"
+    "   round(100.0 * coalesce(per.n, 0) / onfile.n, 2)"
+    " FROM onfile LEFT JOIN per USING (grp) LEFT JOIN target_groups g ON g.code = onfile.grp"
+    " ORDER BY onfile.n DESC, onfile.grp";
+
+struct coverage {
+    long long year, activity_target;
+    char topic[16];
+};
+
+static double num(const PGresult *r, int i, int col)
+{
+    return strtod(PQgetvalue(r, i, col), NULL);
+}
+
+static void groups_done(struct api_call *c, const PGresult *g)
+{
+    const struct coverage *cv = c->data;
+    const PGresult *r = c->keep[0];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "year", (double)cv->year);
+    cJSON_AddStringToObject(o, "topic", cv->topic);
+    cJSON *communes = cJSON_AddArrayToObject(o, "communes");
+    long long pop = 0, reached = 0, with_target = 0, active = 0, below = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        bool has_target = !PQgetisnull(r, i, 3);
+        long long n = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "code", PQgetvalue(r, i, 0));
+        cJSON_AddStringToObject(x, "name", PQgetvalue(r, i, 1));
+        cJSON_AddStringToObject(x, "province", PQgetvalue(r, i, 2));
+        cJSON_AddNumberToObject(x, "reached", (double)n);
+        if (has_target) {
+            long long p = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+            double share = PQgetisnull(r, i, 6) ? 0 : num(r, i, 6), target = num(r, i, 4);
+            bool is_below = share < target;
+            cJSON_AddNumberToObject(x, "population", (double)p);
+            cJSON_AddNumberToObject(x, "target_pct", target);
+            cJSON_AddNumberToObject(x, "reached_pct", share);
+            cJSON_AddBoolToObject(x, "below_target", is_below);
+            pop += p;
+            reached += n;
+            with_target++;
+            below += is_below;
+            active += n > 0;
+        } else {
+            cJSON_AddNullToObject(x, "population");
+            cJSON_AddNullToObject(x, "target_pct");
+            cJSON_AddNullToObject(x, "reached_pct");
+            cJSON_AddNullToObject(x, "below_target");
+        }
+        cJSON_AddItemToArray(communes, x);
+    }
+    cJSON *groups = cJSON_AddArrayToObject(o, "groups");
+    for (int i = 0; i < PQntuples(g); i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "code", PQgetvalue(g, i, 0));
+        cJSON_AddStringToObject(x, "name", PQgetvalue(g, i, 1));
+        cJSON_AddNumberToObject(x, "citizens", num(g, i, 2));
+        cJSON_AddNumberToObject(x, "reached", num(g, i, 3));
+        cJSON_AddNumberToObject(x, "reached_pct", num(g, i, 4));
+        cJSON_AddItemToArray(groups, x);
+    }
+    cJSON *t = cJSON_AddObjectToObject(o, "totals");
+    cJSON_AddNumberToObject(t, "population", (double)pop);
+    cJSON_AddNumberToObject(t, "reached", (double)reached);
+    cJSON_AddNumberToObject(t, "reached_pct", pop ? (double)(long long)(10000.0 * (double)reached / (double)pop + 0.5) / 100 : 0);
+    cJSON_AddNumberToObject(t, "communes_below_target", (double)below);
+    /* Activity counts among the communes the plan names (those with a target). */
+    cJSON *a = cJSON_AddObjectToObject(o, "activity");
+    double share = with_target ? (double)(long long)(10000.0 * (double)active / (double)with_target + 0.5) / 100 : 0;
+    cJSON_AddNumberToObject(a, "communes", (double)with_target);
+    cJSON_AddNumberToObject(a, "active", (double)active);
+    cJSON_AddNumberToObject(a, "share_pct", share);
+    cJSON_AddNumberToObject(a, "target_pct", (double)cv->activity_target);
+    cJSON_AddBoolToObject(a, "below_target", share < (double)cv->activity_target);
+    api_reply(c, 200, o);
+}
+
+static void communes_done(struct api_call *c, const PGresult *r)
+{
+    const struct coverage *cv = c->data;
+    api_keep(c, 0, r);
+    char year[16];
+    snprintf(year, sizeof year, "%lld", cv->year);
+    const char *p[3] = {year, cv->topic, config_str(c->w->cfg, "policy", "timezone")};
+    api_query(c, GROUPS_SQL, 3, p, groups_done);
+}
+
+void api_coverage(struct api_call *c)
+{
+    struct coverage cv = {.activity_target = 70};
+    const char *topic = http_req_query(c->req, "topic");
+    int has_year = api_query_int(c, "year", 2000, 2999, &cv.year);
+    if (has_year < 0 || api_query_int(c, "activity_target", 0, 100, &cv.activity_target) < 0)
+        return;
+    if (has_year == 0) {
+        api_error(c, 400, "year=YYYY is required");
+        return;
+    }
+    if (topic && !campaign_topic_ok(topic)) {
+        api_error(c, 400, "topic must be general or voluntary");
+        return;
+    }
+    snprintf(cv.topic, sizeof cv.topic, "%s", topic ? topic : "general");
+    c->data = malloc(sizeof cv);
+    if (!c->data)
+        abort();
+    memcpy(c->data, &cv, sizeof cv);
+    char year[16];
+    snprintf(year, sizeof year, "%lld", cv.year);
+    const char *p[3] = {year, cv.topic, config_str(c->w->cfg, "policy", "timezone")};
+    api_query(c, COMMUNES_SQL, 3, p, communes_done);
+}

@@ -1,0 +1,115 @@
+/* /api/v1/report?year=YYYY (or from=DATE&to=DATE)[&target=PCT]: the XLSX of `loa report`, from
+ * the same statements and the same writer (campaigns/report.h), for the dashboard's button.
+ * libxlsxwriter writes files only, so the workbook goes through a private temporary file that
+ * is removed before the answer leaves. */
+#include "web/api.h"
+#include "campaigns/report.h"
+#include "core/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+_Static_assert((int)REPORT_NTABLES <= (int)API_KEEP, "every table of the report is kept until the workbook is written");
+
+struct report {
+    char from[11], to[11];
+    double target;
+};
+
+static void send_file(struct api_call *c, const char *path)
+{
+    const struct report *rp = c->data;
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+            n = -1;
+    }
+    if (f)
+        fclose(f);
+    unlink(path);
+    if (n < 0) {
+        free(buf);
+        api_error(c, 500, "cannot read the report back");
+        return;
+    }
+    char disp[128];
+    snprintf(disp, sizeof disp, "attachment; filename=\"bao-cao-%s-%s.xlsx\"", rp->from, rp->to);
+    http_reply_header(c->req, "Content-Disposition", disp);
+    api_reply_raw(c, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf, (size_t)n);
+    free(buf);
+}
+
+static void write_report(struct api_call *c)
+{
+    const struct report *rp = c->data;
+    char path[] = "/tmp/loa-report-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        api_error(c, 500, "cannot create a temporary file: %m");
+        return;
+    }
+    close(fd);
+    char err[600];
+    struct report_opts o = {.from = rp->from, .to = rp->to, .format = "xlsx", .out = path, .target = rp->target};
+    struct report_summary sum;
+    if (report_tables_write(&o, (const PGresult *const *)c->keep, &sum, err, sizeof err) < 0) {
+        unlink(path);
+        api_error(c, 500, "%s", err);
+        return;
+    }
+    send_file(c, path);
+}
+
+/* One table after the other, each kept in c->keep[table]. */
+static void table_done(struct api_call *c, const PGresult *r)
+{
+    const struct report *rp = c->data;
+    api_keep(c, (int)c->n, r);
+    if (++c->n == REPORT_NTABLES) {
+        write_report(c);
+        return;
+    }
+    const char *p[3] = {rp->from, rp->to, config_str(c->w->cfg, "policy", "timezone")};
+    api_query(c, report_sql[c->n], 3, p, table_done);
+}
+
+static bool date_ok(const char *s)
+{
+    int y, m, d, n = 0;
+    return s && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && n == 10 && !s[n] && y >= 2000 &&
+           m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+void api_report(struct api_call *c)
+{
+    struct report rp = {.target = -1};
+    long long year = 0, target = 0;
+    int has_year = api_query_int(c, "year", 2000, 2999, &year), has_target;
+    if (has_year < 0 || (has_target = api_query_int(c, "target", 0, 100, &target)) < 0)
+        return;
+    if (has_target)
+        rp.target = (double)target;
+    const char *from = http_req_query(c->req, "from"), *to = http_req_query(c->req, "to");
+    if (has_year) {
+        snprintf(rp.from, sizeof rp.from, "%04lld-01-01", year);
+        snprintf(rp.to, sizeof rp.to, "%04lld-12-31", year);
+    } else if (date_ok(from) && date_ok(to) && strcmp(from, to) <= 0) {
+        snprintf(rp.from, sizeof rp.from, "%s", from);
+        snprintf(rp.to, sizeof rp.to, "%s", to);
+    } else {
+        api_error(c, 400, "give year=YYYY, or from=YYYY-MM-DD and to=YYYY-MM-DD with from <= to");
+        return;
+    }
+    c->data = malloc(sizeof rp);
+    if (!c->data)
+        abort();
+    memcpy(c->data, &rp, sizeof rp);
+    const char *p[3] = {rp.from, rp.to, config_str(c->w->cfg, "policy", "timezone")};
+    c->n = 0;
+    api_query(c, report_sql[0], 3, p, table_done);
+}

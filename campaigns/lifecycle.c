@@ -44,6 +44,8 @@ static void estimate_add(cJSON *arr, const char *tpl, const struct preview_resul
     }
     cJSON_AddNumberToObject(o, sms ? "total_parts" : "messages", (double)pr->total_parts);
     cJSON_AddNumberToObject(o, "cost_vnd", (double)pr->cost_vnd);
+    cJSON_AddNumberToObject(o, "same_phone", (double)pr->same_phone);
+    cJSON_AddNumberToObject(o, "saving_vnd", (double)pr->saving_vnd);
     cJSON_AddItemToArray(arr, o);
 }
 
@@ -135,12 +137,12 @@ static int insert_campaign(PGconn *db, const struct campaign_new *o, const char 
 {
     if (db_begin(db, err, errlen) < 0)
         return -1;
-    const char *p[6] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
-                        o->window_end[0] ? o->window_end : NULL};
+    const char *p[7] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
+                        o->window_end[0] ? o->window_end : NULL, o->per_phone ? o->per_phone : "one"};
     PGresult *r = db_query(db, err, errlen,
-        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end)"
-        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time)"
-        " RETURNING id", 6, p);
+        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, per_phone)"
+        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7)"
+        " RETURNING id", 7, p);
     if (!r)
         goto fail;
     char idtxt[24];
@@ -331,7 +333,7 @@ static int check_templates(PGconn *db, const char *idtxt, char *err, size_t errl
  * rendering, not the sample: a message over the gateway's max_parts would be refused). Renders the whole segment once per step; the refusal shows
  * the longest rendering so that the officer can shorten the template. */
 static int check_renderings(const struct config *cfg, PGconn *db, const char *idtxt, const char *segment,
-                            cJSON *estimates, char *err, size_t errlen)
+                            bool one_per_phone, cJSON *estimates, char *err, size_t errlen)
 {
     PGresult *r = channels_query(db, idtxt, err, errlen);
     if (!r)
@@ -351,8 +353,8 @@ static int check_renderings(const struct config *cfg, PGconn *db, const char *id
         }
         memset(pr, 0, sizeof *pr);
         if (template_preview_segment(db, strtoll(PQgetvalue(r, i, 0), NULL, 10), f.where, f.params, f.nparams,
-                                     cfg, PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3), pr, why,
-                                     sizeof why) < 0) {
+                                     cfg, PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+                                     one_per_phone, pr, why, sizeof why) < 0) {
             if (pr->has_longest)
                 snprintf(err, errlen, "template '%s': %s\nlongest rendering (citizen %" PRId64 ", %d parts):\n%s",
                          PQgetvalue(r, i, 1), why, pr->longest_id, pr->longest_info.parts, pr->longest);
@@ -379,7 +381,7 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     }
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
-    const char *p[2] = {idtxt, NULL};
+    const char *p[3] = {idtxt, NULL, row->per_phone};
     PGresult *r = db_query(db, err, errlen,
                            "SELECT ends_at IS NOT NULL AND ends_at <= now() FROM campaigns WHERE id = $1::bigint",
                            1, p);
@@ -403,8 +405,8 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     long threshold = config_int(cfg, "policy", "approval_threshold");
     bool needs = n > threshold;
     p[1] = needs ? "true" : "false";
-    if (db_exec(db, err, errlen, "UPDATE campaigns SET needs_approval = $2::boolean WHERE id = $1::bigint",
-                2, p) < 0)
+    if (db_exec(db, err, errlen, "UPDATE campaigns SET needs_approval = $2::boolean, per_phone = $3"
+                                 " WHERE id = $1::bigint", 3, p) < 0)
         return -1;
     if (needs && !row->approved) {
         snprintf(err, errlen, "campaign '%s' targets %lld citizens, more than the approval threshold "
@@ -415,7 +417,8 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     /* Last, because it renders the whole segment: every rendering fits, and the officer sees
      * what the campaign will cost before it starts. */
     char rerr[8192];
-    if (check_renderings(cfg, db, idtxt, row->segment_name, out->estimates, rerr, sizeof rerr) < 0 ||
+    if (check_renderings(cfg, db, idtxt, row->segment_name, strcmp(row->per_phone, "one") == 0,
+                         out->estimates, rerr, sizeof rerr) < 0 ||
         campaign_set_status(db, row->id, CAMP_SET(CAMP_DRAFT), CAMP_SCHEDULED, "started", NULL, rerr,
                             sizeof rerr) < 0) {
         snprintf(err, errlen, "campaign '%s' cannot start: %s", row->name, rerr);

@@ -24,6 +24,7 @@ void campaign_notify(PGconn *db, int64_t id);
 struct campaign_new {
     const char *name, *segment;
     const char *start, *end;
+    const char *per_phone;    /* "one" or "all"; NULL: the default, one */
     char window_start[8], window_end[8];
     struct channel_spec steps[CAMPAIGN_MAX_CHANNELS];
     int nsteps;
@@ -61,7 +62,8 @@ typedef int campaign_change_fn(PGconn *db, const struct config *cfg, const struc
 
 /* A draft approved by WHO, who must be a user with role supervisor or admin. */
 campaign_change_fn campaign_approve;
-/* A draft scheduled, once every template is usable, the segment is within [policy]
+/* A draft scheduled with ROW's per_phone (the caller may have changed it from the stored one),
+ * once every template is usable, the segment is within [policy]
  * approval_threshold or approved, and every citizen's rendering fits its gateway. */
 campaign_change_fn campaign_start;
 /* Scheduled or running to paused. */

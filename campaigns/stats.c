@@ -138,7 +138,8 @@ void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o)
     " c.needs_approval, c.approved_by,"                                                       \
     " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
     " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                       \
-    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI')"                         \
+    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                        \
+    " c.per_phone, c.same_phone"                                                              \
     " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
 
 static const char *opt_text(const PGresult *r, int row, int col)
@@ -173,6 +174,8 @@ static void show_json(const PGresult *d, const PGresult *chans, const struct cam
     cJSON_AddBoolToObject(o, "needs_approval", PQgetvalue(d, 0, 8)[0] == 't');
     add_opt_string(o, "approved_by", opt_text(d, 0, 9));
     add_opt_string(o, "approved_at", opt_text(d, 0, 10));
+    cJSON_AddStringToObject(o, "per_phone", PQgetvalue(d, 0, 13));
+    cJSON_AddNumberToObject(o, "same_phone", (double)strtoll(PQgetvalue(d, 0, 14), NULL, 10));
     cJSON *a = cJSON_AddArrayToObject(o, "channels");
     for (int i = 0; i < PQntuples(chans); i++) {
         cJSON *ch = cJSON_CreateObject();
@@ -204,6 +207,11 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
         fprintf(out, "  approved  by %s at %s\n", PQgetvalue(d, 0, 9), PQgetvalue(d, 0, 10));
     else if (PQgetvalue(d, 0, 8)[0] == 't')
         fprintf(out, "  approved  no (needs a supervisor's approval)\n");
+    if (strcmp(PQgetvalue(d, 0, 13), "one") == 0)
+        fprintf(out, "  per phone one message (%s suppressed: same phone as another citizen)\n",
+                PQgetvalue(d, 0, 14));
+    else
+        fprintf(out, "  per phone every citizen\n");
     fprintf(out, "\n  %-12s %12lld\n", "targeted", s->targeted);
     for (int i = 0; i < STATS_NOUTCOMES; i++)
         fprintf(out, "    %-12s %10lld\n", stats_outcome_names[i], s->outcomes[i]);

@@ -329,6 +329,56 @@ static int check_templates(PGconn *db, const char *idtxt, char *err, size_t errl
     return rc;
 }
 
+/* "kannel (sms), zalo (zalo)", the gateways of the configuration with their channels, or "none". */
+static void gateways_list(const struct config *cfg, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < config_gateway_count(cfg) && used < outlen; i++) {
+        const struct gateway_type *gt = gateway_type_find(config_gateway_type(cfg, i));
+        int n = snprintf(out + used, outlen - used, "%s%s (%s)", used ? ", " : "",
+                         config_gateway_name(cfg, i), gt ? gt->channel : "unknown type");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (!out[0])
+        snprintf(out, outlen, "none");
+}
+
+/* Every step has a gateway: the one it names, else a configured gateway of its channel. A step
+ * without one would start and then fail every message of that step in the daemon. */
+static int check_gateways(const struct config *cfg, PGconn *db, const char *idtxt, char *err,
+                          size_t errlen)
+{
+    PGresult *r = channels_query(db, idtxt, err, errlen);
+    if (!r)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        const char *channel = PQgetvalue(r, i, 2);
+        char why[ERRLEN], have[ERRLEN];
+        gateways_list(cfg, have, sizeof have);
+        if (!PQgetisnull(r, i, 3)) {
+            if (campaign_gateway_check(cfg, PQgetvalue(r, i, 3), channel, why, sizeof why) < 0) {
+                snprintf(err, errlen, "channel %s: %s; gateways configured: %s", channel, why, have);
+                rc = -1;
+            }
+            continue;
+        }
+        bool found = false;
+        for (size_t g = 0; g < config_gateway_count(cfg) && !found; g++) {
+            const struct gateway_type *gt = gateway_type_find(config_gateway_type(cfg, g));
+            found = gt && strcmp(gt->channel, channel) == 0;
+        }
+        if (!found) {
+            snprintf(err, errlen, "channel %s has no gateway in the configuration (%s); gateways "
+                                  "configured: %s", channel, config_path(cfg), have);
+            rc = -1;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Every citizen's rendering fits the gateway of each step (parts are counted for the longest
  * rendering, not the sample: a message over the gateway's max_parts would be refused). Renders the whole segment once per step; the refusal shows
  * the longest rendering so that the officer can shorten the template. */
@@ -393,7 +443,8 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
         snprintf(err, errlen, "campaign '%s' ends in the past; it cannot be started", row->name);
         return -1;
     }
-    if (check_templates(db, idtxt, why, sizeof why) < 0) {
+    if (check_templates(db, idtxt, why, sizeof why) < 0 ||
+        check_gateways(cfg, db, idtxt, why, sizeof why) < 0) {
         snprintf(err, errlen, "campaign '%s': %s", row->name, why);
         return -1;
     }

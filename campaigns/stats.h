@@ -22,7 +22,10 @@
  *  delivered  per channel: state delivered.
  *  failed     per channel: failed + undelivered.
  *  fallback   per channel: handed over to the next channel.
- *  parts      SMS parts of sent SMS; cost_vnd the cost of sent messages, all channels.
+ *  parts      SMS parts of sent SMS.
+ *  cost_vnd   what the gateways charge, all channels: the price (messages.cost_vnd, set when
+ *             the gateway takes a message) of sent SMS, and of delivered Zalo messages only,
+ *             since Zalo charges a ZNS when it is delivered, not when it is submitted.
  *  replies    rows of `replies` for the campaign; opted_out those of intent `opt_out`. */
 
 enum { STATS_NOUTCOMES = 9 };

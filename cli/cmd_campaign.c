@@ -332,10 +332,9 @@ int cmd_campaign_show(struct cli *c, int argc, char **argv)
 
 int cmd_campaign_list(struct cli *c, int argc, char **argv)
 {
-    const struct cli_command *cmd = cli_find("campaign list");
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--json") != 0)
-            return cli_usage(cmd, "unexpected argument %s", argv[i]);
+    int rc = cli_positional(cli_find("campaign list"), argc, argv, NULL, 0, "no argument");
+    if (rc != 0)
+        return rc;
     PGconn *db = cli_db(c);
     if (!db)
         return CLI_REFUSED;

@@ -7,9 +7,9 @@
 
 /* The command table: one row per command; `loa --help` lists them in this order. */
 const struct cli_command cli_commands[] = {
-    {"db migrate", cmd_db_migrate, "", "apply the sql/ migrations not yet applied (idempotent)"},
-    {"config check", cmd_config_check, "", "read the configuration and report every error"},
-    {"config keys", cmd_config_keys, "", "list every configuration key with its default and range"},
+    {"db migrate", cmd_db_migrate, "[--json]", "apply the sql/ migrations not yet applied (idempotent)"},
+    {"config check", cmd_config_check, "[--json]", "read the configuration and report every error"},
+    {"config keys", cmd_config_keys, "[--json]", "list every configuration key with its default and range"},
     {"communes import", cmd_communes_import, "FILE.csv [--rejects OUT.csv] [--json]", "load administrative units (commune_code,commune_name,province_code,province_name); upsert, idempotent"},
     {"import citizens", cmd_import_citizens, "FILE.csv [--rejects OUT.csv] [--dry-run] [--json]", "upsert citizens from a CSV file; rejected rows are reported with their line and reason"},
     {"demo-data", cmd_demo_data, "--citizens N [--seed S] [--today YYYY-MM-DD] --out FILE.csv [--json]", "write N synthetic citizens of the synthetic communes as a citizen CSV (deterministic for a seed)"},

@@ -456,9 +456,14 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     long threshold = config_int(cfg, "policy", "approval_threshold");
     bool needs = n > threshold;
     p[1] = needs ? "true" : "false";
-    if (db_exec(db, err, errlen, "UPDATE campaigns SET needs_approval = $2::boolean, per_phone = $3"
-                                 " WHERE id = $1::bigint", 3, p) < 0)
+    /* A row that does not say (per_phone "") keeps the stored choice. */
+    r = db_query(db, err, errlen,
+                 "UPDATE campaigns SET needs_approval = $2::boolean, per_phone = coalesce(nullif($3, ''), per_phone)"
+                 " WHERE id = $1::bigint RETURNING per_phone = 'one'", 3, p);
+    if (!r)
         return -1;
+    bool one_per_phone = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
     if (needs && !row->approved) {
         snprintf(err, errlen, "campaign '%s' targets %lld citizens, more than the approval threshold "
                               "of %ld: a supervisor must approve it first (`loa campaign approve %s --by NAME`)",
@@ -468,7 +473,7 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     /* Last, because it renders the whole segment: every rendering fits, and the officer sees
      * what the campaign will cost before it starts. */
     char rerr[8192];
-    if (check_renderings(cfg, db, idtxt, row->segment_name, strcmp(row->per_phone, "one") == 0,
+    if (check_renderings(cfg, db, idtxt, row->segment_name, one_per_phone,
                          out->estimates, rerr, sizeof rerr) < 0 ||
         campaign_set_status(db, row->id, CAMP_SET(CAMP_DRAFT), CAMP_SCHEDULED, "started", NULL, rerr,
                             sizeof rerr) < 0) {

@@ -7,7 +7,7 @@
  * values read per use (lease batch, retries, settle time), every gateway's common keys (rate,
  * concurrency and daily quota go to its throttle at once; max_parts, price, time-outs) and the
  * type's own keys where the type can take them (Kannel and HTTP SMS: all of them, secrets
- * included; Zalo ZNS: API address, time-out and webhook signature keys). What it does not: the
+ * included; Zalo ZNS and OA: API address, time-out and webhook signature keys). What it does not: the
  * set of gateways (adding, removing or renaming one needs a restart, and such a file is
  * refused), [database], [http] and the scheduler's tick, which are logged as needing a restart.
  * Nothing in flight is touched: HTTP requests and webhooks finish with what they started with. */

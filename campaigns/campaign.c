@@ -238,6 +238,11 @@ int campaign_channels_parse(const char *spec, struct channel_spec *out, int *n, 
     }
 }
 
+bool campaign_per_phone_valid(const char *per_phone)
+{
+    return per_phone && (strcmp(per_phone, "one") == 0 || strcmp(per_phone, "all") == 0);
+}
+
 /* ---- Lookup ---- */
 
 static int find_by(PGconn *db, const char *sql, const char *key, struct campaign_row *out,
@@ -260,6 +265,7 @@ static int find_by(PGconn *db, const char *sql, const char *key, struct campaign
         out->paused_from = CAMP_SCHEDULED;
         if (!PQgetisnull(r, 0, 7))
             campaign_status_parse(PQgetvalue(r, 0, 7), &out->paused_from);
+        snprintf(out->per_phone, sizeof out->per_phone, "%s", PQgetvalue(r, 0, 8));
     }
     PQclear(r);
     return found ? 1 : 0;
@@ -267,7 +273,7 @@ static int find_by(PGconn *db, const char *sql, const char *key, struct campaign
 
 #define FIND_SQL                                                                              \
     "SELECT c.id, c.name, c.status, c.segment_id, s.name, c.approved_at, c.approved_by,"     \
-    " c.paused_from FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE "
+    " c.paused_from, c.per_phone FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE "
 
 int campaign_find(PGconn *db, const char *key, struct campaign_row *out, char *err,
                   size_t errlen)

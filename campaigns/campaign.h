@@ -72,7 +72,11 @@ struct campaign_row {
     bool approved;
     char approved_by[128];
     enum campaign_status paused_from;   /* CAMP_SCHEDULED when not paused */
+    char per_phone[4];                  /* "one": each phone number reached once; "all" */
 };
+
+/* PER_PHONE is "one" or "all" (`--per-phone`). */
+bool campaign_per_phone_valid(const char *per_phone);
 
 /* Finds campaign KEY: by exact name, else by id when KEY is a number. 0, or -1 with ERR
  * ("no campaign 'x'" or the database's error). */

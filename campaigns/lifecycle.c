@@ -44,6 +44,8 @@ static void estimate_add(cJSON *arr, const char *tpl, const struct preview_resul
     }
     cJSON_AddNumberToObject(o, sms ? "total_parts" : "messages", (double)pr->total_parts);
     cJSON_AddNumberToObject(o, "cost_vnd", (double)pr->cost_vnd);
+    cJSON_AddNumberToObject(o, "same_phone", (double)pr->same_phone);
+    cJSON_AddNumberToObject(o, "saving_vnd", (double)pr->saving_vnd);
     cJSON_AddItemToArray(arr, o);
 }
 
@@ -140,12 +142,13 @@ static int insert_campaign(PGconn *db, const struct campaign_new *o, const char 
 {
     if (db_begin(db, err, errlen) < 0)
         return -1;
-    const char *p[7] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
-                        o->window_end[0] ? o->window_end : NULL, o->topic ? o->topic : "general"};
+    const char *p[8] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
+                        o->window_end[0] ? o->window_end : NULL, o->topic ? o->topic : "general",
+                        o->per_phone ? o->per_phone : "one"};
     PGresult *r = db_query(db, err, errlen,
-        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic)"
-        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7)"
-        " RETURNING id", 7, p);
+        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic, per_phone)"
+        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7, $8)"
+        " RETURNING id", 8, p);
     if (!r)
         goto fail;
     char idtxt[24];
@@ -324,11 +327,61 @@ static int check_templates(PGconn *db, const char *idtxt, char *err, size_t errl
     return rc;
 }
 
+/* "kannel (sms), zalo (zalo)", the gateways of the configuration with their channels, or "none". */
+static void gateways_list(const struct config *cfg, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < config_gateway_count(cfg) && used < outlen; i++) {
+        const struct gateway_type *gt = gateway_type_find(config_gateway_type(cfg, i));
+        int n = snprintf(out + used, outlen - used, "%s%s (%s)", used ? ", " : "",
+                         config_gateway_name(cfg, i), gt ? gt->channel : "unknown type");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (!out[0])
+        snprintf(out, outlen, "none");
+}
+
+/* Every step has a gateway: the one it names, else a configured gateway of its channel. A step
+ * without one would start and then fail every message of that step in the daemon. */
+static int check_gateways(const struct config *cfg, PGconn *db, const char *idtxt, char *err,
+                          size_t errlen)
+{
+    PGresult *r = channels_query(db, idtxt, err, errlen);
+    if (!r)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        const char *channel = PQgetvalue(r, i, 2);
+        char why[ERRLEN], have[ERRLEN];
+        gateways_list(cfg, have, sizeof have);
+        if (!PQgetisnull(r, i, 3)) {
+            if (campaign_gateway_check(cfg, PQgetvalue(r, i, 3), channel, why, sizeof why) < 0) {
+                snprintf(err, errlen, "channel %s: %s; gateways configured: %s", channel, why, have);
+                rc = -1;
+            }
+            continue;
+        }
+        bool found = false;
+        for (size_t g = 0; g < config_gateway_count(cfg) && !found; g++) {
+            const struct gateway_type *gt = gateway_type_find(config_gateway_type(cfg, g));
+            found = gt && strcmp(gt->channel, channel) == 0;
+        }
+        if (!found) {
+            snprintf(err, errlen, "channel %s has no gateway in the configuration (%s); gateways "
+                                  "configured: %s", channel, config_path(cfg), have);
+            rc = -1;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Every citizen's rendering fits the gateway of each step (parts are counted for the longest
  * rendering, not the sample: a message over the gateway's max_parts would be refused). Renders the whole segment once per step; the refusal shows
  * the longest rendering so that the officer can shorten the template. */
 static int check_renderings(const struct config *cfg, PGconn *db, const char *idtxt, const char *segment,
-                            cJSON *estimates, char *err, size_t errlen)
+                            bool one_per_phone, cJSON *estimates, char *err, size_t errlen)
 {
     PGresult *r = channels_query(db, idtxt, err, errlen);
     if (!r)
@@ -348,8 +401,8 @@ static int check_renderings(const struct config *cfg, PGconn *db, const char *id
         }
         memset(pr, 0, sizeof *pr);
         if (template_preview_segment(db, strtoll(PQgetvalue(r, i, 0), NULL, 10), f.where, f.params, f.nparams,
-                                     cfg, PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3), pr, why,
-                                     sizeof why) < 0) {
+                                     cfg, PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+                                     one_per_phone, pr, why, sizeof why) < 0) {
             if (pr->has_longest)
                 snprintf(err, errlen, "template '%s': %s\nlongest rendering (citizen %" PRId64 ", %d parts):\n%s",
                          PQgetvalue(r, i, 1), why, pr->longest_id, pr->longest_info.parts, pr->longest);
@@ -376,7 +429,7 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     }
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
-    const char *p[2] = {idtxt, NULL};
+    const char *p[3] = {idtxt, NULL, row->per_phone};
     PGresult *r = db_query(db, err, errlen,
                            "SELECT ends_at IS NOT NULL AND ends_at <= now() FROM campaigns WHERE id = $1::bigint",
                            1, p);
@@ -388,7 +441,8 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
         snprintf(err, errlen, "campaign '%s' ends in the past; it cannot be started", row->name);
         return -1;
     }
-    if (check_templates(db, idtxt, why, sizeof why) < 0) {
+    if (check_templates(db, idtxt, why, sizeof why) < 0 ||
+        check_gateways(cfg, db, idtxt, why, sizeof why) < 0) {
         snprintf(err, errlen, "campaign '%s': %s", row->name, why);
         return -1;
     }
@@ -400,9 +454,14 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     long threshold = config_int(cfg, "policy", "approval_threshold");
     bool needs = n > threshold;
     p[1] = needs ? "true" : "false";
-    if (db_exec(db, err, errlen, "UPDATE campaigns SET needs_approval = $2::boolean WHERE id = $1::bigint",
-                2, p) < 0)
+    /* A row that does not say (per_phone "") keeps the stored choice. */
+    r = db_query(db, err, errlen,
+                 "UPDATE campaigns SET needs_approval = $2::boolean, per_phone = coalesce(nullif($3, ''), per_phone)"
+                 " WHERE id = $1::bigint RETURNING per_phone = 'one'", 3, p);
+    if (!r)
         return -1;
+    bool one_per_phone = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
     if (needs && !row->approved) {
         snprintf(err, errlen, "campaign '%s' targets %lld citizens, more than the approval threshold "
                               "of %ld: a supervisor must approve it first (`loa campaign approve %s --by NAME`)",
@@ -412,7 +471,8 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     /* Last, because it renders the whole segment: every rendering fits, and the officer sees
      * what the campaign will cost before it starts. */
     char rerr[8192];
-    if (check_renderings(cfg, db, idtxt, row->segment_name, out->estimates, rerr, sizeof rerr) < 0 ||
+    if (check_renderings(cfg, db, idtxt, row->segment_name, one_per_phone,
+                         out->estimates, rerr, sizeof rerr) < 0 ||
         campaign_set_status(db, row->id, CAMP_SET(CAMP_DRAFT), CAMP_SCHEDULED, "started", NULL, rerr,
                             sizeof rerr) < 0) {
         snprintf(err, errlen, "campaign '%s' cannot start: %s", row->name, rerr);

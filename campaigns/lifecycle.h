@@ -25,6 +25,7 @@ struct campaign_new {
     const char *name, *segment;
     const char *start, *end;
     const char *topic;        /* general (NULL: the default) or voluntary: what coverage counts it for */
+    const char *per_phone;    /* "one" or "all"; NULL: the default, one */
     char window_start[8], window_end[8];
     struct channel_spec steps[CAMPAIGN_MAX_CHANNELS];
     int nsteps;
@@ -66,7 +67,8 @@ typedef int campaign_change_fn(PGconn *db, const struct config *cfg, const struc
 /* A draft approved by WHO, who must be an enabled user with role supervisor or admin
  * (CAMPAIGN_ENOSUPERVISOR with ERR when not); recorded in the audit log. */
 campaign_change_fn campaign_approve;
-/* A draft scheduled, once every template is usable, the segment is within [policy]
+/* A draft scheduled with ROW's per_phone (the caller may have changed it from the stored one),
+ * once every template is usable, the segment is within [policy]
  * approval_threshold or approved, and every citizen's rendering fits its gateway. */
 campaign_change_fn campaign_start;
 /* Scheduled or running to paused. */

@@ -134,13 +134,28 @@ static void set_sample(struct previewer *p, const struct tpl_citizen *c, const c
     o->sample_info = *info;
 }
 
+/* A reachable citizen whose household's message goes to another member: rendered only to say
+ * what one message per phone saves. */
+static void preview_same_phone(struct previewer *p, const struct tpl_citizen *c)
+{
+    struct preview_result *o = p->out;
+    char buf[TPL_RENDER_MAX], why[256];
+    struct sms_info info;
+    o->same_phone++;
+    if (render_one(p, c, buf, sizeof buf, &info, why, sizeof why) >= 0) o->same_phone_parts += info.parts;
+}
+
 /* Adds one citizen of the segment to the figures. */
-static void preview_one(struct previewer *p, const struct tpl_citizen *c, int sendable)
+static void preview_one(struct previewer *p, const struct tpl_citizen *c, int sendable, int same_phone)
 {
     struct preview_result *o = p->out;
     o->citizens++;
     if (!sendable) return;
     o->sendable++;
+    if (same_phone) {
+        preview_same_phone(p, c);
+        return;
+    }
     const struct tpl_variant *v = template_set_pick(p->set, c->language);
     for (int i = 0; i < o->nlanguages; i++)
         if (strcmp(o->languages[i].language, v->language) == 0) o->languages[i].citizens++;
@@ -166,17 +181,27 @@ static void preview_one(struct previewer *p, const struct tpl_citizen *c, int se
     }
 }
 
-/* Streams the segment in single-row mode: one row in memory at a time. */
+/* Streams the segment in single-row mode: one row in memory at a time. With ONE_PER_PHONE the
+ * last column says whether the citizen is a reachable member of a household whose message goes
+ * to another (the first of its phone's reachable members in the household order), as the
+ * daemon's materialisation decides it (engine/scheduler.c). */
 static int preview_stream(struct previewer *p, const char *where, char **params, int nparams,
-                          char *err, size_t errlen)
+                          bool one_per_phone, char *err, size_t errlen)
 {
-    size_t len = strlen(where) + 1024;
+    const char *sendable = segment_sendable_sql();
+    size_t len = strlen(where) + 3 * strlen(sendable) + 1024;
     char *sql = malloc(len);
     const char **vals = calloc((size_t)nparams + 1, sizeof *vals);
     int rc = -1;
     if (!sql || !vals) { snprintf(err, errlen, "out of memory"); goto out; }
-    snprintf(sql, len, "SELECT " TPL_CITIZEN_COLUMNS ", (%s) FROM " TPL_CITIZEN_FROM
-             " WHERE (%s) ORDER BY c.id", segment_sendable_sql(), where);
+    if (one_per_phone)
+        snprintf(sql, len, "SELECT " TPL_CITIZEN_COLUMNS ", (%s), c.phone IS NOT NULL AND (%s) AND"
+                 " first_value(c.id) OVER (PARTITION BY c.phone, (%s) ORDER BY %s) <> c.id"
+                 " FROM " TPL_CITIZEN_FROM " WHERE (%s) ORDER BY c.id", sendable, sendable, sendable,
+                 segment_household_order_sql(), where);
+    else
+        snprintf(sql, len, "SELECT " TPL_CITIZEN_COLUMNS ", (%s), false FROM " TPL_CITIZEN_FROM
+                 " WHERE (%s) ORDER BY c.id", sendable, where);
     vals[0] = channel_of(p->set->channel);
     for (int i = 0; i < nparams; i++) vals[i + 1] = params[i];
     if (!PQsendQueryParams(p->db, sql, nparams + 1, NULL, vals, NULL, NULL, 0) ||
@@ -191,7 +216,8 @@ static int preview_stream(struct previewer *p, const char *where, char **params,
         if (st == PGRES_SINGLE_TUPLE) {
             struct tpl_citizen c;
             tpl_citizen_from_row(r, 0, 0, &c);
-            preview_one(p, &c, PQgetvalue(r, 0, TPL_CITIZEN_NCOLUMNS)[0] == 't');
+            preview_one(p, &c, PQgetvalue(r, 0, TPL_CITIZEN_NCOLUMNS)[0] == 't',
+                        PQgetvalue(r, 0, TPL_CITIZEN_NCOLUMNS + 1)[0] == 't');
         } else if (st != PGRES_TUPLES_OK && rc == 0) {
             snprintf(err, errlen, "%s", PQresultErrorMessage(r));
             rc = -1;
@@ -202,6 +228,12 @@ out:
     free(sql);
     free(vals);
     return rc;
+}
+
+static void preview_price(struct preview_result *o)
+{
+    o->cost_vnd = o->total_parts * o->price_per_part_vnd;
+    o->saving_vnd = o->same_phone_parts * o->price_per_part_vnd;
 }
 
 /* The verdict on a streamed segment: refused when a sendable citizen cannot be rendered or
@@ -224,15 +256,15 @@ static int preview_verdict(const struct preview_result *o, char *err, size_t err
 
 int template_preview_segment(PGconn *db, int64_t template_id, const char *segment_where,
                              char **params, int nparams, const struct config *cfg,
-                             const char *gateway, struct preview_result *out, char *err,
-                             size_t errlen)
+                             const char *gateway, bool one_per_phone, struct preview_result *out,
+                             char *err, size_t errlen)
 {
     struct previewer p;
     if (previewer_open(&p, db, template_id, cfg, gateway, out, err, errlen) < 0) return -1;
-    int rc = preview_stream(&p, segment_where, params, nparams, err, errlen);
+    int rc = preview_stream(&p, segment_where, params, nparams, one_per_phone, err, errlen);
     previewer_close(&p);
     if (rc < 0) return -1;
-    out->cost_vnd = out->total_parts * out->price_per_part_vnd;
+    preview_price(out);
     return preview_verdict(out, err, errlen);
 }
 
@@ -306,6 +338,8 @@ cJSON *preview_to_json(const char *name, const char *segment, const struct previ
     else cJSON_AddNullToObject(j, "longest");
     cJSON_AddNumberToObject(j, "citizens", (double)o->citizens);
     cJSON_AddNumberToObject(j, "sendable", (double)o->sendable);
+    cJSON_AddNumberToObject(j, "same_phone", (double)o->same_phone);
+    cJSON_AddNumberToObject(j, "saving_vnd", (double)o->saving_vnd);
     cJSON_AddNumberToObject(j, "total_parts", (double)o->total_parts);
     cJSON_AddNumberToObject(j, "cost_vnd", (double)o->cost_vnd);
     cJSON_AddNumberToObject(j, "over_max_parts", (double)o->over_max_parts);
@@ -353,6 +387,10 @@ void preview_print_text(FILE *out, const char *name, const char *segment, const 
             segment ? "segment " : "all citizens", segment ? segment : "", o->citizens, o->sendable,
             o->channel == TPL_ZNS ? "Zalo" : "SMS", o->total_parts,
             o->channel == TPL_ZNS ? "messages" : "parts", o->cost_vnd);
+    if (o->same_phone > 0)
+        fprintf(out, "one message per phone: %ld citizen(s) share a phone with another who gets it, "
+                "saving %lld %s, about %lld VND\n", o->same_phone, o->same_phone_parts,
+                o->channel == TPL_ZNS ? "messages" : "parts", o->saving_vnd);
     fprintf(out, "variants:");
     for (int i = 0; i < o->nlanguages; i++)
         fprintf(out, " %s %ld", o->languages[i].language, o->languages[i].citizens);
@@ -387,12 +425,13 @@ int template_preview(PGconn *db, const struct config *cfg, const struct preview_
     if (previewer_open(&p, db, id, cfg, q->gateway, o, err, errlen) < 0)
         goto out;
     if ((q->citizen && preview_sample_citizen(&p, q->citizen, err, errlen) < 0) ||
-        preview_stream(&p, q->segment ? fs.where : "true", fs.params, fs.nparams, err, errlen) < 0) {
+        preview_stream(&p, q->segment ? fs.where : "true", fs.params, fs.nparams, !q->all_per_phone,
+                       err, errlen) < 0) {
         previewer_close(&p);
         goto out;
     }
     previewer_close(&p);
-    o->cost_vnd = o->total_parts * o->price_per_part_vnd;
+    preview_price(o);
     rc = preview_verdict(o, err, errlen) < 0 ? 1 : 0;
 out:
     filter_sql_free(&fs);

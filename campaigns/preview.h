@@ -1,6 +1,7 @@
 #ifndef LOA_PREVIEW_H
 #define LOA_PREVIEW_H
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,7 +27,11 @@ struct preview_result {
     int max_parts;
     long price_per_part_vnd;        /* per SMS part, or per ZNS message */
     long citizens;                  /* in the segment */
-    long sendable;                  /* reachable on the channel: rendered, counted and priced */
+    long sendable;                  /* reachable on the channel */
+    long same_phone;                /* of those, not sent with one message per phone: another
+                                     * member of the segment on their phone gets it */
+    long long same_phone_parts;     /* the SMS parts (ZNS: messages) they would have cost */
+    long long saving_vnd;           /* and their price: what one message per phone saves */
     long failed;                    /* sendable citizens whose rendering is refused */
     long over_max_parts;            /* SMS renderings longer than max_parts */
     long long total_parts;          /* SMS parts (ZNS: messages) of all sendable citizens */
@@ -49,19 +54,23 @@ struct preview_result {
 /* Renders template TEMPLATE_ID for every citizen of SEGMENT_WHERE (a boolean expression over
  * `citizens c` compiled with param_base 1: $1 is taken by the channel, PARAMS fill $2…) and
  * prices it on GATEWAY (NULL: the first configured gateway of the template's channel). The
- * sample is the first citizen of the segment by id. OUT is filled in every case where the
+ * sample is the first citizen of the segment by id. With ONE_PER_PHONE, a reachable citizen
+ * who shares a phone with a member that segment_household_order_sql() puts first is counted in
+ * same_phone instead of total_parts and cost_vnd. OUT is filled in every case where the
  * segment could be read. Returns 0 when every sendable citizen's rendering is accepted, -1 with
  * the reason in ERR otherwise (over max_parts or a ZNS limit: the longest rendering is in OUT),
  * or on a database error. */
 int template_preview_segment(PGconn *db, int64_t template_id, const char *segment_where,
                              char **params, int nparams, const struct config *cfg,
-                             const char *gateway, struct preview_result *out, char *err,
-                             size_t errlen);
+                             const char *gateway, bool one_per_phone, struct preview_result *out,
+                             char *err, size_t errlen);
 
 /* `loa template preview`: template NAME over SEGMENT (NULL: all citizens), priced on GATEWAY
- * (NULL: the first of the channel), the sample being citizen CITIZEN (digits) when not NULL. */
+ * (NULL: the first of the channel), the sample being citizen CITIZEN (digits) when not NULL,
+ * one message per phone unless ALL_PER_PHONE. */
 struct preview_request {
     const char *name, *segment, *gateway, *citizen;
+    bool all_per_phone;
 };
 /* 0 with O filled; 1 with O filled and the refusal in ERR (a rendering over max_parts or a ZNS
  * limit: the longest is in O); -1 with ERR when there is nothing to show. */

@@ -47,8 +47,12 @@ int campaign_stats_add(struct campaign_stats *s, const char *channel, const char
     s->outcomes[o] += n;
     if (state_sent(st)) {
         c->sent += n;
-        c->cost_vnd += cost_vnd;
-        s->cost_vnd += cost_vnd;
+        /* An SMS is billed when the gateway takes it; Zalo bills a message only once it is
+         * delivered (gateways.md), so a Zalo message's price counts in its delivered row. */
+        if (ch == STATS_SMS || st == MSG_DELIVERED) {
+            c->cost_vnd += cost_vnd;
+            s->cost_vnd += cost_vnd;
+        }
         if (ch == STATS_SMS)
             c->parts += parts;
     }
@@ -159,6 +163,8 @@ void campaign_show_json(const PGresult *d, const PGresult *chans, const struct c
     cJSON_AddStringToObject(o, "topic", PQgetvalue(d, 0, 13));
     add_opt_string(o, "approved_by", opt_text(d, 0, 9));
     add_opt_string(o, "approved_at", opt_text(d, 0, 10));
+    cJSON_AddStringToObject(o, "per_phone", PQgetvalue(d, 0, 14));
+    cJSON_AddNumberToObject(o, "same_phone", (double)strtoll(PQgetvalue(d, 0, 15), NULL, 10));
     cJSON *a = cJSON_AddArrayToObject(o, "channels");
     for (int i = 0; i < PQntuples(chans); i++) {
         cJSON *ch = cJSON_CreateObject();
@@ -190,6 +196,11 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
         fprintf(out, "  approved  by %s at %s\n", PQgetvalue(d, 0, 9), PQgetvalue(d, 0, 10));
     else if (PQgetvalue(d, 0, 8)[0] == 't')
         fprintf(out, "  approved  no (needs a supervisor's approval)\n");
+    if (strcmp(PQgetvalue(d, 0, 14), "one") == 0)
+        fprintf(out, "  per phone one message (%s suppressed: same phone as another citizen)\n",
+                PQgetvalue(d, 0, 15));
+    else
+        fprintf(out, "  per phone every citizen\n");
     fprintf(out, "\n  %-12s %12lld\n", "targeted", s->targeted);
     for (int i = 0; i < STATS_NOUTCOMES; i++)
         fprintf(out, "    %-12s %10lld\n", stats_outcome_names[i], s->outcomes[i]);

@@ -22,7 +22,10 @@
  *  delivered  per channel: state delivered.
  *  failed     per channel: failed + undelivered.
  *  fallback   per channel: handed over to the next channel.
- *  parts      SMS parts of sent SMS; cost_vnd the cost of sent messages, all channels.
+ *  parts      SMS parts of sent SMS.
+ *  cost_vnd   what the gateways charge, all channels: the price (messages.cost_vnd, set when
+ *             the gateway takes a message) of sent SMS, and of delivered Zalo messages only,
+ *             since Zalo charges a ZNS when it is delivered, not when it is submitted.
  *  replies    rows of `replies` for the campaign; opted_out those of intent `opt_out`. */
 
 enum { STATS_NOUTCOMES = 9 };
@@ -68,7 +71,7 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
     "SELECT c.id, c.name, c.status, s.name, c.needs_approval, c.approved_by, c.topic"         \
     " FROM campaigns c JOIN segments s ON s.id = c.segment_id"
 /* One campaign's own columns ($1 its id); times as UTC ISO text and as local text in the
- * policy time zone ($2) for people; the last column is its topic. */
+ * policy time zone ($2) for people; then its topic, per_phone and same_phone. */
 #define CAMPAIGN_DETAIL_SQL                                                                   \
     "SELECT c.id, c.name, c.status, s.name,"                                                  \
     " to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
@@ -77,7 +80,8 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
     " c.needs_approval, c.approved_by,"                                                       \
     " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
     " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                      \
-    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'), c.topic"                \
+    " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'), c.topic,"               \
+    " c.per_phone, c.same_phone"                                                              \
     " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
 /* $1 the campaign id: its channel steps (channel, template, gateway) in order. */
 #define CAMPAIGN_CHANNELS_SQL                                                                 \

@@ -70,6 +70,22 @@ int cli_bad_option(const struct cli_command *cmd, int ch, char **argv)
                      : cli_usage(cmd, "unknown option %s", argv[optind - 1]);
 }
 
+int cli_positional(const struct cli_command *cmd, int argc, char **argv, const char **args, int n,
+                   const char *what)
+{
+    int k = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            continue;
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2])
+            return cli_usage(cmd, "unknown option %s", argv[i]);
+        if (k == n)
+            return cli_usage(cmd, "expected %s", what);
+        args[k++] = argv[i];
+    }
+    return k == n ? 0 : cli_usage(cmd, "expected %s", what);
+}
+
 void cli_print_usage(FILE *f, const struct cli_command *cmd)
 {
     fprintf(f, "usage: loa %s %s\n  %s\n", cmd->words, cmd->usage ? cmd->usage : "", cmd->help ? cmd->help : "");
@@ -113,12 +129,31 @@ int cli_only_json(const struct cli_command *cmd, int argc, char **argv)
     return CLI_OK;
 }
 
+/* `loa help --json`: the command table, for scripts and for the test that checks every command
+ * that prints a result also prints it as JSON ("json": its usage offers --json). */
+static void print_help_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "version", LOA_VERSION);
+    cJSON *a = cJSON_AddArrayToObject(o, "commands");
+    for (const struct cli_command *c = cli_commands; c->words; c++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "command", c->words);
+        cJSON_AddStringToObject(x, "usage", c->usage ? c->usage : "");
+        cJSON_AddStringToObject(x, "help", c->help ? c->help : "");
+        cJSON_AddBoolToObject(x, "json", c->usage && strstr(c->usage, "--json") != NULL);
+        cJSON_AddItemToArray(a, x);
+    }
+    cli_print_json(o);
+}
+
 static void print_help(FILE *f)
 {
     fprintf(f, "loa %s — SMS and Zalo outreach campaigns for BHXH\n\n"
                "usage: loa [-c FILE] COMMAND [ARGS] [--json] [--help]\n\n"
                "  -c FILE    configuration (else $LOA_CONFIG, else ./loa.conf, else built-in defaults)\n"
-               "  --version  print the version\n\ncommands:\n", LOA_VERSION);
+               "  --version  print the version\n"
+               "  help --json  the commands as JSON\n\ncommands:\n", LOA_VERSION);
     for (const struct cli_command *c = cli_commands; c->words; c++)
         fprintf(f, "  %-20s %s\n", c->words, c->help ? c->help : "");
     fprintf(f, "\n`loa COMMAND --help` describes one command. Exit status: 0 done, 1 refused, 2 bad usage.\n");
@@ -224,7 +259,10 @@ int cli_main(int argc, char **argv)
             printf("loa %s\n", LOA_VERSION);
             return CLI_OK;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "help") == 0) {
-            print_help(stdout);
+            if (cli_has_flag(argc, argv, "--json"))
+                print_help_json();
+            else
+                print_help(stdout);
             return CLI_OK;
         } else if (argv[i][0] == '-') {
             return cli_usage(NULL, "unknown option %s (see loa --help)", argv[i]);

@@ -60,6 +60,11 @@ int cli_json_done(struct cJSON *json, int rc, const char *err);
  * missing, anything else an unknown option. Returns CLI_USAGE. */
 int cli_bad_option(const struct cli_command *cmd, int ch, char **argv);
 
+/* For a command that takes only --json and exactly N positional arguments, stored in ARGS (may
+ * be NULL when N is 0): 0, or the usage error (WHAT says what is expected: "one TEXT"). */
+int cli_positional(const struct cli_command *cmd, int argc, char **argv, const char **args, int n,
+                   const char *what);
+
 /* Prints the usage and help of a command on F. */
 void cli_print_usage(FILE *f, const struct cli_command *cmd);
 

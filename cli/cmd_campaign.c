@@ -71,6 +71,9 @@ static void print_estimates(const cJSON *estimates)
                    sms ? "sms" : "zalo", string(e, "template"), gw[0] ? gw : "(no gateway)",
                    number(e, "sendable"), number(e, "citizens"),
                    number(e, sms ? "total_parts" : "messages"), number(e, "cost_vnd"));
+        if (number(e, "same_phone") > 0)
+            printf("    one message per phone: %lld citizen(s) share a phone with another who gets it, "
+                   "saving about %lld VND\n", number(e, "same_phone"), number(e, "saving_vnd"));
     }
 }
 
@@ -84,7 +87,8 @@ static int create_parse(int argc, char **argv, struct campaign_new *o, const cha
         {"segment", required_argument, NULL, 's'}, {"channels", required_argument, NULL, 'C'},
         {"start", required_argument, NULL, 'S'},   {"end", required_argument, NULL, 'E'},
         {"window", required_argument, NULL, 'w'},  {"json", no_argument, NULL, 'j'},
-        {"topic", required_argument, NULL, 'T'},   {NULL, 0, NULL, 0}};
+        {"topic", required_argument, NULL, 'T'},   {"per-phone", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0}};
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -95,6 +99,11 @@ static int create_parse(int argc, char **argv, struct campaign_new *o, const cha
         case 'E': o->end = optarg; break;
         case 'w': *window = optarg; break;
         case 'T': o->topic = optarg; break;
+        case 'p':
+            if (!campaign_per_phone_valid(optarg))
+                return cli_usage(cmd, "--per-phone takes one or all, not '%s'", optarg);
+            o->per_phone = optarg;
+            break;
         case 'j': break;
         default: return cli_bad_option(cmd, ch, argv);
         }
@@ -161,19 +170,35 @@ int cmd_campaign_create(struct cli *c, int argc, char **argv)
 
 /* ---- the changes of a campaign ---- */
 
-/* Parses `CAMPAIGN [--json] [--by NAME]` (--by only when BY is not NULL). */
+/* The options of a change beyond CAMPAIGN and --json: a pointer left NULL is an option the
+ * command does not take. */
+struct change_opts {
+    const char **by;          /* approve: --by NAME */
+    const char **per_phone;   /* start: --per-phone one|all */
+};
+
+/* Parses `CAMPAIGN [--json]` and the options of O. */
 static int lifecycle_parse(const struct cli_command *cmd, int argc, char **argv, const char **key,
-                           const char **by)
+                           const struct change_opts *o)
 {
-    static const struct option with_by[] = {
-        {"json", no_argument, NULL, 'j'}, {"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
-    static const struct option no_by[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"by", required_argument, NULL, 'b'},
+        {"per-phone", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":", by ? with_by : no_by, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (ch) {
         case 'j': break;
-        case 'b': *by = optarg; break;
+        case 'b':
+            if (!o->by) return cli_bad_option(cmd, '?', argv);
+            *o->by = optarg;
+            break;
+        case 'p':
+            if (!o->per_phone) return cli_bad_option(cmd, '?', argv);
+            if (!campaign_per_phone_valid(optarg))
+                return cli_usage(cmd, "--per-phone takes one or all, not '%s'", optarg);
+            *o->per_phone = optarg;
+            break;
         default: return cli_bad_option(cmd, ch, argv);
         }
     }
@@ -187,10 +212,10 @@ static int lifecycle_parse(const struct cli_command *cmd, int argc, char **argv,
 /* The common start of every command on one campaign: its options, the database, and the
  * campaign it names. CLI_OK with *DB and *ROW set, else the exit status to return. */
 static int campaign_open(struct cli *c, const struct cli_command *cmd, int argc, char **argv,
-                         const char **by, PGconn **db, struct campaign_row *row)
+                         const struct change_opts *o, PGconn **db, struct campaign_row *row)
 {
     const char *key = NULL;
-    int rc = lifecycle_parse(cmd, argc, argv, &key, by);
+    int rc = lifecycle_parse(cmd, argc, argv, &key, o);
     if (rc != CLI_OK)
         return rc;
     if (!(*db = cli_db(c)))
@@ -213,20 +238,24 @@ static const char *actor(const char *by)
 }
 
 /* Runs change FN on the campaign named by argv. An approval needs to know who approves
- * (NEEDS_BY: --by NAME, else the login name). */
+ * (NEEDS_BY: --by NAME, else the login name); a start may say how many per phone. */
 static int change_run(struct cli *c, const char *words, campaign_change_fn *fn, bool needs_by,
                       int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find(words);
-    const char *by = "", *who = NULL;
+    const char *by = "", *who = NULL, *per_phone = NULL;
+    bool starts = fn == campaign_start;
+    struct change_opts opts = {needs_by ? &by : NULL, starts ? &per_phone : NULL};
     PGconn *db;
     struct campaign_row row;
-    int rc = campaign_open(c, cmd, argc, argv, needs_by ? &by : NULL, &db, &row);
+    int rc = campaign_open(c, cmd, argc, argv, &opts, &db, &row);
     if (rc != CLI_OK)
         return rc;
     /* Without a supervisor to name, the officer needs to know how to get one, not the usage. */
     static const char no_supervisor[] = "no supervisor named: create one with `loa user add NAME "
                                         "--role supervisor` and approve with `--by NAME`";
+    if (per_phone)
+        snprintf(row.per_phone, sizeof row.per_phone, "%s", per_phone);
     if (needs_by && !(who = actor(by)))
         return cli_refuse("%s", no_supervisor);
     struct campaign_change ch = {.estimates = cJSON_CreateArray()};

@@ -12,31 +12,6 @@
 
 enum { ERRLEN = 600, QUESTION_MAX = 500, ANSWER_MAX = 1000 };
 
-static void print_json(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    puts(s);
-    free(s);
-    cJSON_Delete(o);
-}
-
-/* Commands that take only --json and N positional arguments: they are in ARGS. */
-static int positional(const struct cli_command *cmd, int argc, char **argv, const char **args, int n,
-                      const char *what)
-{
-    int k = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            continue;
-        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2])
-            return cli_usage(cmd, "unknown option %s", argv[i]);
-        if (k == n)
-            return cli_usage(cmd, "expected %s", what);
-        args[k++] = argv[i];
-    }
-    return k == n ? 0 : cli_usage(cmd, "expected %s", what);
-}
-
 /* QUESTION and ANSWER cleaned as stored (NFC, one space), or why not. */
 static const char *clean_pair(const char *q, const char *a, char *qo, char *ao)
 {
@@ -71,7 +46,7 @@ int cmd_faq_add(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("faq add");
     const char *args[2];
-    int rc = positional(cmd, argc, argv, args, 2, "a QUESTION and its ANSWER");
+    int rc = cli_positional(cmd, argc, argv, args, 2, "a QUESTION and its ANSWER");
     if (rc)
         return rc;
     char q[QUESTION_MAX + 1], a[ANSWER_MAX + 1];
@@ -90,7 +65,7 @@ int cmd_faq_add(struct cli *c, int argc, char **argv)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", (double)id);
         cJSON_AddBoolToObject(o, "added", added);
-        print_json(o);
+        cli_print_json(o);
     } else
         printf("faq %lld %s\n", id, added ? "added" : "updated");
     return CLI_OK;
@@ -160,7 +135,7 @@ int cmd_faq_import(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("faq import");
     const char *args[1];
-    int rc = positional(cmd, argc, argv, args, 1, "one FILE.csv with the columns question,answer");
+    int rc = cli_positional(cmd, argc, argv, args, 1, "one FILE.csv with the columns question,answer");
     if (rc)
         return rc;
     char err[ERRLEN];
@@ -194,7 +169,7 @@ int cmd_faq_import(struct cli *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "updated", (double)im.updated);
         cJSON_AddNumberToObject(o, "rejected", (double)im.rejected);
         cJSON_AddItemToObject(o, "rejects", im.rejects);
-        print_json(o);
+        cli_print_json(o);
     } else {
         cJSON_Delete(im.rejects);
         printf("imported %ld, updated %ld, rejected %ld\n", im.added, im.updated, im.rejected);
@@ -205,7 +180,7 @@ int cmd_faq_import(struct cli *c, int argc, char **argv)
 int cmd_faq_list(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("faq list");
-    int rc = positional(cmd, argc, argv, NULL, 0, "no argument");
+    int rc = cli_positional(cmd, argc, argv, NULL, 0, "no argument");
     if (rc)
         return rc;
     PGconn *db = cli_db(c);
@@ -224,7 +199,7 @@ int cmd_faq_list(struct cli *c, int argc, char **argv)
             cJSON_AddStringToObject(x, "answer", PQgetvalue(r, i, 2));
             cJSON_AddItemToArray(a, x);
         }
-        print_json(o);
+        cli_print_json(o);
     } else
         for (int i = 0; i < PQntuples(r); i++)
             printf("%5s  %s\n       → %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
@@ -236,7 +211,7 @@ int cmd_faq_remove(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("faq remove");
     const char *args[1];
-    int rc = positional(cmd, argc, argv, args, 1, "one ID or QUESTION");
+    int rc = cli_positional(cmd, argc, argv, args, 1, "one ID or QUESTION");
     if (rc)
         return rc;
     const char *key = args[0];
@@ -259,7 +234,7 @@ int cmd_faq_remove(struct cli *c, int argc, char **argv)
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "removed", n);
-        print_json(o);
+        cli_print_json(o);
     } else
         printf("removed %d question%s\n", n, n == 1 ? "" : "s");
     return CLI_OK;
@@ -269,7 +244,7 @@ int cmd_faq_match(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("faq match");
     const char *args[1];
-    int rc = positional(cmd, argc, argv, args, 1, "one TEXT, a citizen's question");
+    int rc = cli_positional(cmd, argc, argv, args, 1, "one TEXT, a citizen's question");
     if (rc)
         return rc;
     PGconn *db = cli_db(c);
@@ -296,7 +271,7 @@ int cmd_faq_match(struct cli *c, int argc, char **argv)
             cJSON_AddNullToObject(o, "id");
         cJSON_AddNumberToObject(o, "score", (double)(long)(score * 1000 + 0.5) / 1000);
         cJSON_AddBoolToObject(o, "confident", confident);
-        print_json(o);
+        cli_print_json(o);
     } else if (i >= 0)
         printf("%s (score %.3f): %s\n  → %s\n", confident ? "match" : "weak match", score,
                faq_bank_question(b, i), faq_bank_answer(b, i));

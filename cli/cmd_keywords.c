@@ -10,14 +10,6 @@
 
 enum { ERRLEN = 600, KEYWORD_MAX = 200 };
 
-static void print_json(cJSON *o)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    puts(s);
-    free(s);
-    cJSON_Delete(o);
-}
-
 int cmd_keywords_list(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("keywords list");
@@ -34,8 +26,7 @@ int cmd_keywords_list(struct cli *c, int argc, char **argv)
             intent = optarg;
             break;
         case 'j': break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(cmd, ch, argv);
         }
     }
     if (optind < argc)
@@ -62,7 +53,7 @@ int cmd_keywords_list(struct cli *c, int argc, char **argv)
             cJSON_AddStringToObject(x, "note", PQgetvalue(r, i, 5));
             cJSON_AddItemToArray(a, x);
         }
-        print_json(o);
+        cli_print_json(o);
     } else {
         printf("%5s  %-9s %-7s %-6s %s\n", "id", "intent", "match", "accent", "text");
         for (int i = 0; i < PQntuples(r); i++)
@@ -113,8 +104,7 @@ int cmd_keywords_add(struct cli *c, int argc, char **argv)
             break;
         case 'n': note = optarg; break;
         case 'j': break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(cmd, ch, argv);
         }
     }
     if (argc - optind != 1)
@@ -156,7 +146,7 @@ int cmd_keywords_add(struct cli *c, int argc, char **argv)
         cJSON_AddStringToObject(o, "match", match);
         cJSON_AddStringToObject(o, "accents", accents);
         cJSON_AddBoolToObject(o, "added", added);
-        print_json(o);
+        cli_print_json(o);
     } else
         printf("keyword %lld %s: '%s' → %s (%s, accents %s)\n", id, added ? "added" : "updated", text, intent,
                match, accents);
@@ -178,8 +168,7 @@ int cmd_keywords_remove(struct cli *c, int argc, char **argv)
                 return rc;
             break;
         case 'j': break;
-        case ':': return cli_usage(cmd, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage(cmd, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(cmd, ch, argv);
         }
     }
     if (argc - optind != 1)
@@ -209,7 +198,7 @@ int cmd_keywords_remove(struct cli *c, int argc, char **argv)
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "removed", n);
-        print_json(o);
+        cli_print_json(o);
     } else
         for (int i = 0; i < n; i++)
             printf("keyword %s removed: '%s' (%s)\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
@@ -220,15 +209,10 @@ int cmd_keywords_remove(struct cli *c, int argc, char **argv)
 int cmd_keywords_test(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("keywords test");
-    int n = 0;
     const char *text = NULL;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--json") != 0) {
-            text = argv[i];
-            n++;
-        }
-    if (n != 1)
-        return cli_usage(cmd, "expected one TEXT, the reply to read");
+    int rc = cli_positional(cmd, argc, argv, &text, 1, "one TEXT, the reply to read");
+    if (rc != 0)
+        return rc;
     PGconn *db = cli_db(c);
     if (!db)
         return CLI_REFUSED;
@@ -254,7 +238,7 @@ int cmd_keywords_test(struct cli *c, int argc, char **argv)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "intent", intent);
         cJSON_AddStringToObject(o, "normalised", plain);
-        print_json(o);
+        cli_print_json(o);
     } else
         printf("%s\t(%s)\n", intent, plain);
     return CLI_OK;

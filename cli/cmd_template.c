@@ -2,6 +2,7 @@
  * (campaigns/preview.h). */
 #include "cli/commands.h"
 #include "campaigns/preview.h"
+#include "campaigns/campaign.h"
 #include "campaigns/template_store.h"
 
 #include <cjson/cJSON.h>
@@ -102,6 +103,7 @@ static const struct option preview_opts[] = {
     {"citizen", required_argument, NULL, 'c'},
     {"segment", required_argument, NULL, 's'},
     {"gateway", required_argument, NULL, 'g'},
+    {"per-phone", required_argument, NULL, 'p'},
     {"json", no_argument, NULL, 'j'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -118,6 +120,11 @@ int cmd_template_preview(struct cli *c, int argc, char **argv)
         case 'c': q.citizen = optarg; break;
         case 's': q.segment = optarg; break;
         case 'g': q.gateway = optarg; break;
+        case 'p':
+            if (!campaign_per_phone_valid(optarg))
+                return cli_usage(self, "--per-phone takes one or all, not '%s'", optarg);
+            q.all_per_phone = strcmp(optarg, "all") == 0;
+            break;
         case 'j': c->json = true; break;
         case 'h': cli_print_usage(stdout, self); return CLI_OK;
         default: return cli_usage(self, "unknown option");

@@ -8,9 +8,9 @@
 
 /* The command table: one row per command; `loa --help` lists them in this order. */
 const struct cli_command cli_commands[] = {
-    {"db migrate", cmd_db_migrate, "", "apply the sql/ migrations not yet applied (idempotent)"},
-    {"config check", cmd_config_check, "", "read the configuration and report every error"},
-    {"config keys", cmd_config_keys, "", "list every configuration key with its default and range"},
+    {"db migrate", cmd_db_migrate, "[--json]", "apply the sql/ migrations not yet applied (idempotent)"},
+    {"config check", cmd_config_check, "[--json]", "read the configuration and report every error"},
+    {"config keys", cmd_config_keys, "[--json]", "list every configuration key with its default and range"},
     {"communes import", cmd_communes_import, "FILE.csv [--rejects OUT.csv] [--json]", "load administrative units (commune_code,commune_name,province_code,province_name); upsert, idempotent"},
     {"import citizens", cmd_import_citizens, "FILE.csv [--rejects OUT.csv] [--dry-run] [--json]", "upsert citizens from a CSV file; rejected rows are reported with their line and reason"},
     {"demo-data", cmd_demo_data, "--citizens N [--seed S] [--today YYYY-MM-DD] --out FILE.csv [--json]", "write N synthetic citizens of the synthetic communes as a citizen CSV (deterministic for a seed)"},
@@ -18,10 +18,10 @@ const struct cli_command cli_commands[] = {
     {"segment count", cmd_segment_count, "NAME | --filter FILE.json [--json]", "count who is in a segment now, and how many are reachable by SMS"},
     {"segment list", cmd_segment_list, "[--json]", "list the segments with their filters"},
     {"template create", cmd_template_create, "NAME --channel sms|zns --file FILE [--lang vi] [--unaccent] [--zns-template-id ID] [--json]", "add or replace a language variant of a template (vi is required before a campaign can use it)"},
-    {"template preview", cmd_template_preview, "NAME [--citizen ID] [--segment SEG] [--gateway GW] [--json]", "render a sample, and the longest rendering, parts and cost over a segment"},
-    {"campaign create", cmd_campaign_create, "NAME --segment SEG --channels zalo:TPL,sms[@GATEWAY]:TPL [--start ISO8601] [--end ISO8601] [--window HH:MM-HH:MM] [--topic general|voluntary] [--json]", "create a draft campaign; channels are tried in order, each later one a fallback; prints its id"},
+    {"template preview", cmd_template_preview, "NAME [--citizen ID] [--segment SEG] [--gateway GW] [--per-phone one|all] [--json]", "render a sample, and the longest rendering, parts and cost over a segment (one message per phone unless --per-phone all)"},
+    {"campaign create", cmd_campaign_create, "NAME --segment SEG --channels zalo:TPL,sms[@GATEWAY]:TPL [--start ISO8601] [--end ISO8601] [--window HH:MM-HH:MM] [--topic general|voluntary] [--per-phone one|all] [--json]", "create a draft campaign; channels are tried in order, each later one a fallback; each phone number is reached once unless --per-phone all; prints its id"},
     {"campaign approve", cmd_campaign_approve, "CAMPAIGN [--by SUPERVISOR] [--json]", "approve a draft campaign that targets more than [policy] approval_threshold citizens"},
-    {"campaign start", cmd_campaign_start, "CAMPAIGN [--json]", "schedule a draft campaign: the daemon sends it from its start time"},
+    {"campaign start", cmd_campaign_start, "CAMPAIGN [--per-phone one|all] [--json]", "schedule a draft campaign: the daemon sends it from its start time"},
     {"campaign pause", cmd_campaign_pause, "CAMPAIGN [--json]", "pause a scheduled or running campaign"},
     {"campaign resume", cmd_campaign_resume, "CAMPAIGN [--json]", "resume a paused campaign where it was"},
     {"campaign cancel", cmd_campaign_cancel, "CAMPAIGN [--json]", "cancel a campaign and every message not yet handed to a gateway"},

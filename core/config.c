@@ -584,10 +584,10 @@ static void print_key(const char *section, const struct cfg_key *k)
     printf("  %s\n", k->desc);
 }
 
-void config_print_keys(void)
+void config_keys_each(void (*fn)(void *arg, const char *section, const struct cfg_key *k), void *arg)
 {
     for (const struct cfg_key *k = base_keys; k->name; k++)
-        print_key(strcmp(k->section, "gateway") == 0 ? "gateway.*" : k->section, k);
+        fn(arg, strcmp(k->section, "gateway") == 0 ? "gateway.*" : k->section, k);
     for (size_t i = 0; i < nreg_types; i++) {
         const struct cfg_section_type *t = &reg_types[i];
         if (!t->keys)
@@ -595,6 +595,15 @@ void config_print_keys(void)
         char sec[64];
         snprintf(sec, sizeof sec, "gateway.* type=%s", t->name);
         for (const struct cfg_key *k = t->keys; k->name; k++)
-            print_key(sec, k);
+            fn(arg, sec, k);
     }
+}
+
+const char *config_kind_name(enum cfg_kind kind) { return kind_name(kind); }
+
+static void print_one(void *arg, const char *section, const struct cfg_key *k) { print_key(section, k); }
+
+void config_print_keys(void)
+{
+    config_keys_each(print_one, NULL);
 }

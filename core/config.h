@@ -72,5 +72,10 @@ int config_parse_cap(const char *s, int *count, int *days);
 
 /* Prints every key with its default, range and description (for `loa config keys`). */
 void config_print_keys(void);
+/* Calls FN for every key, as config_print_keys() lists them: SECTION is "database", …,
+ * "gateway.*" or "gateway.* type=kannel". */
+void config_keys_each(void (*fn)(void *arg, const char *section, const struct cfg_key *k), void *arg);
+/* "integer", "host:port", …: the kind as `loa config keys` names it. */
+const char *config_kind_name(enum cfg_kind kind);
 
 #endif

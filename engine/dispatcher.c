@@ -76,6 +76,16 @@ void dispatcher_kick(struct dispatcher *d)
     }
 }
 
+void dispatcher_settings_changed(struct dispatcher *d)
+{
+    int64_t now = dispatch_now_ms();
+    for (size_t i = 0; i < d->ng; i++) {
+        struct dispatch_gw *g = &d->g[i];
+        throttle_set_rate(&g->th, g->set->rate, g->set->concurrency, g->set->daily_quota, now);
+    }
+    dispatcher_kick(d);
+}
+
 void dispatcher_campaigns_sync(struct dispatcher *d, const int64_t *ids, size_t n)
 {
     if (!dispatch_running(d))

@@ -29,6 +29,10 @@ struct dispatcher *dispatcher_new(struct engine *e);
 /* Work may be due (a tick, a NOTIFY, a campaign started): lease for every gateway with room. */
 void dispatcher_kick(struct dispatcher *d);
 
+/* The gateways' settings (engine->settings.gw, changed in place by a reload) have new values:
+ * each throttle takes its new rate, concurrency and daily quota, then the pumps are kicked. */
+void dispatcher_settings_changed(struct dispatcher *d);
+
 /* The campaigns running now (IDS, N): loads the templates of new ones, frees those of the
  * others. */
 void dispatcher_campaigns_sync(struct dispatcher *d, const int64_t *ids, size_t n);

@@ -23,7 +23,7 @@ struct scheduler {
     /* The campaign being materialised: its statement is built once (the filter compiled). */
     int64_t mat_id;
     char *mat_sql;
-    char **mat_params;          /* 7 fixed + the filter's */
+    char **mat_params;          /* 8 fixed + the filter's */
     int mat_nparams;
     int64_t warned_no_gateway;
 };
@@ -231,50 +231,64 @@ static void mat_partition_done(void *arg, PGresult *res, const char *err)
 
 /* Builds the chunk statement: ONE insert of the next citizens in id order after the cursor,
  * with every citizen who cannot be sent to inserted as suppressed with the reason, and the
- * cursor and targeted advanced in the same statement. $1 channel (also segment_sendable_sql's
- * $1), $2 campaign, $3 gateway, $4 step, $5 chunk, $6/$7 frequency cap, $8… the filter. */
+ * cursor, targeted and same_phone advanced in the same statement. $1 channel (also
+ * segment_sendable_sql's $1), $2 campaign, $3 gateway, $4 step, $5 chunk, $6/$7 frequency cap,
+ * $8 per_phone, $9… the filter.
+ *
+ * With per_phone 'one' each phone number gets one message: `chosen` is, for every phone of the
+ * chunk, the reachable member of the segment that segment_household_order_sql() puts first,
+ * looked up over the whole segment (not the chunk), so the choice does not depend on where the
+ * chunks fall. The frequency cap is not part of the choice: the same member is chosen by every
+ * campaign, so the cap of that member is the household's. */
 static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, const char *channel,
-                     const char *gateway, const char *step)
+                     const char *gateway, const char *step, const char *per_phone)
 {
     struct filter_sql fs = {0};
     char err[300];
-    if (filter_compile(filter_json, 7, &fs, err, sizeof err) < 0) {
+    if (filter_compile(filter_json, 8, &fs, err, sizeof err) < 0) {
         log_error("event=materialise_refused campaign=%" PRId64 " reason=\"segment filter: %s\"", id, err);
         return -1;
     }
     static const char head[] =
         "WITH cur AS (SELECT material_cursor FROM campaigns WHERE id = $2::bigint AND status = 'running'"
         "              AND NOT materialised FOR UPDATE),"
+        " seg AS (SELECT c.id, c.phone FROM citizens c, cur WHERE c.id > cur.material_cursor AND (%s)"
+        "  ORDER BY c.id LIMIT $5::int),"
+        " chosen AS (SELECT DISTINCT ON (c.phone) c.phone, c.id FROM citizens c"
+        "   WHERE $8::text = 'one' AND c.phone IN (SELECT x.phone FROM seg x) AND (%s) AND %s"
+        "   ORDER BY c.phone, %s),"
         " batch AS (SELECT c.id, CASE"
         "   WHEN EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = c.id AND o.channel IN ('all', $1::text))"
         "        THEN 'opted out'"
         "   WHEN NOT (%s) THEN 'no usable address'"
+        "   WHEN h.id <> c.id THEN 'same phone as citizen ' || h.id"
         "   WHEN (SELECT count(*) FROM messages x WHERE x.citizen_id = c.id"
         "           AND x.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')"
         "           AND x.submitted_at >= now() - make_interval(days => $7::int)) >= $6::int"
         "        THEN 'frequency cap' END AS reason"
-        "   FROM citizens c, cur WHERE c.id > cur.material_cursor AND (%s)"
-        "  ORDER BY c.id LIMIT $5::int),"
+        "   FROM seg g JOIN citizens c ON c.id = g.id LEFT JOIN chosen h ON h.phone = g.phone),"
         " ins AS (INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, reason, final_at)"
         "   SELECT $2::bigint, b.id, $4::smallint, $1::text, $3::text,"
         "          CASE WHEN b.reason IS NULL THEN 'pending' ELSE 'suppressed' END, b.reason,"
         "          CASE WHEN b.reason IS NOT NULL THEN now() END"
         "     FROM batch b ORDER BY b.id"
-        "   ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING RETURNING 1)"
-        " UPDATE campaigns k SET material_cursor = COALESCE((SELECT max(id) FROM batch), k.material_cursor),"
+        "   ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING RETURNING reason)"
+        " UPDATE campaigns k SET material_cursor = COALESCE((SELECT max(id) FROM seg), k.material_cursor),"
         "        targeted = k.targeted + (SELECT count(*) FROM ins),"
-        "        materialised = (SELECT count(*) FROM batch) < $5::int"
+        "        same_phone = k.same_phone + (SELECT count(*) FROM ins WHERE ins.reason LIKE 'same phone as %%'),"
+        "        materialised = (SELECT count(*) FROM seg) < $5::int"
         "   FROM cur WHERE k.id = $2::bigint"
         " RETURNING k.materialised, k.targeted, (SELECT count(*) FROM ins)";
-    size_t len = sizeof head + strlen(fs.where) + strlen(segment_sendable_sql()) + 16;
+    const char *sendable = segment_sendable_sql(), *order = segment_household_order_sql();
+    size_t len = sizeof head + 2 * strlen(fs.where) + 2 * strlen(sendable) + strlen(order) + 16;
     s->mat_sql = malloc(len);
-    s->mat_params = calloc((size_t)(7 + fs.nparams), sizeof *s->mat_params);
+    s->mat_params = calloc((size_t)(8 + fs.nparams), sizeof *s->mat_params);
     if (!s->mat_sql || !s->mat_params) {
         filter_sql_free(&fs);
         mat_reset(s);
         return -1;
     }
-    snprintf(s->mat_sql, len, head, segment_sendable_sql(), fs.where);
+    snprintf(s->mat_sql, len, head, fs.where, fs.where, sendable, order, sendable);
     const struct settings *set = &s->e->settings;
     char buf[3][24];
     snprintf(buf[0], sizeof buf[0], "%" PRId64, id);
@@ -288,9 +302,10 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
     s->mat_params[5] = strdup(buf[2]);
     snprintf(buf[2], sizeof buf[2], "%d", set->policy.cap_days);
     s->mat_params[6] = strdup(buf[2]);
+    s->mat_params[7] = strdup(per_phone);
     for (int i = 0; i < fs.nparams; i++)
-        s->mat_params[7 + i] = strdup(fs.params[i]);
-    s->mat_nparams = 7 + fs.nparams;
+        s->mat_params[8 + i] = strdup(fs.params[i]);
+    s->mat_nparams = 8 + fs.nparams;
     s->mat_id = id;
     filter_sql_free(&fs);
     return 0;
@@ -305,6 +320,7 @@ static void use_materialise(struct scheduler *s, PGresult *res)
     const char *step = PQgetvalue(res, 0, 2);
     const char *channel = PQgetvalue(res, 0, 3);
     const char *gateway = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
+    const char *per_phone = PQgetvalue(res, 0, 5);
     struct gateway *gw = gateway ? gateway_table_find(s->e, gateway) : gateway_table_for_channel(s->e, channel);
     if (!gw) {
         if (s->warned_no_gateway != id)
@@ -314,7 +330,7 @@ static void use_materialise(struct scheduler *s, PGresult *res)
         return;
     }
     mat_reset(s);
-    if (mat_build(s, id, filter, channel, gw->name, step) < 0)
+    if (mat_build(s, id, filter, channel, gw->name, step, per_phone) < 0)
         return;
 }
 
@@ -340,7 +356,7 @@ static void step_materialise(struct scheduler *s)
         return;
     }
     hop(s, "materialise",
-        "SELECT k.id, g.filter::text, cc.position, cc.channel, cc.gateway"
+        "SELECT k.id, g.filter::text, cc.position, cc.channel, cc.gateway, k.per_phone"
         "  FROM campaigns k JOIN segments g ON g.id = k.segment_id"
         "  CROSS JOIN LATERAL (SELECT position, channel, gateway FROM campaign_channels"
         "                       WHERE campaign_id = k.id ORDER BY position LIMIT 1) cc"

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/gateway_table.h"
+#include "engine/reload.h"
 #include "engine/scheduler.h"
 #include "gateways/gateway.h"
 #include "web/web.h"
@@ -32,7 +33,10 @@ static struct gateway *host_find(struct gw_host *h, const char *name)
 /* The daemon's own state besides struct engine: signals and the shutdown sequence. */
 struct serve {
     struct engine e;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
+    struct config **reloaded;       /* configurations taken by SIGHUP, freed when the loop ends:
+                                     * gateways and templates may point into any of them */
+    size_t nreloaded;
     uv_timer_t wait_timer;          /* polls for webhooks in flight during shutdown */
     uv_timer_t db_timer;            /* says, while it lasts, that the database is unreachable */
     int ngw_opened;
@@ -131,6 +135,7 @@ static void pool_closed(void *arg)
     uv_close((uv_handle_t *)&sv->db_timer, NULL);
     uv_close((uv_handle_t *)&sv->sigterm, NULL);
     uv_close((uv_handle_t *)&sv->sigint, NULL);
+    uv_close((uv_handle_t *)&sv->sighup, NULL);
     log_info("event=stopped");
 }
 
@@ -188,8 +193,42 @@ static void on_signal(uv_signal_t *h, int signum)
     log_info("event=stopping signal=%s", signum == SIGTERM ? "TERM" : "INT");
     uv_signal_stop(&sv->sigterm);
     uv_signal_stop(&sv->sigint);
+    uv_signal_stop(&sv->sighup);
     scheduler_close(e->scheduler);
     dispatcher_drain(e->dispatcher, e->settings.engine.shutdown_grace_s * 1000L, drained, sv);
+}
+
+/* ---- SIGHUP: the configuration again ---- */
+
+/* Reads the file again and takes it whole, or refuses it whole and keeps the running one: a bad
+ * file (a typo, an unreadable secret) never stops the daemon or leaves it half changed. */
+static void on_hangup(uv_signal_t *h, int signum)
+{
+    struct serve *sv = h->data;
+    struct engine *e = &sv->e;
+    const char *path = config_path(e->cfg);
+    if (e->stopping)
+        return;
+    if (!path) {
+        log_warn("event=reload_refused reason=\"started with the built-in defaults: no file to read again\"");
+        return;
+    }
+    char err[800];
+    struct config *cfg = NULL;
+    struct config **list = realloc(sv->reloaded, (sv->nreloaded + 1) * sizeof *list);
+    if (!list) {
+        log_error("event=reload_refused file=%s reason=\"out of memory\"", path);
+        return;
+    }
+    sv->reloaded = list;
+    if (config_load(path, &cfg, err, sizeof err) < 0 || engine_reload(e, cfg, err, sizeof err) < 0) {
+        log_error("event=reload_refused file=%s reason=\"%s\" note=\"the running configuration is kept\"",
+                  path, err);
+        config_free(cfg);
+        return;
+    }
+    sv->reloaded[sv->nreloaded++] = cfg;
+    log_info("event=reloaded file=%s", path);
 }
 
 /* ---- start ---- */
@@ -299,6 +338,9 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     sv.sigterm.data = sv.sigint.data = sv.wait_timer.data = &sv;
     uv_signal_start(&sv.sigterm, on_signal, SIGTERM);
     uv_signal_start(&sv.sigint, on_signal, SIGINT);
+    uv_signal_init(&loop, &sv.sighup);
+    sv.sighup.data = &sv;
+    uv_signal_start(&sv.sighup, on_hangup, SIGHUP);
 
     char gws[1024] = "";
     size_t j = 0;
@@ -316,6 +358,9 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     free(e->gateways);
     web_free(sv.web);
     settings_free(&e->settings);
+    for (size_t i = 0; i < sv.nreloaded; i++)
+        config_free(sv.reloaded[i]);
+    free(sv.reloaded);
     return 0;
 
 fail:

@@ -21,6 +21,19 @@ void throttle_init(struct throttle *t, double rate, int concurrency, long daily_
     t->pause_until_ms = 0;
 }
 
+static void refill(struct throttle *t, int64_t now_ms);
+
+void throttle_set_rate(struct throttle *t, double rate, int concurrency, long daily_quota, int64_t now_ms)
+{
+    refill(t, now_ms);
+    t->rate = rate > 0 ? rate : 1;
+    t->burst = fmax(1.0, t->rate / 10.0);
+    t->tokens = fmin(t->tokens, t->burst);
+    t->window_max = concurrency > 0 ? concurrency : 1;
+    t->window = fmin(t->window, t->window_max);
+    t->daily_quota = daily_quota > 0 ? daily_quota : 0;
+}
+
 long throttle_day(int64_t now_ms, long utc_offset_s)
 {
     int64_t s = now_ms / 1000 + utc_offset_s;

@@ -34,6 +34,11 @@ struct throttle {
 
 void throttle_init(struct throttle *t, double rate, int concurrency, long daily_quota, int64_t now_ms);
 
+/* New limits from a reloaded configuration (SIGHUP), keeping what is in flight, the day's count
+ * and a pause: tokens earned so far at the old rate are kept up to the new burst, and a window
+ * wider than the new concurrency closes to it (messages in flight above it finish normally). */
+void throttle_set_rate(struct throttle *t, double rate, int concurrency, long daily_quota, int64_t now_ms);
+
 /* The local day number (days since 1970-01-01 in a zone UTC_OFFSET_S seconds east of UTC). */
 long throttle_day(int64_t now_ms, long utc_offset_s);
 

@@ -96,6 +96,27 @@ int gateway_open_impl(struct gateway *gw, size_t size, gw_impl_load load, char *
     return 0;
 }
 
+int gateway_reload_impl(struct gateway *gw, const struct config *cfg, size_t size, gw_impl_load load,
+                        bool apply, char *err, size_t errlen)
+{
+    void *scratch = calloc(1, size);
+    if (!scratch) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const struct config *was = gw->cfg;
+    gw->cfg = cfg;
+    int rc = load(gw, scratch, err, errlen);
+    gw->cfg = was;
+    if (rc == 0 && apply) {
+        memcpy(gw->impl, scratch, size);
+        gw->cfg = cfg;
+    }
+    OPENSSL_cleanse(scratch, size);
+    free(scratch);
+    return rc < 0 ? -1 : 0;
+}
+
 void gateway_impl_free(struct gateway *gw, size_t size)
 {
     if (gw->impl) {

@@ -113,6 +113,11 @@ struct gateway_type {
     bool (*ready)(struct gateway *gw);
     /* Frees GW->impl. Called after every submit callback has run. */
     void (*close)(struct gateway *gw);
+    /* A reloaded configuration (SIGHUP): checks (APPLY false) or takes (APPLY true) the type's
+     * own keys of GW->section in CFG, in place, so that requests in flight finish with what they
+     * were sent with. Called on the loop, APPLY true only once every gateway's check passed; CFG
+     * outlives the gateway. 0, or -1 with ERR. May be NULL: the type's keys are read at start. */
+    int  (*reload)(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen);
 };
 
 struct gateway {
@@ -145,6 +150,12 @@ int gateway_http_submit(struct gateway *gw, const struct httpc_request *hr, gw_h
  * refusal. */
 typedef int (*gw_impl_load)(struct gateway *gw, void *impl, char *err, size_t errlen);
 int gateway_open_impl(struct gateway *gw, size_t size, gw_impl_load load, char *err, size_t errlen);
+
+/* What reload does for a type whose impl is only its configuration (SIZE bytes filled by LOAD):
+ * loads CFG into a scratch copy and, with APPLY, copies it over GW->impl and points GW->cfg at
+ * CFG. 0, or -1 with ERR and GW unchanged. */
+int gateway_reload_impl(struct gateway *gw, const struct config *cfg, size_t size, gw_impl_load load,
+                        bool apply, char *err, size_t errlen);
 
 /* Wipes the SIZE bytes of GW->impl and frees it: a gateway's settings hold passwords and
  * secrets, which do not outlive the gateway in memory. */

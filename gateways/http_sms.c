@@ -364,6 +364,11 @@ static int hs_open(struct gateway *gw, char *err, size_t errlen)
     return gateway_open_impl(gw, sizeof(struct http_sms_conf), hs_load, err, errlen);
 }
 
+static int hs_reload(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen)
+{
+    return gateway_reload_impl(gw, cfg, sizeof(struct http_sms_conf), hs_load, apply, err, errlen);
+}
+
 static void hs_answer(struct gateway *gw, CURLcode cc, long status, const char *body, size_t len,
                       struct gw_result *r)
 {
@@ -430,4 +435,5 @@ static void hs_close(struct gateway *gw) { gateway_impl_free(gw, sizeof(struct h
 const struct gateway_type http_sms_type = {
     .name = "http_sms", .channel = "sms", .keys = http_sms_keys, .idempotent = true,
     .open = hs_open, .submit = hs_submit, .webhook = hs_webhook, .close = hs_close,
+    .reload = hs_reload,
 };

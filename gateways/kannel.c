@@ -338,6 +338,11 @@ static int kannel_open(struct gateway *gw, char *err, size_t errlen)
     return gateway_open_impl(gw, sizeof(struct kannel_conf), kannel_load, err, errlen);
 }
 
+static int kannel_reload(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen)
+{
+    return gateway_reload_impl(gw, cfg, sizeof(struct kannel_conf), kannel_load, apply, err, errlen);
+}
+
 static void kannel_answer(struct gateway *gw, CURLcode cc, long status, const char *body, size_t len,
                           struct gw_result *r)
 {
@@ -449,4 +454,5 @@ static void kannel_close(struct gateway *gw) { gateway_impl_free(gw, sizeof(stru
 const struct gateway_type kannel_type = {
     .name = "kannel", .channel = "sms", .keys = kannel_keys, .idempotent = false,
     .open = kannel_open, .submit = kannel_submit, .webhook = kannel_webhook, .close = kannel_close,
+    .reload = kannel_reload,
 };

@@ -157,18 +157,28 @@ static bool oa_ready(struct gateway *gw)
     return gw->impl && zalo_token_ready(oa_token(gw));
 }
 
+/* The names of the keys whose values sign the webhooks: 0, or -1 with ERR. */
+static int sig_keys(const struct config *cfg, const char *sec, const char **idk, const char **keyk, char *err,
+                    size_t errlen)
+{
+    *idk = config_str(cfg, sec, "webhook_sig_id");
+    *keyk = config_str(cfg, sec, "webhook_sig_key");
+    if ((strcmp(*idk, "app_id") != 0 && strcmp(*idk, "oa_id") != 0) ||
+        (strcmp(*keyk, "oa_secret") != 0 && strcmp(*keyk, "app_secret") != 0)) {
+        snprintf(err, errlen, "[%s] webhook_sig_id must be app_id or oa_id, webhook_sig_key oa_secret or app_secret", sec);
+        return -1;
+    }
+    return 0;
+}
+
 static int oa_load(struct gateway *gw, void *impl, char *err, size_t errlen)
 {
     const struct config *cfg = gw->cfg;
     const char *sec = gw->section;
     struct oa *z = impl;
-    const char *idk = config_str(cfg, sec, "webhook_sig_id");
-    const char *keyk = config_str(cfg, sec, "webhook_sig_key");
-    if ((strcmp(idk, "app_id") != 0 && strcmp(idk, "oa_id") != 0) ||
-        (strcmp(keyk, "oa_secret") != 0 && strcmp(keyk, "app_secret") != 0)) {
-        snprintf(err, errlen, "[%s] webhook_sig_id must be app_id or oa_id, webhook_sig_key oa_secret or app_secret", sec);
+    const char *idk, *keyk;
+    if (sig_keys(cfg, sec, &idk, &keyk, err, errlen) < 0)
         return -1;
-    }
     zalo_conf_read(cfg, sec, idk, keyk, &z->c);
     snprintf(z->token_from, sizeof z->token_from, "%s", config_str(cfg, sec, "token_from"));
     if (!z->c.sig_id[0] || !z->c.sig_key[0])
@@ -195,6 +205,21 @@ static int oa_open(struct gateway *gw, char *err, size_t errlen)
     return gateway_open_impl(gw, sizeof(struct oa), oa_load, err, errlen);
 }
 
+/* As for ZNS: the API address, time-out and webhook signature keys; the token's source stays. */
+static int oa_reload(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen)
+{
+    const char *sec = gw->section;
+    const char *idk, *keyk;
+    if (sig_keys(cfg, sec, &idk, &keyk, err, errlen) < 0)
+        return -1;
+    if (apply) {
+        struct oa *z = gw->impl;
+        zalo_conf_read(cfg, sec, idk, keyk, &z->c);
+        gw->cfg = cfg;
+    }
+    return 0;
+}
+
 static void oa_close(struct gateway *gw)
 {
     struct oa *z = gw->impl;
@@ -207,4 +232,5 @@ static void oa_close(struct gateway *gw)
 const struct gateway_type zalo_oa_type = {
     .name = "zalo_oa", .channel = "zalo", .keys = oa_keys, .idempotent = false,
     .open = oa_open, .submit = oa_submit, .webhook = oa_webhook, .ready = oa_ready, .close = oa_close,
+    .reload = oa_reload,
 };

@@ -411,6 +411,29 @@ static int zns_open(struct gateway *gw, char *err, size_t errlen)
     return gateway_open_impl(gw, sizeof(struct zns), zns_load, err, errlen);
 }
 
+/* The API address, time-out and webhook signature keys are taken on a reload; the token keeper
+ * keeps the app secret and refresh token it started with (the refresh token then lives in
+ * gateway_state anyway). */
+static int zns_reload(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen)
+{
+    const char *sec = gw->section;
+    const char *idk = pick(cfg, sec, "webhook_sig_id", "app_id", "oa_id", err, errlen);
+    const char *keyk = idk ? pick(cfg, sec, "webhook_sig_key", "oa_secret", "app_secret", err, errlen) : NULL;
+    if (!idk || !keyk)
+        return -1;
+    if (!config_str(cfg, sec, idk)[0] || !config_str(cfg, sec, keyk)[0]) {
+        snprintf(err, errlen, "[%s] webhooks are signed with %s and %s: both must be set", sec, idk, keyk);
+        return -1;
+    }
+    if (apply) {
+        struct zns *z = gw->impl;
+        zalo_conf_read(cfg, sec, idk, keyk, &z->c);
+        z->development = config_bool(cfg, sec, "development_mode");
+        gw->cfg = cfg;
+    }
+    return 0;
+}
+
 static bool zns_ready(struct gateway *gw)
 {
     struct zns *z = gw->impl;
@@ -446,4 +469,5 @@ struct zalo_token *zalo_zns_token(struct gateway *gw)
 const struct gateway_type zalo_zns_type = {
     .name = "zalo_zns", .channel = "zalo", .keys = zns_keys, .idempotent = false,
     .open = zns_open, .submit = zns_submit, .webhook = zns_webhook, .ready = zns_ready, .close = zns_close,
+    .reload = zns_reload,
 };

@@ -731,3 +731,12 @@ const char *segment_sendable_sql(void)
            " OR c.zalo_user_id IS NOT NULL"
            " ELSE false END)";
 }
+
+const char *segment_household_order_sql(void)
+{
+    /* An adult is the one who can act on an outreach message (register, pay, answer); among
+     * adults the oldest is usually the head of the household, who holds the shared phone. */
+    return "CASE WHEN c.birth_date IS NULL THEN 1"
+           " WHEN c.birth_date <= (" TODAY " - interval '18 years')::date THEN 0 ELSE 2 END,"
+           " c.birth_date, c.id";
+}

@@ -49,4 +49,10 @@ int segment_load(PGconn *db, const char *name, int param_base, struct filter_sql
  * id is known. Compile the segment filter with param_base 1 to use both in one statement. */
 const char *segment_sendable_sql(void);
 
+/* The ORDER BY list (over alias c) that chooses which member of a household gets the message
+ * when several citizens of a segment share one phone number (a campaign with per_phone 'one'):
+ * adults (18 or over, by birth date in Vietnam) first, oldest first; then citizens whose birth
+ * date is unknown; then minors, oldest first; ties by the lowest citizen id. */
+const char *segment_household_order_sql(void);
+
 #endif

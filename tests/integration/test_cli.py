@@ -53,7 +53,7 @@ def test_group_help_lists_its_commands_with_their_usage(loa):
             usage = h.stdout.splitlines()[0][len("usage: loa "):].rstrip()
             assert f"  loa {usage}\n" in p.stdout, (usage, p.stdout)
     p = loa.run("campaign", "-h")
-    assert p.returncode == 0 and "loa campaign start CAMPAIGN [--json]" in p.stdout
+    assert p.returncode == 0 and "loa campaign start CAMPAIGN [--per-phone one|all] [--json]" in p.stdout
 
 
 def test_group_without_verb_is_bad_usage_that_lists_the_group(loa):
@@ -81,5 +81,5 @@ def test_unknown_command_and_one_command_help_are_unchanged(loa):
     assert p.stdout.startswith("usage: loa report --from DATE --to DATE")
     p = loa.run("campaign", "start", "--help")
     assert p.returncode == 0
-    assert p.stdout == ("usage: loa campaign start CAMPAIGN [--json]\n"
+    assert p.stdout == ("usage: loa campaign start CAMPAIGN [--per-phone one|all] [--json]\n"
                         "  schedule a draft campaign: the daemon sends it from its start time\n")

@@ -210,6 +210,30 @@ def test_zalo_no_receipt_falls_back_to_sms_and_late_receipt_changes_nothing(loa,
                 m=mid)[0][0] == "1"
 
 
+def test_zalo_zns_is_charged_only_when_delivered(loa, zalo_double, esms_double, daemon, psql):
+    """gateways.md: Zalo charges a ZNS when it is delivered. A submitted ZNS costs nothing yet;
+    its receipt charges its price, in campaign show as in the report."""
+    seed(psql, loa, 2)
+    loa.sections["gateway.zalo"]["price_per_part_vnd"] = "300"
+    restart(loa, daemon)
+    zalo_double.control(receipt_delay_ms=None)
+    loa.ok("campaign", "create", "cost", "--segment", "all", "--channels", "zalo:tz,sms:ts")
+    loa.ok("campaign", "start", "cost")
+    wait_for(lambda: psql("SELECT state, count(*) FROM messages GROUP BY 1") == [("submitted", "2")],
+             what="both ZNS to be submitted")
+    assert psql("SELECT sum(cost_vnd) FROM messages") == [("600",)], "the price is recorded at submit"
+    s = show(loa, "cost")
+    assert (s["cost_vnd"], s["by_channel"]["zalo"]["sent"], s["by_channel"]["zalo"]["cost_vnd"]) == (0, 2, 0)
+    cid, mid = psql("SELECT campaign_id, id FROM messages ORDER BY id LIMIT 1")[0]
+    r = zalo_double.control(webhook={"event_name": "user_received_message",
+                                     "message": {"msg_id": "d-1", "tracking_id": f"{cid}.{mid}"}})
+    assert r["status"] == 200
+    s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == 1 else None)(show(loa, "cost")),
+                 what="the receipt")
+    assert (s["cost_vnd"], s["by_channel"]["zalo"]["cost_vnd"]) == (300, 300)
+    assert esms_double.state()["sends"] == 0
+
+
 def test_zalo_forged_replayed_or_malformed_webhook_changes_nothing(loa, zalo_double, esms_double, daemon, psql):
     seed(psql, loa, 1)
     zalo_double.control(receipt_delay_ms=None)

@@ -129,7 +129,7 @@ static void preview(const char *name, struct preview_result *o, int want_rc, cha
     struct filter_sql fs;
     assert_int_equal(filter_compile(filter, 1, &fs, err, errlen), 0);
     int rc = template_preview_segment(cli.db, template_id(name), fs.where, fs.params, fs.nparams, cli.cfg,
-                                      NULL, o, err, errlen);
+                                      NULL, true, o, err, errlen);
     filter_sql_free(&fs);
     if (rc != want_rc) fail_msg("preview %s: rc %d (%s)", name, rc, err);
 }

@@ -38,6 +38,26 @@ static void test_throttle_rate_over_one_second(void **state)
     assert_in_range(n10, 499, 501);
 }
 
+static void test_throttle_set_rate_applies_at_once_and_keeps_what_is_in_flight(void **state)
+{
+    struct throttle t;
+    throttle_init(&t, 10, 8, 100, T0);
+    long n = run_sender(&t, T0, 1000, 1);
+    assert_in_range(n, 10, 12);
+    for (int i = 0; i < 6; i++)
+        throttle_start(&t, T0 + 1000, throttle_day(T0 + 1000, VN), 1);
+    /* A reload: rate 100, concurrency 4, quota 500. The six in flight stay counted. */
+    throttle_set_rate(&t, 100, 4, 500, T0 + 1000);
+    assert_int_equal(t.in_flight, 6);
+    assert_int_equal(throttle_room(&t, T0 + 1000, throttle_day(T0 + 1000, VN)), 0);
+    for (int i = 0; i < 6; i++)
+        throttle_done(&t, THROTTLE_OK, true);
+    n = run_sender(&t, T0 + 1000, 1000, 1);
+    assert_in_range(n, 90, 112);   /* 100 a second, less the six that took their tokens */
+    assert_int_equal(t.daily_quota, 500);
+    assert_true(t.window <= 4);
+}
+
 static void test_throttle_rate_counts_parts(void **state)
 {
     struct throttle t;
@@ -233,6 +253,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_throttle_rate_over_one_second),
         cmocka_unit_test(test_throttle_rate_counts_parts),
+        cmocka_unit_test(test_throttle_set_rate_applies_at_once_and_keeps_what_is_in_flight),
         cmocka_unit_test(test_throttle_burst_is_a_tenth_of_the_rate),
         cmocka_unit_test(test_throttle_long_message_borrows),
         cmocka_unit_test(test_throttle_window_limits_in_flight),

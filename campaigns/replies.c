@@ -180,41 +180,23 @@ static void answer_refusal(PGconn *db, const char *id, char *err, size_t errlen)
 int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
                    struct reply_answer *out, char *err, size_t errlen)
 {
-    if (db_begin(db, err, errlen) < 0)
-        return -1;
     const char *p[3] = {id, text, by};
-    /* answered_at IS NULL: two officers answering at once cannot both send. */
-    PGresult *r = db_query(db, err, errlen,
-                           "UPDATE replies SET answer = $2, answered_by = $3, answered_at = now()"
-                           " WHERE id = $1::bigint AND answered_at IS NULL"
-                           " RETURNING channel, gateway, from_addr", 3, p);
-    if (!r) {
-        db_rollback(db);
+    /* loa_answer_officer records it only while the reply is unanswered: two officers answering
+     * at once cannot both send. */
+    PGresult *r = db_query(db, err, errlen, "SELECT * FROM loa_answer_officer($1::bigint, $2, $3)", 3, p);
+    if (!r)
         return -1;
-    }
     if (PQntuples(r) != 1) {
         PQclear(r);
-        db_rollback(db);
         answer_refusal(db, id, err, errlen);
         return -1;
     }
-    snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->answer_id, sizeof out->answer_id, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(r, 0, 1));
     log_mask_phone(PQgetvalue(r, 0, 2), out->to_masked, sizeof out->to_masked);
-    const char *q[6] = {id, out->channel, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), text, by};
-    PGresult *a = db_query(db, err, errlen,
-                           "INSERT INTO outbound_answers (reply_id, channel, gateway, address, body, answered_by)"
-                           " VALUES ($1::bigint, $2, $3, $4, $5, $6) RETURNING id", 6, q);
+    snprintf(out->state, sizeof out->state, "%s", PQgetvalue(r, 0, 3));
     PQclear(r);
-    if (!a) {
-        db_rollback(db);
-        return -1;
-    }
-    snprintf(out->answer_id, sizeof out->answer_id, "%s", PQgetvalue(a, 0, 0));
-    PQclear(a);
-    if (db_commit(db, err, errlen) < 0)
-        return -1;
-    db_notify(db, "loa_answers", out->answer_id);
-    log_info("event=reply_answered reply=%s answer=%s channel=%s to=%s", id, out->answer_id,
-             out->channel, out->to_masked);
+    log_info("event=reply_answered reply=%s answer=%s channel=%s to=%s state=%s", id, out->answer_id,
+             out->channel, out->to_masked, out->state);
     return 0;
 }

@@ -37,10 +37,12 @@ struct reply_answer {
     char answer_id[24];
     char channel[8];
     char to_masked[LOG_MASK_LEN];   /* the citizen's number, masked */
+    char state[16];                 /* pending; failed when there is no way to reach them */
 };
 
-/* Records TEXT by BY as the answer to reply ID (its text, digits) and queues it on the reply's
- * channel for the daemon (NOTIFY loa_answers). 0 with OUT set, or -1 with ERR: no such reply,
+/* Records TEXT by BY as the answer to reply ID (its text, digits) and queues it for the daemon
+ * (loa_answer_officer, NOTIFY loa_answers): by Zalo when the citizen wrote to the OA within 7
+ * days, else by SMS. 0 with OUT set, or -1 with ERR: no such reply,
  * already answered (by whom, when), or the database's error; nothing is then changed. */
 int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
                    struct reply_answer *out, char *err, size_t errlen);

@@ -87,9 +87,10 @@ int cmd_replies_answer(struct cli *c, int argc, char **argv)
         cJSON_AddNumberToObject(o, "reply_id", (double)strtoll(id, NULL, 10));
         cJSON_AddNumberToObject(o, "answer_id", (double)strtoll(a.answer_id, NULL, 10));
         cJSON_AddStringToObject(o, "channel", a.channel);
-        cJSON_AddStringToObject(o, "state", "pending");
+        cJSON_AddStringToObject(o, "state", a.state);
         cli_print_json(o);
     } else
-        printf("answer %s to reply %s queued for %s to %s\n", a.answer_id, id, a.channel, a.to_masked);
+        printf("answer %s to reply %s %s for %s to %s\n", a.answer_id, id,
+               strcmp(a.state, "failed") == 0 ? "cannot be sent" : "queued", a.channel, a.to_masked);
     return CLI_OK;
 }

@@ -33,6 +33,14 @@ struct cJSON;
 int replies_list(PGconn *db, const struct replies_filter *f, const char *tz, FILE *out,
                  struct cJSON *json, char *err, size_t errlen);
 
+/* The call-back list: each citizen (or unknown sender) whose reply asked to be called back
+ * (intent `register`), once, by their latest such reply, newest first; F's campaign and limit
+ * apply. CSV (a header row, then reply_id, received in TZ, campaign, full_name, phone, channel,
+ * commune_code, commune_name, text) holds full numbers, for officers to call; the JSON array
+ * "callbacks" masks them unless F->unmasked; the text table always does. 0, or -1 with ERR. */
+int replies_callbacks(PGconn *db, const struct replies_filter *f, const char *tz, bool csv, FILE *out,
+                      struct cJSON *json, char *err, size_t errlen);
+
 struct reply_answer {
     char answer_id[24];
     char channel[8];

@@ -23,7 +23,9 @@
  *  failed     per channel: failed + undelivered.
  *  fallback   per channel: handed over to the next channel.
  *  parts      SMS parts of sent SMS; cost_vnd the cost of sent messages, all channels.
- *  replies    rows of `replies` for the campaign; opted_out those of intent `opt_out`. */
+ *  replies    citizens (a sender not known as a citizen counts by its address) who replied to
+ *             the campaign (replies attributed to it: [replies] attribution_days); opted_out,
+ *             opted_in, registered, questions those of them with a reply of that intent. */
 
 enum { STATS_NOUTCOMES = 9 };
 /* pending submitted delivered undelivered failed in_doubt suppressed expired cancelled */
@@ -40,7 +42,7 @@ struct campaign_stats {
     long long outcomes[STATS_NOUTCOMES];
     struct channel_stats channel[STATS_NCHANNELS];
     long long cost_vnd;
-    long long replies, opted_out;
+    long long replies, opted_out, opted_in, registered, questions;
 };
 
 /* Adds one counter row (pure). -1 (and nothing added) for an unknown channel or state. */

@@ -4,6 +4,8 @@ itself, an officer's answer arriving, the help text once a day, a flood answered
 times, a STOP confirmed within seconds while a campaign holds the gateway, and the answer to a
 Zalo user by consultation message."""
 
+import csv
+import io
 import time
 import urllib.parse
 
@@ -175,6 +177,30 @@ def test_stop_during_a_running_campaign_is_confirmed_within_5_s(loa, kannel, dae
     assert show(loa, "big")["status"] == "running"
     assert psql("SELECT m.state FROM messages m JOIN citizens c ON c.id = m.citizen_id WHERE c.phone = :'p'",
                 p=late)[0][0] == "suppressed"
+
+    # Statistics per campaign count citizens, not messages, of the replies attributed to it:
+    # those to a message sent within [replies] attribution_days (14 by default).
+    sent = [r[0] for r in psql("SELECT c.phone FROM messages m JOIN citizens c ON c.id = m.citizen_id "
+                               "WHERE m.state IN ('submitted','delivered') ORDER BY m.id LIMIT 4")]
+    psql("UPDATE messages m SET submitted_at = now() - interval '20 days' FROM citizens c "
+         "WHERE c.id = m.citizen_id AND c.phone = :'p'", p=sent[3])
+    send_mos(kannel, [(sent[0], "gọi lại cho tôi"), (sent[0], "gọi lại cho tôi"),
+                      (sent[1], "Cho hỏi mức đóng thấp nhất?"), (sent[2], "TC"), (sent[2], "DK"),
+                      (sent[3], "gọi lại cho tôi")])
+    wait_for(lambda: psql("SELECT count(*) FROM replies")[0][0] == "7", what="the replies")
+    s = show(loa, "big")
+    assert (s["replies"], s["opted_out"], s["opted_in"], s["registered"], s["questions"]) == (3, 1, 1, 1, 1), s
+    assert psql("SELECT campaign_id IS NULL FROM replies WHERE from_addr = :'p'", p=sent[3]) == [("t",)]
+    assert "registered 1" in loa.ok("campaign", "show", "big").stdout
+    # The call-back list, once per citizen, with full numbers for the officers who call.
+    rows = list(csv.reader(io.StringIO(loa.ok("replies", "callbacks", "--csv").stdout)))
+    assert rows[0] == ["reply_id", "received", "campaign", "full_name", "phone", "channel", "commune_code",
+                       "commune_name", "text"]
+    assert sorted(r[4] for r in rows[1:]) == sorted([sent[0], sent[3]])
+    assert sorted(r[2] for r in rows[1:]) == ["", "big"] and all(r[8] == "gọi lại cho tôi" for r in rows[1:])
+    js = loa.json("replies", "callbacks", "--campaign", "big")["callbacks"]
+    assert len(js) == 1 and "***" in js[0]["phone"] and js[0]["full_name"]
+    assert loa.run("replies", "callbacks", "--csv", "--json").returncode == 2
     loa.ok("campaign", "cancel", "big")
 
 

@@ -220,19 +220,30 @@ def stop_during_a_running_campaign(loa, kannel, psql):
     loa.ok("campaign", "cancel", "big")
 
 
-def test_zalo_user_send_text_question_is_answered_by_consultation_message(loa, zalo_double, psql):
+def test_zalo_user_send_text_question_is_answered_by_consultation_message(loa, zalo_double, kannel, psql):
     loa.add_gateway("oa", type="zalo_oa", api_url=zalo_double.url, token_from="zalo", rate=50,
                     oa_secret="oa-secret", app_id="app-1", timeout_ms=3000)
     with serving(loa):
-        zalo_question_answered(zalo_double, psql)
+        zalo_question_answered(zalo_double, kannel, psql)
 
 
-def zalo_question_answered(zalo_double, psql):
+def zalo_question_answered(zalo_double, kannel, psql):
     psql("INSERT INTO citizens (full_name, phone, commune_code, province_code, gender, birth_date, zalo_user_id) "
-         "VALUES ('Trần Thị Hoa', '84915099999', '23200', '52', 'female', '1958-07-12', 'zu-77')")
+         "VALUES ('Trần Thị Hoa', '84915099999', '23200', '52', 'female', '1958-07-12', 'zu-77'),"
+         "       ('Lê Văn Nam', '84915099998', '23200', '52', 'male', '1995-01-20', 'zu-88')")
     zalo_double.control(send_text={"user_id": "zu-77", "text": "VssID là gì?", "msg_id": "m-1"})
     cs = wait_for(lambda: zalo_double.state()["cs"], timeout=20, what="a consultation message")
     assert len(cs) == 1 and cs[0]["user_id"] == "zu-77"
     assert cs[0]["text"].startswith("BHXH: Chào Bà Hoa.") and "VssID" in cs[0]["text"]
     wait_for(lambda: psql("SELECT channel, gateway, state FROM outbound_answers") == [("zalo", "oa", "submitted")],
              what="the answer recorded as submitted")
+    assert kannel.messages() == []
+    # Zalo refuses a consultation message to a user it counts as silent for 7 days (-230): the
+    # answer goes by SMS to the citizen's phone instead.
+    zalo_double.control(users_outside_window=["zu-88"])
+    zalo_double.control(send_text={"user_id": "zu-88", "text": "VssID là gì?", "msg_id": "m-2"})
+    got = wait_for(lambda: to(kannel, "84915099998"), timeout=20, what="the answer by SMS")
+    assert got[0].startswith("BHXH: Chào Anh Nam.") and "VssID" in got[0]
+    assert len(zalo_double.state()["cs"]) == 1
+    assert psql("SELECT channel, gateway, attempts FROM outbound_answers WHERE address = '84915099998'") == \
+        [("sms", "kannel", "2")]

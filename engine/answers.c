@@ -31,6 +31,7 @@ struct answer_gw {
     bool due;                       /* answers may wait: lease before any campaign row */
     bool leasing;
     int asked;                      /* rows the running lease asked for */
+    unsigned long n_sent, n_failed, n_retried;
 };
 
 struct answers {
@@ -205,6 +206,12 @@ static void answer_done(void *arg, const struct gw_result *r)
              q->id, q->kind, g->gw->name, q->to, q->parts, q->attempts, gateway_outcome_name(r->outcome), state,
              r->gateway_msg_id[0] ? r->gateway_msg_id : "-", o.reason);
     result_write(a, q->id, state, r->gateway_msg_id, o.reason, q->parts, o.delay_s);
+    if (o.sent)
+        g->n_sent++;
+    else if (o.state == MSG_RETRY_WAIT)
+        g->n_retried++;
+    else
+        g->n_failed++;
     free(q);
     kick(a);
 }
@@ -337,6 +344,21 @@ void answers_stop(struct answers *a)
     a->stopping = true;
     uv_timer_stop(&a->timer);
     uv_close((uv_handle_t *)&a->timer, NULL);
+}
+
+void answers_metrics_write(const struct answers *a, FILE *f)
+{
+    static const char *const names[] = {"loa_answers_sent_total", "loa_answers_failed_total",
+                                        "loa_answers_retried_total"};
+    for (int m = 0; a && m < 3; m++) {
+        fprintf(f, "# TYPE %s counter\n", names[m]);
+        for (size_t i = 0; i < a->ng; i++) {
+            const struct answer_gw *g = &a->g[i];
+            if (g->sender)
+                fprintf(f, "%s{gateway=\"%s\"} %lu\n", names[m], g->gw->name,
+                        m == 0 ? g->n_sent : m == 1 ? g->n_failed : g->n_retried);
+        }
+    }
 }
 
 unsigned answers_busy(const struct answers *a) { return a ? a->busy : 0; }

@@ -1,6 +1,7 @@
 #ifndef LOA_ANSWERS_H
 #define LOA_ANSWERS_H
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Sending the answers to citizens' replies (outbound_answers, sql/014_answers.sql): opt-out and
  * opt-in confirmations, FAQ answers, officers' answers, the help text. They share each gateway's
@@ -46,6 +47,9 @@ bool answers_due(struct answers *a, const struct gateway *gw);
 void answers_pump(struct answers *a, const struct gateway *gw, int room);
 
 void answers_stop(struct answers *a);
+/* Prometheus lines: answers submitted, failed and retried per gateway since start. */
+void answers_metrics_write(const struct answers *a, FILE *f);
+
 /* Leases, submissions and result statements in flight. */
 unsigned answers_busy(const struct answers *a);
 /* Frees A; after the pool has closed (no callback can run). */

@@ -100,6 +100,7 @@ static void on_metrics(void *arg, struct http_req *req)
     fprintf(f, "# TYPE loa_webhook_events_in_flight gauge\nloa_webhook_events_in_flight %u\n", engine_events_in_flight());
     if (e->dispatcher)
         dispatcher_metrics_write(e->dispatcher, f);
+    answers_metrics_write(e->answers, f);
     fclose(f);
     http_reply(req, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);

@@ -127,6 +127,8 @@ def test_each_opt_out_is_confirmed_once_and_a_name_opts_nobody_out(loa, kannel, 
     assert sup == set(stops)
     log = daemon.log()
     assert "event=answer_submit" in log and not any(p in log for p in phones)
+    status, body = daemon.get("/metrics")
+    assert status == 200 and f'loa_answers_sent_total{{gateway="kannel"}} {len(phones)}' in body
 
 
 def test_faq_officer_help_and_flood(loa, kannel, daemon, psql):

@@ -3,6 +3,7 @@
 #include "core/log.h"
 
 #include <cjson/cJSON.h>
+#include <csv.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -148,6 +149,96 @@ int replies_list(PGconn *db, const struct replies_filter *f, const char *tz, FIL
     return 0;
 }
 
+/* ---- the call-back list ---- */
+
+/* Each citizen (or unknown sender) who asked to be called back, once, by their latest request. */
+#define CALLBACKS_SQL                                                                         \
+    "SELECT * FROM (SELECT DISTINCT ON (COALESCE(r.citizen_id::text, r.from_addr)) r.id,"      \
+    " to_char(r.received_at AT TIME ZONE $3::text, 'YYYY-MM-DD HH24:MI'), ca.name,"            \
+    " c.full_name, COALESCE(c.phone, r.from_addr), r.channel, c.commune_code, cm.name, r.body" \
+    " FROM replies r LEFT JOIN campaigns ca ON ca.id = r.campaign_id"                          \
+    " LEFT JOIN citizens c ON c.id = r.citizen_id"                                             \
+    " LEFT JOIN communes cm ON cm.code = c.commune_code"                                       \
+    " WHERE r.intent = 'register' AND ($1::bigint IS NULL OR r.campaign_id = $1::bigint)"      \
+    " ORDER BY COALESCE(r.citizen_id::text, r.from_addr), r.received_at DESC) x"               \
+    " ORDER BY 2 DESC, 1 DESC LIMIT $2::int"
+
+static const char *const callback_cols[] = {"reply_id", "received", "campaign", "full_name", "phone",
+                                            "channel", "commune_code", "commune_name", "text"};
+enum { NCALLBACK_COLS = 9 };
+
+static void callbacks_csv(const PGresult *r, FILE *out)
+{
+    for (int j = 0; j < NCALLBACK_COLS; j++) {
+        fputs(j ? "," : "", out);
+        csv_fwrite(out, callback_cols[j], strlen(callback_cols[j]));
+    }
+    fputs("\r\n", out);
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (int j = 0; j < NCALLBACK_COLS; j++) {
+            fputs(j ? "," : "", out);
+            const char *v = PQgetvalue(r, i, j);
+            csv_fwrite(out, v, strlen(v));
+        }
+        fputs("\r\n", out);
+    }
+}
+
+static void callbacks_json(const PGresult *r, bool unmasked, cJSON *o)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, "callbacks");
+    for (int i = 0; i < PQntuples(r); i++) {
+        cJSON *x = cJSON_CreateObject();
+        char masked[LOG_MASK_LEN];
+        cJSON_AddNumberToObject(x, "reply_id", (double)strtoll(PQgetvalue(r, i, 0), NULL, 10));
+        for (int j = 1; j < NCALLBACK_COLS; j++) {
+            const char *v = PQgetvalue(r, i, j);
+            if (j == 4 && !unmasked)
+                v = log_mask_phone(v, masked, sizeof masked);
+            if (PQgetisnull(r, i, j))
+                cJSON_AddNullToObject(x, callback_cols[j]);
+            else
+                cJSON_AddStringToObject(x, callback_cols[j], v);
+        }
+        cJSON_AddItemToArray(a, x);
+    }
+}
+
+static void callbacks_text(const PGresult *r, FILE *out)
+{
+    fprintf(out, "%6s  %-16s %-20s %-24s %-14s %s\n", "reply", "received", "campaign", "name", "phone", "text");
+    for (int i = 0; i < PQntuples(r); i++) {
+        char masked[LOG_MASK_LEN], body[80], camp[24], name[40];
+        one_line(PQgetvalue(r, i, 8), body, sizeof body);
+        one_line(PQgetvalue(r, i, 2), camp, sizeof camp);
+        one_line(PQgetvalue(r, i, 3), name, sizeof name);
+        fprintf(out, "%6s  %-16s %-20s %-24s %-14s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                PQgetisnull(r, i, 2) ? "-" : camp, PQgetisnull(r, i, 3) ? "-" : name,
+                log_mask_phone(PQgetvalue(r, i, 4), masked, sizeof masked), body);
+    }
+}
+
+int replies_callbacks(PGconn *db, const struct replies_filter *f, const char *tz, bool csv, FILE *out,
+                      struct cJSON *json, char *err, size_t errlen)
+{
+    char cid[24] = "", lim[16];
+    if (f->campaign && campaign_id_of(db, f->campaign, cid, sizeof cid, err, errlen) < 0)
+        return -1;
+    snprintf(lim, sizeof lim, "%ld", f->limit);
+    const char *p[3] = {cid[0] ? cid : NULL, lim, tz};
+    PGresult *r = db_query(db, err, errlen, CALLBACKS_SQL, 3, p);
+    if (!r)
+        return -1;
+    if (csv)
+        callbacks_csv(r, out);
+    else if (json)
+        callbacks_json(r, f->unmasked, json);
+    else
+        callbacks_text(r, out);
+    PQclear(r);
+    return 0;
+}
+
 /* ---- replies answer ---- */
 
 /* Why reply ID could not be answered: it does not exist, or it was answered first. */
@@ -171,9 +262,10 @@ int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
                    struct reply_answer *out, char *err, size_t errlen)
 {
     const char *p[3] = {id, text, by};
+    /* loa_reply_answer records it only while the reply is unanswered (two officers answering at
+     * once cannot both send) and queues it with loa_answer_queue; the API calls it too. */
     PGresult *r = db_query(db, err, errlen,
-                           "SELECT answer_id, channel, address FROM loa_reply_answer($1::bigint, $2, $3, NULL)",
-                           3, p);
+                           "SELECT * FROM loa_reply_answer($1::bigint, $2, $3, NULL)", 3, p);
     if (!r)
         return -1;
     if (PQntuples(r) != 1) {
@@ -184,8 +276,9 @@ int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
     snprintf(out->answer_id, sizeof out->answer_id, "%s", PQgetvalue(r, 0, 0));
     snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(r, 0, 1));
     log_mask_phone(PQgetvalue(r, 0, 2), out->to_masked, sizeof out->to_masked);
+    snprintf(out->state, sizeof out->state, "%s", PQgetvalue(r, 0, 3));
     PQclear(r);
-    log_info("event=reply_answered reply=%s answer=%s channel=%s to=%s", id, out->answer_id,
-             out->channel, out->to_masked);
+    log_info("event=reply_answered reply=%s answer=%s channel=%s to=%s state=%s", id, out->answer_id,
+             out->channel, out->to_masked, out->state);
     return 0;
 }

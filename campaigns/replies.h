@@ -48,16 +48,25 @@ int replies_list(PGconn *db, const struct replies_filter *f, const char *tz, FIL
     " ORDER BY r.received_at DESC, r.id DESC LIMIT $3::int"
 /* Adds the array "replies" of REPLIES_LIST_SQL's rows R to O, numbers masked unless UNMASKED. */
 void replies_list_json(const PGresult *r, bool unmasked, struct cJSON *o);
+/* The call-back list: each citizen (or unknown sender) whose reply asked to be called back
+ * (intent `register`), once, by their latest such reply, newest first; F's campaign and limit
+ * apply. CSV (a header row, then reply_id, received in TZ, campaign, full_name, phone, channel,
+ * commune_code, commune_name, text) holds full numbers, for officers to call; the JSON array
+ * "callbacks" masks them unless F->unmasked; the text table always does. 0, or -1 with ERR. */
+int replies_callbacks(PGconn *db, const struct replies_filter *f, const char *tz, bool csv, FILE *out,
+                      struct cJSON *json, char *err, size_t errlen);
 
 struct reply_answer {
     char answer_id[24];
     char channel[8];
     char to_masked[LOG_MASK_LEN];   /* the citizen's number, masked */
+    char state[16];                 /* pending; failed when there is no way to reach them */
 };
 
-/* Records TEXT by BY as the answer to reply ID (its text, digits) and queues it on the reply's
- * channel for the daemon (NOTIFY loa_answers), with loa_reply_answer() (60_web.sql, which the
- * API calls too). 0 with OUT set, or -1 with ERR: no such reply,
+/* Records TEXT by BY as the answer to reply ID (its text, digits) and queues it for the daemon
+ * with loa_reply_answer() (60_web.sql, which the API calls too; NOTIFY loa_answers): by Zalo
+ * when the citizen wrote to the OA within 7 days, else by SMS. 0 with OUT set, or -1 with ERR:
+ * no such reply,
  * already answered (by whom, when), or the database's error; nothing is then changed. */
 int replies_answer(PGconn *db, const char *id, const char *text, const char *by,
                    struct reply_answer *out, char *err, size_t errlen);

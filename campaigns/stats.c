@@ -79,6 +79,9 @@ void campaign_stats_add_replies(struct campaign_stats *s, const PGresult *r, con
         if (strcmp(PQgetvalue(r, i, 0), id) == 0) {
             s->replies = strtoll(PQgetvalue(r, i, 1), NULL, 10);
             s->opted_out = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+            s->opted_in = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+            s->registered = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+            s->questions = strtoll(PQgetvalue(r, i, 5), NULL, 10);
         }
 }
 
@@ -125,6 +128,9 @@ void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o)
     }
     cJSON_AddNumberToObject(o, "replies", (double)s->replies);
     cJSON_AddNumberToObject(o, "opted_out", (double)s->opted_out);
+    cJSON_AddNumberToObject(o, "opted_in", (double)s->opted_in);
+    cJSON_AddNumberToObject(o, "registered", (double)s->registered);
+    cJSON_AddNumberToObject(o, "questions", (double)s->questions);
     cJSON_AddNumberToObject(o, "cost_vnd", (double)s->cost_vnd);
 }
 
@@ -214,8 +220,9 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
         fprintf(out, "  %-8s %12lld %12lld %12lld %12lld %12s %14lld\n", channel_names[i], c->sent,
                 c->delivered, c->failed, c->fallback, parts, c->cost_vnd);
     }
-    fprintf(out, "\n  replies %lld   opted out %lld   cost %lld VND\n", s->replies, s->opted_out,
-            s->cost_vnd);
+    fprintf(out, "\n  replies %lld   opted out %lld   opted in %lld   registered %lld   questions %lld\n",
+            s->replies, s->opted_out, s->opted_in, s->registered, s->questions);
+    fprintf(out, "  cost %lld VND\n", s->cost_vnd);
 }
 
 /* ---- the breakdown of `show --by` ---- */

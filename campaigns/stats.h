@@ -26,7 +26,9 @@
  *  cost_vnd   what the gateways charge, all channels: the price (messages.cost_vnd, set when
  *             the gateway takes a message) of sent SMS, and of delivered Zalo messages only,
  *             since Zalo charges a ZNS when it is delivered, not when it is submitted.
- *  replies    rows of `replies` for the campaign; opted_out those of intent `opt_out`. */
+ *  replies    citizens (a sender not known as a citizen counts by its address) who replied to
+ *             the campaign (replies attributed to it: [replies] attribution_days); opted_out,
+ *             opted_in, registered, questions those of them with a reply of that intent. */
 
 enum { STATS_NOUTCOMES = 9 };
 /* pending submitted delivered undelivered failed in_doubt suppressed expired cancelled */
@@ -43,7 +45,7 @@ struct campaign_stats {
     long long outcomes[STATS_NOUTCOMES];
     struct channel_stats channel[STATS_NCHANNELS];
     long long cost_vnd;
-    long long replies, opted_out;
+    long long replies, opted_out, opted_in, registered, questions;
 };
 
 /* Adds one counter row (pure). -1 (and nothing added) for an unknown channel or state. */
@@ -63,9 +65,15 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
 
 /* Every counter row; add " WHERE campaign_id = $1::bigint" for one campaign. */
 #define CAMPAIGN_COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
-/* Replies and opt-outs; add " GROUP BY 1" (after a WHERE for one campaign). */
+/* Replies by intent; add " GROUP BY 1" (after a WHERE for one campaign). Citizens, not
+ * messages: a sender who is no known citizen counts once by its address. */
+#define CAMPAIGN_REPLIES_WHO "count(DISTINCT COALESCE(citizen_id::text, from_addr))"
 #define CAMPAIGN_REPLIES_SQL                                                                  \
-    "SELECT campaign_id, count(*), count(*) FILTER (WHERE intent = 'opt_out') FROM replies"
+    "SELECT campaign_id, " CAMPAIGN_REPLIES_WHO ","                                           \
+    " " CAMPAIGN_REPLIES_WHO " FILTER (WHERE intent = 'opt_out'),"                            \
+    " " CAMPAIGN_REPLIES_WHO " FILTER (WHERE intent = 'opt_in'),"                             \
+    " " CAMPAIGN_REPLIES_WHO " FILTER (WHERE intent = 'register'),"                           \
+    " " CAMPAIGN_REPLIES_WHO " FILTER (WHERE intent = 'question') FROM replies"
 /* The campaigns: id, name, status, segment, needs_approval, approved_by, topic; add ORDER BY. */
 #define CAMPAIGN_LIST_SQL                                                                     \
     "SELECT c.id, c.name, c.status, s.name, c.needs_approval, c.approved_by, c.topic"         \
@@ -91,7 +99,8 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
 
 /* Adds every row of R (CAMPAIGN_COUNTERS_SQL's columns) whose campaign is ID (text). */
 void campaign_stats_add_counters(struct campaign_stats *s, const PGresult *r, const char *id);
-/* Sets replies and opted_out from the row of R (CAMPAIGN_REPLIES_SQL … GROUP BY 1) of ID. */
+/* Sets replies, opted_out, opted_in, registered and questions from the row of R
+ * (CAMPAIGN_REPLIES_SQL … GROUP BY 1) of ID. */
 void campaign_stats_add_replies(struct campaign_stats *s, const PGresult *r, const char *id);
 /* Fills O (empty) with `campaign show --json`: D is CAMPAIGN_DETAIL_SQL's row, CHANS
  * CAMPAIGN_CHANNELS_SQL's rows, POLICY_WINDOW the window of campaigns without their own. */

@@ -50,6 +50,7 @@ int cmd_campaign_list(struct cli *c, int argc, char **argv);
 /* The officers' queue of citizens' replies (campaigns/replies.h). */
 int cmd_replies_list(struct cli *c, int argc, char **argv);
 int cmd_replies_answer(struct cli *c, int argc, char **argv);
+int cmd_replies_callbacks(struct cli *c, int argc, char **argv);
 
 /* `loa report` (campaigns/report.h). */
 int cmd_report(struct cli *c, int argc, char **argv);

@@ -53,6 +53,11 @@ static const struct cfg_key base_keys[] = {
     {"engine", "shutdown_grace_seconds", CFG_INT, "10", 0, 600, "SIGTERM waits this long for requests in flight"},
     {"engine", "settle_seconds", CFG_INT, "30", 0, 86400, "a campaign completes once nothing is waiting and its last submission is this old"},
     {"engine", "log_level", CFG_STR, "info", 0, 16, "debug, info, warn or error"},
+    {"replies", "attribution_days", CFG_INT, "14", 1, 365,
+     "a reply counts for the campaign whose message the citizen received last, if within this many days"},
+    {"replies", "answers_per_hour", CFG_INT, "4", 1, 1000,
+     "automatic answers (confirmations, FAQ, help) to one sender per hour; a flood beyond it is stored, not answered"},
+    {"replies", "help_hours", CFG_INT, "24", 1, 8760, "the help text goes to one sender at most once in this many hours"},
     {"gateway", "type", CFG_STR, NULL, 0, 32, "kannel, http_sms, zalo_zns or zalo_oa"},
     {"gateway", "rate", CFG_DOUBLE, "10", 0.01, 100000, "SMS parts (or Zalo messages) per second"},
     {"gateway", "concurrency", CFG_INT, "10", 1, 1000, "requests in flight"},
@@ -352,7 +357,7 @@ static char *reader(char *str, int num, void *stream)
             memcpy(name, t + 1, len);
             name[len] = '\0';
             if (!section_known(name))
-                snprintf(ps->err, sizeof ps->err, "%s:%d: [%s]: unknown section (database, http, policy, engine, gateway.NAME)",
+                snprintf(ps->err, sizeof ps->err, "%s:%d: [%s]: unknown section (database, http, policy, engine, replies, gateway.NAME)",
                          ps->cfg->path, ps->line, name);
         }
     }
@@ -492,8 +497,8 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
             return -1;
         }
     }
-    static const char *const fixed[] = {"database", "http", "policy", "engine"};
-    for (size_t i = 0; i < 4; i++)
+    static const char *const fixed[] = {"database", "http", "policy", "engine", "replies"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (fill_defaults(cfg, fixed[i], base_keys, fixed[i], err, errlen) < 0)
             goto fail;
     for (size_t i = 0; i < cfg->ngw; i++) {

@@ -1,5 +1,6 @@
 #include "core/log.h"
 #include "core/pgasync.h"
+#include "engine/answers.h"
 #include "engine/dispatch.h"
 #include "engine/engine.h"
 #include "gateways/gateway.h"
@@ -151,7 +152,8 @@ void dispatch_pump(struct dispatch_gw *g)
     struct dispatcher *d = g->d;
     if (!dispatch_running(d) || g->state != PUMP_READY)
         return;
-    if (campaign_cache_ready_count(&d->campaigns) == 0)
+    bool answers = answers_due(d->e->answers, g->gw);
+    if (!answers && campaign_cache_ready_count(&d->campaigns) == 0)
         return;
     dispatch_paused_handover(g, dispatch_now_ms());
     if (g->gw->type->ready && !g->gw->type->ready(g->gw)) {
@@ -161,6 +163,12 @@ void dispatch_pump(struct dispatch_gw *g)
     int room = lease_size(g);
     if (room <= 0)
         return;
+    /* Confirmations and answers to citizens go ahead of campaign traffic on the same gateway:
+     * they take the room, and the campaign leases again once none is due (engine/answers.h). */
+    if (answers) {
+        answers_pump(d->e->answers, g->gw, room);
+        return;
+    }
     const struct settings *set = &d->e->settings;
     char n[16], secs[16];
     snprintf(n, sizeof n, "%d", room);

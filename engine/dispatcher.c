@@ -22,6 +22,16 @@ long dispatch_today(const struct dispatcher *d, int64_t now)
     return throttle_day(now, off);
 }
 
+long dispatcher_today(const struct dispatcher *d, int64_t now) { return dispatch_today(d, now); }
+
+struct throttle *dispatcher_throttle(struct dispatcher *d, const struct gateway *gw)
+{
+    for (size_t i = 0; d && i < d->ng; i++)
+        if (d->g[i].gw == gw)
+            return &d->g[i].th;
+    return NULL;
+}
+
 static void campaign_ready(void *arg) { dispatcher_kick(arg); }
 
 static void results_flushed(void *arg)

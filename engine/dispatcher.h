@@ -42,6 +42,14 @@ void dispatcher_campaigns_sync(struct dispatcher *d, const int64_t *ids, size_t 
  * logged and dropped (their rows stay leased and become in_doubt by lease expiry). */
 void dispatcher_drain(struct dispatcher *d, long grace_ms, void (*done)(void *arg), void *arg);
 
+/* The throttle of GW, which the answers to citizens share (engine/answers.h); NULL when GW is
+ * not one of the dispatcher's gateways. Lives as long as the dispatcher. */
+struct gateway;
+struct throttle *dispatcher_throttle(struct dispatcher *d, const struct gateway *gw);
+/* Today's local day number of unix milliseconds NOW in [policy] timezone, as the throttles count
+ * their quotas. */
+long dispatcher_today(const struct dispatcher *d, int64_t now);
+
 /* Frees the dispatcher; call after httpc_close() has finished (no submit callback can run). */
 void dispatcher_free(struct dispatcher *d);
 

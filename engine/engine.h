@@ -8,7 +8,7 @@
 #include "gateways/gateway.h"
 
 /* The daemon's parts, passed to whoever needs them. Owned by engine/serve.c, which creates them
- * in order (settings, database pool, HTTP client, HTTP server, gateways, dispatcher, scheduler)
+ * in order (settings, database pool, HTTP client, HTTP server, gateways, dispatcher, answers, scheduler)
  * and closes them in reverse on SIGTERM. Gateways are looked up with engine/gateway_table.h. */
 
 struct config;
@@ -18,6 +18,7 @@ struct httpd;
 struct gateway;
 struct scheduler;
 struct dispatcher;
+struct answers;
 
 struct engine {
     uv_loop_t *loop;
@@ -30,6 +31,7 @@ struct engine {
     size_t ngateways;
     struct scheduler *scheduler;
     struct dispatcher *dispatcher;
+    struct answers *answers;    /* answers to citizens' replies (engine/answers.h) */
     struct gw_host host;        /* what the gateways see of the daemon */
     char instance[96];          /* host:pid, written into leases */
     bool stopping;              /* SIGTERM received: take no new work */

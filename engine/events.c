@@ -3,9 +3,7 @@
 #include "engine/engine.h"
 #include "core/log.h"
 #include "core/pgasync.h"
-#include "campaigns/keywords.h"
-#include "campaigns/kwcache.h"
-#include "campaigns/replies.h"
+#include "engine/intake.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,8 +11,6 @@
 #include <string.h>
 
 static unsigned in_flight;
-/* The keyword table of the pool it was loaded through (one daemon, one pool). */
-static struct kw_cache *keywords;
 
 /* Webhook calls by outcome, for /metrics. */
 static unsigned long outcomes[ENGINE_EVENTS_NOUTCOMES];
@@ -61,63 +57,10 @@ static const char *dlr_final(enum gw_dlr d)
     return d == GW_DLR_DELIVERED ? "delivered" : d == GW_DLR_UNDELIVERED ? "undelivered" : NULL;
 }
 
-/* A reply waits for the keyword table (kw_cache_get), then is applied with its intent. */
-struct reply_job {
-    struct engine *e;
-    struct batch *b;
-    const char *channel;        /* static: the gateway type's */
-    char gateway[64];
-    char *from, *text, *external;
-};
-
-static void reply_job_free(struct reply_job *j)
+/* Campaign 0 is no campaign: message_id is the id of an answer to a citizen (engine/answers.c). */
+static bool is_answer(const struct gw_event *ev)
 {
-    free(j->from);
-    free(j->text);
-    free(j->external);
-    free(j);
-}
-
-static void reply_classified(void *arg, const struct kw_table *t)
-{
-    struct reply_job *j = arg;
-    struct batch *b = j->b;
-    /* Kept as received: bytes that are not UTF-8 are stored escaped, never refused. */
-    char *body = reply_text_escape(j->text, strlen(j->text));
-    int rc = -1;
-    if (t && body) {
-        const char *intent = kw_intent_name(kw_classify(t, j->text));
-        const char *source = strcmp(j->channel, "zalo") == 0 ? "zalo_reply" : "sms_reply";
-        const char *p[7] = {j->gateway, j->channel, j->from, body, j->external, intent, source};
-        rc = pgpool_query(j->e->db, "SELECT loa_apply_reply($1, $2, $3, $4, $5, $6, $7)", 7, p,
-                          batch_step_done, b);
-    }
-    free(body);
-    reply_job_free(j);
-    if (rc < 0)
-        batch_step_done(b, NULL, t ? "cannot queue the reply" : "the keyword table could not be loaded");
-}
-
-static int queue_reply(struct engine *e, struct gateway *gw, const struct gw_event *ev, struct batch *b)
-{
-    if (!keywords || kw_cache_db(keywords) != e->db) {
-        kw_cache_free(keywords);
-        keywords = kw_cache_new(e->db);
-    }
-    struct reply_job *j = keywords ? calloc(1, sizeof *j) : NULL;
-    if (!j)
-        return -1;
-    *j = (struct reply_job){.e = e, .b = b, .channel = gw->type->channel};
-    snprintf(j->gateway, sizeof j->gateway, "%s", gw->name);
-    j->from = strdup(ev->from);
-    j->text = strdup(ev->text ? ev->text : "");
-    j->external = ev->external_id ? strdup(ev->external_id) : NULL;
-    if (!j->from || !j->text || (ev->external_id && !j->external)) {
-        reply_job_free(j);
-        return -1;
-    }
-    kw_cache_get(keywords, reply_classified, j);
-    return 0;
+    return ev->campaign_id == 0 && ev->message_id > 0;
 }
 
 static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event *ev, struct batch *b)
@@ -128,6 +71,10 @@ static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event
     bool ids = ev->campaign_id > 0 && ev->message_id > 0;
     switch (ev->kind) {
     case GW_EV_DELIVERY: {
+        if (is_answer(ev)) {
+            const char *q[3] = {gw->name, mid, dlr_final(ev->dlr)};
+            return pgpool_query(e->db, "SELECT loa_answer_dlr($1, $2::bigint, $3)", 3, q, batch_step_done, b);
+        }
         const char *p[8] = {gw->name, ids ? cid : NULL, ids ? mid : NULL, ev->gateway_msg_id,
                             strcmp(gw->type->channel, "zalo") == 0 ? "zns_receipt" : "dlr",
                             ev->status, ev->raw ? ev->raw : "", dlr_final(ev->dlr)};
@@ -135,7 +82,7 @@ static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event
                             8, p, batch_step_done, b);
     }
     case GW_EV_REPLY:
-        return queue_reply(e, gw, ev, b);
+        return intake_reply(e, gw, ev, batch_step_done, b);
     case GW_EV_FOLLOW:
     case GW_EV_UNFOLLOW: {
         const char *p[3] = {gw->name, ev->from, ev->kind == GW_EV_FOLLOW ? "true" : "false"};
@@ -155,7 +102,8 @@ int engine_events_apply(struct engine *e, struct gateway *gw, const struct gw_ev
         return -1;
     for (size_t i = 0; i < n; i++)
         if ((ev[i].kind != GW_EV_DELIVERY && !ev[i].from) ||
-            (ev[i].kind == GW_EV_DELIVERY && !(ev[i].campaign_id > 0 && ev[i].message_id > 0) && !ev[i].gateway_msg_id)) {
+            (ev[i].kind == GW_EV_DELIVERY && !(ev[i].campaign_id > 0 && ev[i].message_id > 0) && !is_answer(&ev[i]) &&
+             !ev[i].gateway_msg_id)) {
             outcomes[ENGINE_EVENTS_INVALID]++;
             return -1;
         }

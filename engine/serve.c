@@ -5,6 +5,7 @@
 #include "core/httpd.h"
 #include "core/log.h"
 #include "core/pgasync.h"
+#include "engine/answers.h"
 #include "engine/dispatcher.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -117,6 +118,7 @@ static void on_metrics(void *arg, struct http_req *req)
      * per-gateway figures below, where the circuit breaker writes it. */
     if (e->dispatcher)
         dispatcher_metrics_write(e->dispatcher, f);
+    answers_metrics_write(e->answers, f);
     fclose(f);
     http_reply(req, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);
@@ -129,6 +131,8 @@ static void pool_closed(void *arg)
     struct serve *sv = arg;
     struct engine *e = &sv->e;
     e->db = NULL;
+    answers_free(e->answers);
+    e->answers = NULL;
     scheduler_free(e->scheduler);
     e->scheduler = NULL;
     uv_close((uv_handle_t *)&sv->wait_timer, NULL);
@@ -165,7 +169,8 @@ static void wait_webhooks(uv_timer_t *t)
 {
     struct serve *sv = t->data;
     struct engine *e = &sv->e;
-    if (engine_events_in_flight() > 0 || web_in_flight(sv->web) > 0 || !scheduler_closed(e->scheduler)) {
+    if (engine_events_in_flight() > 0 || web_in_flight(sv->web) > 0 || answers_busy(e->answers) > 0 ||
+        !scheduler_closed(e->scheduler)) {
         uv_timer_start(&sv->wait_timer, wait_webhooks, 20, 0);
         return;
     }
@@ -195,6 +200,7 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_signal_stop(&sv->sigint);
     uv_signal_stop(&sv->sighup);
     scheduler_close(e->scheduler);
+    answers_stop(e->answers);
     dispatcher_drain(e->dispatcher, e->settings.engine.shutdown_grace_s * 1000L, drained, sv);
 }
 
@@ -326,9 +332,10 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
         goto fail;
     }
     e->dispatcher = dispatcher_new(e);
+    e->answers = e->dispatcher ? answers_new(e) : NULL;
     struct scheduler_hooks hooks = {.campaigns_running = hook_campaigns_running, .work_due = hook_work_due, .arg = e};
     e->scheduler = scheduler_new(e, &hooks);
-    if (!e->dispatcher || !e->scheduler) {
+    if (!e->dispatcher || !e->answers || !e->scheduler) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -376,11 +383,13 @@ fail:
         httpd_close(e->httpd);
     if (e->http)
         httpc_close(e->http, nothing, NULL);
+    answers_stop(e->answers);
     if (e->db)
         pgpool_close(e->db, nothing, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     web_free(sv.web);
+    answers_free(e->answers);
     settings_free(&e->settings);
     return -1;
 }

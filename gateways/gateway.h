@@ -51,6 +51,8 @@ struct gw_message {
     int parts;
     const char *zns_template_id; /* ZNS only */
     const char *zns_data_json;   /* ZNS only: the template_data object as JSON text */
+    bool priority;               /* an answer to a citizen (campaign_id 0, message_id the answer's
+                                  * id): ahead of campaign traffic where the gateway can say so */
 };
 
 enum gw_outcome {

@@ -122,6 +122,10 @@ int kannel_sendsms_url(const struct kannel_conf *k, const struct gw_message *m, 
         return -1;
     if (k->smsc[0] && put(out, cap, &j, "smsc", k->smsc, strlen(k->smsc)) < 0)
         return -1;
+    /* An answer to a citizen overtakes the campaign traffic queued inside bearerbox, which orders
+     * its outgoing queue by priority (0-3) first. */
+    if (m->priority && put(out, cap, &j, "priority", "1", 1) < 0)
+        return -1;
     return (int)j;
 }
 
@@ -220,7 +224,9 @@ int kannel_dlr_check(const char *secret, const char *c, const char *m, const cha
                      const char *s, const char *ts, const char *id, struct kannel_dlr *out)
 {
     memset(out, 0, sizeof *out);
-    if (parse_id(c, &out->campaign_id) < 0 || parse_id(m, &out->message_id) < 0)
+    /* Campaign 0: an answer to a citizen's reply (engine/answers.c), not a campaign's message. */
+    bool answer = c && strcmp(c, "0") == 0;
+    if ((!answer && parse_id(c, &out->campaign_id) < 0) || parse_id(m, &out->message_id) < 0)
         return t && *t ? 400 : 403;
     char want[33];
     kannel_token(secret, out->campaign_id, out->message_id, want);

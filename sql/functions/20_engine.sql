@@ -1,5 +1,5 @@
 -- The daemon's statements: leasing, recording results in batches, handing messages over to the
--- next channel, applying delivery reports and replies. Owned by engine/dispatcher.c,
+-- next channel, applying delivery reports (replies: 60_answers.sql). Owned by engine/dispatcher.c,
 -- engine/scheduler.c and engine/events.c. Every function is one statement (or one transaction),
 -- so each change of state happens together with its side effects; counters follow, and the
 -- transition is checked, by the trigger on messages (10_messages.sql). Their tables are in
@@ -300,47 +300,3 @@ LANGUAGE sql AS $$
     SELECT count(*)::int FROM upd
 $$;
 
--- Records a citizen's reply and acts on it in one transaction (with the intents of the
--- keyword table, sql/010_replies.sql). The citizen is found by phone (SMS) or by Zalo user id or
--- phone (Zalo); the campaign is the latest that sent them something. An 'opt_out' opts out
--- every citizen with that address from every channel and suppresses their waiting messages at
--- once; an 'opt_in' lifts the opt-outs that replies made (an officer's or an import's stays). A
--- reply already recorded (same gateway and external id) changes nothing. Returns the intent,
--- or 'duplicate'.
-CREATE OR REPLACE FUNCTION loa_apply_reply(p_gateway text, p_channel text, p_from text, p_body text,
-                                           p_external text, p_intent text, p_source text) RETURNS text
-LANGUAGE sql AS $$
-    WITH cz AS (
-        SELECT c.id FROM citizens c
-         WHERE c.phone = p_from OR (p_channel = 'zalo' AND c.zalo_user_id = p_from)
-    ), last AS (
-        SELECT m.campaign_id, m.citizen_id FROM messages m
-         WHERE m.citizen_id IN (SELECT id FROM cz)
-           AND m.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')
-         ORDER BY m.submitted_at DESC NULLS LAST LIMIT 1
-    ), ins AS (
-        INSERT INTO replies (channel, gateway, external_id, from_addr, citizen_id, campaign_id, body, intent)
-        SELECT p_channel, p_gateway, p_external, p_from,
-               COALESCE((SELECT citizen_id FROM last), (SELECT min(id) FROM cz)),
-               (SELECT campaign_id FROM last), p_body, p_intent
-        ON CONFLICT (gateway, external_id) WHERE external_id IS NOT NULL DO NOTHING
-        RETURNING id
-    ), opt AS (
-        INSERT INTO opt_outs (citizen_id, channel, source)
-        SELECT cz.id, 'all', p_source FROM cz
-         WHERE p_intent = 'opt_out' AND EXISTS (SELECT 1 FROM ins)
-        ON CONFLICT (citizen_id, channel) DO NOTHING
-        RETURNING 1
-    ), lift AS (
-        DELETE FROM opt_outs o
-         WHERE p_intent = 'opt_in' AND EXISTS (SELECT 1 FROM ins)
-           AND o.citizen_id IN (SELECT id FROM cz) AND o.source IN ('sms_reply', 'zalo_reply')
-        RETURNING 1
-    ), sup AS (
-        UPDATE messages m SET state = 'suppressed', reason = 'opted out by reply', final_at = now()
-         WHERE p_intent = 'opt_out' AND EXISTS (SELECT 1 FROM ins)
-           AND m.citizen_id IN (SELECT id FROM cz) AND m.state IN ('pending', 'retry_wait')
-        RETURNING 1
-    )
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM ins) THEN p_intent ELSE 'duplicate' END
-$$;

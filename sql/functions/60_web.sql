@@ -190,25 +190,21 @@ CREATE TRIGGER citizens_participation_log AFTER UPDATE ON citizens
 -- audit row. answered_at IS NULL: two officers answering at once cannot both send. No row: no
 -- such reply, or it was answered first; nothing changed.
 CREATE OR REPLACE FUNCTION loa_reply_answer(p_id bigint, p_text text, p_by text, p_user bigint)
-RETURNS TABLE (answer_id bigint, channel text, address text)
+RETURNS TABLE (answer_id bigint, channel text, address text, state text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    r replies%ROWTYPE;
-    aid bigint;
+    a record;
 BEGIN
-    UPDATE replies x SET answer = p_text, answered_by = p_by, answered_at = now()
-     WHERE x.id = p_id AND x.answered_at IS NULL
-    RETURNING x.* INTO r;
+    -- loa_answer_officer (60_answers.sql) records it only while the reply is unanswered and
+    -- queues it on the channel the citizen can be reached by.
+    SELECT * INTO a FROM loa_answer_officer(p_id, p_text, p_by);
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    INSERT INTO outbound_answers (reply_id, channel, gateway, address, body, answered_by)
-    VALUES (p_id, r.channel, r.gateway, r.from_addr, p_text, p_by) RETURNING id INTO aid;
     IF p_user IS NOT NULL THEN
         INSERT INTO audit (user_id, user_name, action, object, detail)
         VALUES (p_user, p_by, 'reply.answer', 'reply:' || p_id,
-                jsonb_build_object('answer_id', aid, 'channel', r.channel));
+                jsonb_build_object('answer_id', a.answer_id, 'channel', a.channel));
     END IF;
-    PERFORM pg_notify('loa_answers', aid::text);
-    RETURN QUERY SELECT aid, r.channel, r.from_addr;
+    RETURN QUERY SELECT a.answer_id, a.channel, a.address, a.state;
 END $$;

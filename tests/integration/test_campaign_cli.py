@@ -425,8 +425,8 @@ def test_replies_queue_masks_numbers_and_answers_once(loa, psql):
     assert out["reply_id"] == ask and out["state"] == "pending" and out["channel"] == "sms"
     assert psql(f"SELECT reply_id, channel, gateway, address, body, state, answered_by"
                 f" FROM outbound_answers WHERE id = {out['answer_id']}") == \
-        [(str(ask), "sms", "kannel", "84912000001", "Mức đóng thấp nhất là 330.000 đồng/tháng.",
-          "pending", "hoa")]
+        [(str(ask), "sms", "kannel", "84912000001",
+          "BHXH: Chào {{name}}. Mức đóng thấp nhất là 330.000 đồng/tháng.", "pending", "hoa")]
     assert psql(f"SELECT answered_by, answer IS NOT NULL, answered_at IS NOT NULL FROM replies"
                 f" WHERE id = {ask}") == [("hoa", "t", "t")]
     refused(loa, "replies", "answer", str(ask), "again", "--by", "an", says="already answered by hoa")

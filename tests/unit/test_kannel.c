@@ -169,6 +169,21 @@ static void test_kannel_dlr_valid(void **state)
     }
 }
 
+/* Answers to citizens carry campaign 0 (engine/answers.c): valid with their own token only. */
+static void test_kannel_dlr_of_an_answer_has_campaign_0(void **state)
+{
+    char t[33], msg[33];
+    kannel_token("hook-secret", 0, 77, t);
+    kannel_token("hook-secret", 42, 77, msg);
+    struct kannel_dlr d;
+    assert_int_equal(kannel_dlr_check("hook-secret", "0", "77", t, "1", NULL, NULL, &d), 200);
+    assert_int_equal(d.campaign_id, 0);
+    assert_int_equal(d.message_id, 77);
+    assert_int_equal(kannel_dlr_check("hook-secret", "0", "77", msg, "1", NULL, NULL, &d), 403);
+    assert_int_equal(kannel_dlr_check("hook-secret", "00", "77", t, "1", NULL, NULL, &d), 400);
+    assert_int_equal(kannel_dlr_check("hook-secret", "0", "0", t, "1", NULL, NULL, &d), 400);
+}
+
 static void test_kannel_dlr_refused(void **state)
 {
     char t[33], other[33];
@@ -231,6 +246,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kannel_token_is_hmac_sha256_prefix),
+        cmocka_unit_test(test_kannel_dlr_of_an_answer_has_campaign_0),
         cmocka_unit_test(test_kannel_urlencode),
         cmocka_unit_test(test_kannel_sendsms_url_ucs2),
         cmocka_unit_test(test_kannel_sendsms_url_gsm_with_smsc),

@@ -12,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *cli_gateway_for_channel(const struct cli *c, const char *channel)
-{
-    for (size_t i = 0; i < config_gateway_count(c->cfg); i++) {
-        const struct gateway_type *t = gateway_type_find(config_gateway_type(c->cfg, i));
-        if (!t || strcmp(t->channel, channel) != 0 || strcmp(t->name, "zalo_oa") == 0)
-            continue;
-        return config_gateway_name(c->cfg, i);
-    }
-    return NULL;
-}
-
 static const char *tz(const struct cli *c) { return config_str(c->cfg, "policy", "timezone"); }
 
 static void add_text_or_null(cJSON *o, const char *key, const char *v)
@@ -39,18 +28,13 @@ int cli_gateway_circuits(PGconn *db, const struct cli *c, const char *const *nam
     PGresult *r = gateway_status_load(db, names, n, tz(c), err, errlen);
     if (!r)
         return -1;
-    cJSON *all = json ? cJSON_AddObjectToObject(json, "gateways") : NULL;
-    for (int i = 0; i < PQntuples(r); i++) {
+    if (json)
+        gateway_circuits_json(r, json);
+    for (int i = 0; !json && i < PQntuples(r); i++) {
         const char *name = PQgetvalue(r, i, GWS_NAME), *st = PQgetvalue(r, i, GWS_CIRCUIT);
-        if (all) {
-            cJSON *g = cJSON_AddObjectToObject(all, name);
-            cJSON_AddStringToObject(g, "circuit", st);
-            add_text_or_null(g, "reason", PQgetvalue(r, i, GWS_REASON));
-            add_text_or_null(g, "since", PQgetvalue(r, i, GWS_SINCE));
-        } else if (strcmp(st, "closed") != 0) {
+        if (strcmp(st, "closed") != 0)
             printf("gateway %s: circuit %s since %s, nothing is sent but a probe (%s); its messages wait\n", name,
                    st, PQgetvalue(r, i, GWS_SINCE), PQgetvalue(r, i, GWS_REASON));
-        }
     }
     PQclear(r);
     return 0;
@@ -68,17 +52,7 @@ int cli_campaign_circuits(PGconn *db, const struct cli *c, long long campaign_id
     if (!steps)
         return -1;
     const char *names[8];
-    size_t n = 0;
-    for (int i = 0; i < PQntuples(steps) && n < sizeof names / sizeof names[0]; i++) {
-        const char *gw = PQgetvalue(steps, i, 1);
-        if (!gw[0])
-            gw = cli_gateway_for_channel(c, PQgetvalue(steps, i, 0));
-        bool seen = !gw;
-        for (size_t j = 0; j < n && !seen; j++)
-            seen = strcmp(names[j], gw) == 0;
-        if (!seen)
-            names[n++] = gw;
-    }
+    size_t n = gateway_step_names(c->cfg, steps, 0, 1, names, sizeof names / sizeof names[0]);
     int rc = cli_gateway_circuits(db, c, names, n, json, err, errlen);
     PQclear(steps);
     return rc;

@@ -23,8 +23,4 @@ int cli_gateway_circuits(PGconn *db, const struct cli *c, const char *const *nam
 int cli_campaign_circuits(PGconn *db, const struct cli *c, long long campaign_id, struct cJSON *json, char *err,
                           size_t errlen);
 
-/* The gateway a campaign step of CHANNEL uses when it names none: the first configured one of
- * that channel (a Zalo step never goes through zalo_oa), or NULL. */
-const char *cli_gateway_for_channel(const struct cli *c, const char *channel);
-
 #endif

@@ -10,6 +10,8 @@
 #include "campaigns/message.h"
 #include "campaigns/stats.h"
 #include "core/config.h"
+#include "core/pgarray.h"
+#include "gateways/gateway_status.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -60,14 +62,30 @@ void api_campaigns_list(struct api_call *c)
 
 /* ---- show: detail, channels, counters, replies ---- */
 
-static void show_replies(struct api_call *c, const PGresult *r)
+static void show_circuits(struct api_call *c, const PGresult *r)
 {
     struct campaign_stats s = {0};
     campaign_stats_add_counters(&s, c->keep[2], c->id);
-    campaign_stats_add_replies(&s, r, c->id);
+    campaign_stats_add_replies(&s, c->keep[3], c->id);
     cJSON *o = cJSON_CreateObject();
     campaign_show_json(c->keep[0], c->keep[1], &s, config_str(c->w->cfg, "policy", "window"), o);
+    gateway_circuits_json(r, o);
     api_reply(c, 200, o);
+}
+
+/* The circuits of the campaign's gateways, as `campaign show --json` has them. */
+static void show_replies(struct api_call *c, const PGresult *r)
+{
+    api_keep(c, 3, r);
+    const char *names[8];
+    size_t n = gateway_step_names(c->w->cfg, c->keep[1], 0, 2, names, sizeof names / sizeof names[0]);
+    struct pgarray a;
+    pgarray_init(&a);
+    for (size_t i = 0; i < n; i++)
+        pgarray_text(&a, names[i]);
+    const char *p[2] = {pgarray_end(&a), config_str(c->w->cfg, "policy", "timezone")};
+    api_query(c, GATEWAY_STATUS_SQL, 2, p, show_circuits);
+    pgarray_free(&a);
 }
 
 static void show_counters(struct api_call *c, const PGresult *r)

@@ -19,6 +19,7 @@ def samples(loa, psql):
     filt = loa.write_file("f.json", '{"field":"province_code","eq":"52"}')
     body = loa.write_file("t.txt", "BHXH nhắc đóng BHXH. {{opt_out_hint}}")
     faqs = loa.write_file("faq.csv", "question,answer\nĐóng ở đâu?,Tại bưu điện xã.\n")
+    targets = loa.write_file("targets.csv", "year,commune_code,population,target_pct\n2026,23200,1000,45\n")
     return [
         ("db migrate", []),
         ("config check", []),
@@ -42,6 +43,7 @@ def samples(loa, psql):
         ("campaign cancel", ["may"]),
         ("replies list", []),
         ("replies answer", [lambda: reply_id(psql), "Tại bưu điện xã.", "--by", "lan"]),
+        ("replies callbacks", []),
         ("keywords list", []),
         ("keywords add", ["ngừng nhận", "--intent", "opt_out", "--match", "phrase"]),
         ("keywords test", ["ngừng nhận tin"]),
@@ -51,8 +53,12 @@ def samples(loa, psql):
         ("faq list", []),
         ("faq match", ["mức đóng thấp nhất là bao nhiêu"]),
         ("faq remove", ["Mức đóng thấp nhất?"]),
+        ("targets import", [targets]),
         ("report", ["--from", "2026-01-01", "--to", "2026-12-31", "--format", "csv", "--out",
                     loa.dir / "r.csv"]),
+        ("gateway status", []),
+        ("user list", []),
+        ("user disable", ["lan"]),
     ]
 
 

@@ -150,7 +150,7 @@ void dispatch_pump(struct dispatch_gw *g)
     const char *p[9] = {g->gw->name, d->e->instance, n, secs, campaign_cache_ready_ids(&d->campaigns),
                         set->policy.timezone, set->policy.window_start, set->policy.window_end,
                         g->gw->type->idempotent ? "true" : "false"};
-    if (pgpool_query(d->e->db,
+    if (pgpool_query_prepared(d->e->db, "loa_lease",
                      "SELECT * FROM loa_lease($1, $2, $3::int, $4::int, $5::bigint[], $6, $7::time, $8::time, $9::boolean)",
                      9, p, lease_done, g) == 0)
         pump_set_state(g, PUMP_LEASING);

@@ -9,6 +9,7 @@
 #include "engine/campaign_cache.h"
 #include "engine/results.h"
 #include "engine/throttle.h"
+#include "gateways/gateway.h"
 
 /* The dispatcher's parts, shared by its files and by nothing else (the public contract is
  * engine/dispatcher.h). One struct dispatcher owns, per gateway, a struct dispatch_gw (its
@@ -50,12 +51,15 @@ enum drain_state {
     DRAIN_DONE,         /* done called; later answers are logged and dropped */
 };
 
-/* One message between submit and answer. Its strings live here until the answer. */
+/* One rendered message: first in its gateway's ready queue (leased, waiting for room in the
+ * throttle), then between submit and answer. Its strings live here until the answer. */
 struct inflight {
     struct dispatch_gw *g;
     int64_t campaign_id, id;
     int attempts, parts, cost, step;
+    bool no_addr;               /* no address for the channel: a submit that cannot start is final */
     char to[LOG_MASK_LEN];      /* masked phone (or Zalo user id) */
+    struct gw_message m;        /* what the gateway gets; its strings point into buf */
     struct inflight *prev, *next;
     char buf[];                 /* phone, zalo id, text, zns json */
 };
@@ -68,6 +72,11 @@ struct dispatch_gw {
     enum pump_state state;
     uv_timer_t timer;           /* wakes the pump when tokens refill or a pause ends */
     struct result_batch results;
+    /* Leased and rendered, waiting for room: FIFO through next. Leasing ahead of the window keeps
+     * it full while the next lease is on its way (dispatch_pump.c). */
+    struct inflight *ready_head, *ready_tail;
+    int n_ready;
+    int64_t handover_until_ms;  /* a pause that handed the gateway's messages over ends then */
     unsigned long n_submitted, n_delivered, n_failed, n_tempfail, n_in_doubt, n_fallback, n_leased;
 };
 
@@ -102,6 +111,16 @@ void dispatch_pump(struct dispatch_gw *g);
 /* dispatch_submit.c: row ROW of a lease result. Every path records exactly one result or
  * leaves an in-flight request whose answer will. */
 void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, long day);
+/* Submits ready messages while the throttle has room; a message whose step was stopped
+ * meanwhile falls back instead. A pause longer than half a lease makes them retry_wait, due
+ * when it ends. */
+void dispatch_submit_ready(struct dispatch_gw *g, int64_t now, long day);
+/* Hands every ready message to the campaign's next channel (fallback, with REASON): a pause to
+ * the end of the window does the same with the gateway's waiting rows (loa_handover). */
+void dispatch_ready_hand_over(struct dispatch_gw *g, const char *reason);
+/* Drops the ready queue without results: on the stop, whose drain returns every row this
+ * instance leased and did not send to pending. */
+void dispatch_ready_discard(struct dispatch_gw *g);
 
 /* dispatch_actions.c: what an answer R to message F asks of its gateway beyond the message. */
 struct gw_result;

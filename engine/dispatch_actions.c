@@ -92,8 +92,11 @@ static void act_pause(struct dispatch_gw *g, const struct gw_result *r, int64_t 
      * messages over. A shorter pause is waited out. `>=`, not `>`: with a 00:00-24:00 window
      * the window ends at local midnight, exactly when a daily-limit pause ends, and nothing
      * of today is left to wait for. */
-    if (until >= window_end_today_ms(g->d, now))
+    if (until >= window_end_today_ms(g->d, now)) {
+        g->handover_until_ms = until;
+        dispatch_ready_hand_over(g, "gateway paused");
         handover(g, 0, 0, "gateway paused");
+    }
 }
 
 static void act_stop_step(struct dispatch_gw *g, const struct inflight *f, const struct gw_result *r)

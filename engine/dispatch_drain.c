@@ -132,8 +132,10 @@ void dispatcher_drain(struct dispatcher *d, long grace_ms, void (*done)(void *ar
 {
     d->drain_done = done;
     d->drain_arg = arg;
-    for (size_t i = 0; i < d->ng; i++)
+    for (size_t i = 0; i < d->ng; i++) {
         uv_timer_stop(&d->g[i].timer);
+        dispatch_ready_discard(&d->g[i]);   /* never sent: returned to pending below */
+    }
     log_info("event=draining in_flight=%u grace_ms=%ld", d->n_inflight, grace_ms);
     drain_set_state(d, DRAIN_WAITING);
     uv_timer_start(&d->grace_timer, on_grace, (uint64_t)(grace_ms > 0 ? grace_ms : 1), 0);

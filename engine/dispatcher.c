@@ -104,6 +104,7 @@ void dispatcher_free(struct dispatcher *d)
         return;
     d->pending_closes = (int)(2 * d->ng + 1);
     for (size_t i = 0; i < d->ng; i++) {
+        dispatch_ready_discard(&d->g[i]);
         d->g[i].timer.data = d;
         d->g[i].results.timer.data = d;
         uv_close((uv_handle_t *)&d->g[i].timer, handle_closed);

@@ -128,15 +128,18 @@ static int lease_size(struct dispatch_gw *g, int64_t now)
     int w = throttle_window(&g->th);
     int ahead = lease_ahead(g);
     int want = w + ahead - g->th.in_flight - g->n_ready;
-    if (g->th.daily_quota > 0 && g->th.daily_quota - g->th.used_today - g->n_ready < want)
-        want = (int)(g->th.daily_quota - g->th.used_today - g->n_ready);
-    int batch = d->e->settings.engine.lease_batch;
-    if (want > batch)
-        want = batch;
-    /* Lease once the queue behind the window is half gone, and not for a row or two at a time. */
+    /* Lease once the queue behind the window is half gone, and not for a row or two at a time
+     * (except the last few of the day's quota). */
     int least = (w + ahead) / 4;
     if (least < 1)
         least = 1;
+    if (g->th.daily_quota > 0 && g->th.daily_quota - g->th.used_today - g->n_ready < want) {
+        want = (int)(g->th.daily_quota - g->th.used_today - g->n_ready);
+        least = 1;
+    }
+    int batch = d->e->settings.engine.lease_batch;
+    if (want > batch)
+        want = batch;
     if (want < least || g->n_ready > ahead / 2)
         return 0;
     return want;

@@ -6,13 +6,19 @@ from conftest import show, wait_for
 from test_campaign_kannel import seed
 
 
-def test_archive_moves_a_finished_campaign_out_of_the_live_table_and_keeps_its_figures(loa, kannel, daemon, psql):
-    seed(psql, loa, 30)
-    loa.sections["gateway.kannel"]["rate"] = "1000"
+def kannel_campaign(loa, daemon, psql, n, name, **gateway):
+    """N seeded citizens, the daemon restarted with GATEWAY keys on [gateway.kannel] (rate 1000
+    unless given), and campaign NAME created to all of them by SMS (not started)."""
+    seed(psql, loa, n)
+    loa.sections["gateway.kannel"].update({"rate": "1000", **gateway})
     loa.set("engine", "settle_seconds", "1")
     daemon.stop()
     daemon.start()
-    loa.ok("campaign", "create", "old", "--segment", "all", "--channels", "sms:nhac")
+    loa.ok("campaign", "create", name, "--segment", "all", "--channels", "sms:nhac")
+
+
+def test_archive_moves_a_finished_campaign_out_of_the_live_table_and_keeps_its_figures(loa, kannel, daemon, psql):
+    kannel_campaign(loa, daemon, psql, 30, "old")
     loa.ok("campaign", "create", "draft", "--segment", "all", "--channels", "sms:nhac")
     refused = loa.run("campaign", "archive", "draft")
     assert refused.returncode == 1 and "only a completed or cancelled campaign" in refused.stderr

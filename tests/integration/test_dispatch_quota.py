@@ -3,17 +3,11 @@ its window, but never past what is left of the day's quota, and the last message
 are sent even when they are fewer than a usual lease."""
 
 from conftest import show, wait_for
-from test_campaign_kannel import seed
+from test_campaign_archive import kannel_campaign
 
 
 def test_daily_quota_sends_exactly_the_quota_and_keeps_the_rest_pending(loa, kannel, daemon, psql):
-    seed(psql, loa, 12)
-    loa.sections["gateway.kannel"]["rate"] = "1000"
-    loa.sections["gateway.kannel"]["daily_quota"] = "7"
-    loa.set("engine", "settle_seconds", "1")
-    daemon.stop()
-    daemon.start()
-    loa.ok("campaign", "create", "q", "--segment", "all", "--channels", "sms:nhac")
+    kannel_campaign(loa, daemon, psql, 12, "q", daily_quota="7")
     loa.ok("campaign", "start", "q")
     wait_for(lambda: len(kannel.messages()) >= 7, timeout=30, what="the day's quota sent")
     # Time for anything beyond the quota to go out, were it leased.

@@ -30,7 +30,7 @@ REL_OBJS  := $(LIBSRCS:%.c=build/rel/%.o) build/rel/gen/embedded.o
 ASAN_OBJS := $(LIBSRCS:%.c=build/asan/%.o) build/asan/gen/embedded.o
 FUZZ_OBJS := $(LIBSRCS:%.c=build/fuzz/%.o) build/fuzz/gen/embedded.o
 
-.PHONY: all build asan deps test test-run demo demo-run bench bench-run fuzz install clean distclean
+.PHONY: all build asan deps test test-run demo demo-run bench bench-run bench-scale bench-scale-run fuzz install clean distclean
 all: build
 build: build/loa build/tests/sink
 asan: build/loa-asan
@@ -129,6 +129,11 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-run
 bench-run: build/loa build/tests/sink build/tests/render_bench
 	@tests/bench/bench.sh
+# A 1,000,000-citizen campaign (several minutes): its figures join var/bench.json.
+bench-scale: deps
+	@$(MAKE) --no-print-directory bench-scale-run
+bench-scale-run: build/loa build/tests/sink
+	@BENCH_MODE=scale tests/bench/bench.sh
 
 # Installing as a service: the binary, the systemd unit (with the binary's path), the user
 # (sysusers.d), an example configuration with every key commented out (installed as loa.conf

@@ -233,20 +233,20 @@ const char *campaign_breakdown_sql(const char *by)
         return "SELECT c.commune_code, coalesce(co.name, ''),"
                " count(DISTINCT m.citizen_id),"
                " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
-               " FROM messages m JOIN citizens c ON c.id = m.citizen_id"
+               " FROM messages_all m JOIN citizens c ON c.id = m.citizen_id"
                " LEFT JOIN communes co ON co.code = c.commune_code"
                " WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 3 DESC, 1";
     if (strcmp(by, "group") == 0)
         return "SELECT coalesce(c.group_code, ''), coalesce(g.label_vi, ''),"
                " count(DISTINCT m.citizen_id),"
                " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
-               " FROM messages m JOIN citizens c ON c.id = m.citizen_id"
+               " FROM messages_all m JOIN citizens c ON c.id = m.citizen_id"
                " LEFT JOIN target_groups g ON g.code = c.group_code"
                " WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 3 DESC, 1";
     if (strcmp(by, "channel") == 0)
         return "SELECT m.channel, m.channel, count(DISTINCT m.citizen_id),"
                " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
-               " FROM messages m WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 1";
+               " FROM messages_all m WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 1";
     return NULL;
 }
 

@@ -2,6 +2,7 @@
  * `loa campaign show|list` (campaigns/stats.h). */
 #include "cli/commands.h"
 #include "cli/cmd_gateway.h"
+#include "campaigns/archive.h"
 #include "campaigns/campaign.h"
 #include "campaigns/lifecycle.h"
 #include "campaigns/stats.h"
@@ -301,6 +302,40 @@ int cmd_campaign_resume(struct cli *c, int argc, char **argv)
 int cmd_campaign_cancel(struct cli *c, int argc, char **argv)
 {
     return change_run(c, "campaign cancel", campaign_cancel, false, argc, argv);
+}
+
+/* Detaches a finished campaign's messages into the schema archive (campaigns/archive.h). */
+int cmd_campaign_archive(struct cli *c, int argc, char **argv)
+{
+    PGconn *db;
+    struct campaign_row row;
+    int rc = campaign_open(c, cli_find("campaign archive"), argc, argv, NULL, &db, &row);
+    if (rc != CLI_OK)
+        return rc;
+    struct campaign_archived a;
+    char err[ERRLEN];
+    if (campaign_archive(db, row.id, &a, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", (double)row.id);
+        cJSON_AddStringToObject(o, "name", row.name);
+        cJSON_AddStringToObject(o, "status", campaign_status_name(row.status));
+        cJSON_AddBoolToObject(o, "archived", 1);
+        if (a.table[0])
+            cJSON_AddStringToObject(o, "archive_table", a.table);
+        else
+            cJSON_AddNullToObject(o, "archive_table");
+        cJSON_AddNumberToObject(o, "messages", (double)a.messages);
+        cJSON_AddNumberToObject(o, "bytes", (double)a.bytes);
+        cli_print_json(o);
+    } else if (a.table[0]) {
+        printf("campaign %" PRId64 " '%s': archived, %lld messages (%lld bytes with indexes) in %s\n", row.id,
+               row.name, a.messages, a.bytes, a.table);
+    } else {
+        printf("campaign %" PRId64 " '%s': archived (it had no messages)\n", row.id, row.name);
+    }
+    return CLI_OK;
 }
 
 /* ---- show and list ---- */

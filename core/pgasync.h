@@ -31,6 +31,13 @@ struct pgpool *pgpool_new(uv_loop_t *loop, const char *conninfo, int size, unsig
 int pgpool_query(struct pgpool *p, const char *sql, int nparams, const char *const *params,
                  pg_cb cb, void *arg);
 
+/* As pgpool_query, for a statement run often: prepared once per connection under NAME, then
+ * only executed. NAME must be a string that lives as long as the pool (a literal), one per SQL
+ * text; at most PGPOOL_MAX_PREPARED names are kept per connection, later ones run unprepared. */
+enum { PGPOOL_MAX_PREPARED = 16 };
+int pgpool_query_prepared(struct pgpool *p, const char *name, const char *sql, int nparams,
+                          const char *const *params, pg_cb cb, void *arg);
+
 /* LISTEN CHANNEL on the pool's own listening connection; CB runs for every NOTIFY. */
 int pgpool_listen(struct pgpool *p, const char *channel, pg_notify_cb cb, void *arg);
 

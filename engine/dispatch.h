@@ -10,6 +10,7 @@
 #include "engine/campaign_cache.h"
 #include "engine/results.h"
 #include "engine/throttle.h"
+#include "gateways/gateway.h"
 #include "gateways/breaker.h"
 
 /* The dispatcher's parts, shared by its files and by nothing else (the public contract is
@@ -52,12 +53,15 @@ enum drain_state {
     DRAIN_DONE,         /* done called; later answers are logged and dropped */
 };
 
-/* One message between submit and answer. Its strings live here until the answer. */
+/* One rendered message: first in its gateway's ready queue (leased, waiting for room in the
+ * throttle), then between submit and answer. Its strings live here until the answer. */
 struct inflight {
     struct dispatch_gw *g;
     int64_t campaign_id, id;
     int attempts, parts, cost, step;
+    bool no_addr;               /* no address for the channel: a submit that cannot start is final */
     char to[LOG_MASK_LEN];      /* masked phone (or Zalo user id) */
+    struct gw_message m;        /* what the gateway gets; its strings point into buf */
     struct inflight *prev, *next;
     char buf[];                 /* phone, zalo id, text, zns json */
 };
@@ -73,6 +77,11 @@ struct dispatch_gw {
     bool handover_running;
     uv_timer_t timer;           /* wakes the pump when tokens refill or a pause ends */
     struct result_batch results;
+    /* Leased and rendered, waiting for room: FIFO through next. Leasing ahead of the window keeps
+     * it full while the next lease is on its way (dispatch_pump.c). */
+    struct inflight *ready_head, *ready_tail;
+    int n_ready;
+    int64_t handover_until_ms;  /* a pause that handed the gateway's messages over ends then */
     unsigned long n_submitted, n_delivered, n_failed, n_tempfail, n_in_doubt, n_fallback, n_leased;
 };
 
@@ -111,6 +120,22 @@ void dispatch_pump(struct dispatch_gw *g);
 /* dispatch_submit.c: row ROW of a lease result. Every path records exactly one result or
  * leaves an in-flight request whose answer will. */
 void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, long day);
+/* Submits ready messages while the throttle has room, at most MAX (-1: no limit; 1 for the
+ * circuit breaker's probe); a message whose step was stopped meanwhile falls back instead. A
+ * pause longer than half a lease makes them retry_wait, due when it ends. */
+void dispatch_submit_ready(struct dispatch_gw *g, int64_t now, long day, int max);
+/* Every ready message back to retry_wait, due in DELAY_S with REASON: never sent, and leased
+ * rows must not wait out their lease (they would become in_doubt) behind a long pause or an
+ * open circuit. */
+void dispatch_ready_requeue(struct dispatch_gw *g, int delay_s, const char *reason);
+/* Every ready message into the drain's list of never-sent rows (dispatch_drain_unsent_row),
+ * which the stop returns to pending. */
+void dispatch_ready_return(struct dispatch_gw *g);
+/* Hands every ready message to the campaign's next channel (fallback, with REASON): a pause to
+ * the end of the window does the same with the gateway's waiting rows (loa_handover). */
+void dispatch_ready_hand_over(struct dispatch_gw *g, const char *reason);
+/* Drops the ready queue without results: when the dispatcher is freed. */
+void dispatch_ready_discard(struct dispatch_gw *g);
 
 /* dispatch_actions.c: what an answer R to message F asks of its gateway beyond the message. */
 struct gw_result;
@@ -129,6 +154,8 @@ void dispatch_paused_handover(struct dispatch_gw *g, int64_t now);
 void dispatch_drain_check(struct dispatcher *d);
 /* Row ROW of lease result RES arrived after the stop began: it will go back to pending. */
 void dispatch_drain_unsent(struct dispatcher *d, PGresult *res, int row);
+/* Message ID of CAMPAIGN_ID was leased and never handed to a gateway: it will go back to pending. */
+void dispatch_drain_unsent_row(struct dispatcher *d, int64_t campaign_id, int64_t id);
 /* Forgets a loa_return_unsent() statement still running (the dispatcher is being freed). */
 void dispatch_drain_detach(struct dispatcher *d);
 bool dispatch_running(const struct dispatcher *d);

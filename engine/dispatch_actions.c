@@ -114,6 +114,8 @@ static void act_pause(struct dispatch_gw *g, const struct gw_result *r, int64_t 
      * the window ends at local midnight, exactly when a daily-limit pause ends, and nothing
      * of today is left to wait for. */
     if (until >= window_end_today_ms(g->d, now)) {
+        g->handover_until_ms = until;
+        dispatch_ready_hand_over(g, "gateway paused");
         handover(g, 0, 0, "gateway paused", HANDOVER_PAUSE);
         g->handover_at_ms = now + PAUSED_HANDOVER_MS;
     }
@@ -129,6 +131,7 @@ void dispatch_paused_handover(struct dispatch_gw *g, int64_t now)
         g->th.pause_until_ms < window_end_today_ms(g->d, now))
         return;
     g->handover_at_ms = now + PAUSED_HANDOVER_MS;
+    dispatch_ready_hand_over(g, "gateway paused");
     handover(g, 0, 0, "gateway paused", HANDOVER_PAUSE_AGAIN);
 }
 

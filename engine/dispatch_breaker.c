@@ -34,6 +34,12 @@ static void changed(struct dispatch_gw *g, enum breaker_state from, int64_t now)
         log_info("event=breaker gw=%s from=%s to=%s failures=%d probe_in_s=%" PRId64 " reason=\"%s\"",
                  g->gw->name, breaker_state_name(from), breaker_state_name(b->state), b->failures,
                  wait < 0 ? 0 : wait / 1000, b->reason);
+    if (b->state == BREAKER_OPEN && g->ready_head) {
+        /* Rendered and leased, but the gateway is down: back to waiting, due at the probe,
+         * rather than held leased through a wait that may outlast the lease. */
+        int64_t s = (wait < 0 ? 0 : wait + 999) / 1000;
+        dispatch_ready_requeue(g, s > 86400 ? 86400 : (int)s, b->reason);
+    }
     char *name = strdup(g->gw->name);
     if (!name || breaker_save(b, g->d->e->db, g->gw->name, now, saved, name) < 0)
         free(name);

@@ -49,8 +49,13 @@ struct return_call {
 
 void dispatch_drain_unsent(struct dispatcher *d, PGresult *res, int row)
 {
-    pgarray_int(&d->unsent_cid, strtoll(PQgetvalue(res, row, 0), NULL, 10));
-    pgarray_int(&d->unsent_id, strtoll(PQgetvalue(res, row, 1), NULL, 10));
+    dispatch_drain_unsent_row(d, strtoll(PQgetvalue(res, row, 0), NULL, 10), strtoll(PQgetvalue(res, row, 1), NULL, 10));
+}
+
+void dispatch_drain_unsent_row(struct dispatcher *d, int64_t campaign_id, int64_t id)
+{
+    pgarray_int(&d->unsent_cid, campaign_id);
+    pgarray_int(&d->unsent_id, id);
 }
 
 void dispatch_drain_detach(struct dispatcher *d)
@@ -180,8 +185,10 @@ void dispatcher_drain(struct dispatcher *d, long grace_ms, void (*done)(void *ar
 {
     d->drain_done = done;
     d->drain_arg = arg;
-    for (size_t i = 0; i < d->ng; i++)
+    for (size_t i = 0; i < d->ng; i++) {
         uv_timer_stop(&d->g[i].timer);
+        dispatch_ready_return(&d->g[i]);    /* never sent: returned to pending below */
+    }
     log_info("event=draining in_flight=%u grace_ms=%ld", d->n_inflight, grace_ms);
     drain_set_state(d, DRAIN_WAITING);
     uv_timer_start(&d->grace_timer, on_grace, (uint64_t)(grace_ms > 0 ? grace_ms : 1), 0);

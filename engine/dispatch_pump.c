@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The per-gateway pump: lease (as many rows as the throttle has room for), hand each row to
- * dispatch_row(), lease again. Every answer pumps again, and so do the timer (tokens refill, a
- * pause ends, the gateway becomes ready), a kick (a tick, a NOTIFY, a campaign loaded) and the
- * end of a lease that found rows. */
+/* The per-gateway pump: submit rendered messages while the throttle has room, and lease ahead so
+ * that some are always ready: dispatch_row() renders each leased row into the gateway's ready
+ * queue, dispatch_submit_ready() sends from it. A lease is a round trip to the database; were it
+ * started only once the window had room, the window would stand half empty for that round trip
+ * after every few answers (at concurrency 10 against Kannel, 115 a second of a rate of 300).
+ * Every answer pumps again, and so do the timer (tokens refill, a pause ends, the gateway becomes
+ * ready), a kick (a tick, a NOTIFY, a campaign loaded) and the end of a lease. */
 
 const char *pump_state_name(enum pump_state st)
 {
@@ -102,73 +105,122 @@ static void lease_done(void *arg, PGresult *res, const char *err)
     dispatch_pump(g);
 }
 
+/* Rendered messages to keep behind the window: what the rate consumes in a quarter of a second
+ * (a lease round trip, even on a loaded server, waiting behind delivery reports), at most four
+ * windows and one lease batch. Kept small: they are leased, so a crash leaves them in doubt
+ * like those in flight. */
+static int lease_ahead(const struct dispatch_gw *g)
+{
+    int cap = 4 * throttle_window(&g->th);
+    if (cap > g->d->e->settings.engine.lease_batch)
+        cap = g->d->e->settings.engine.lease_batch;
+    double r = g->th.rate / 4.0;
+    return r < 1.0 ? 1 : r > cap ? cap : (int)r;
+}
+
+static void dispatch_lease(struct dispatch_gw *g, int room);
+
 static void on_timer(uv_timer_t *t)
 {
     struct dispatch_gw *g = t->data;
     dispatch_pump(g);
 }
 
-/* How many rows to lease now: 0 when the throttle has no room (the timer is then set for when
- * it may have some) or when waiting for more answers is better than leasing a few. */
-static int lease_size(struct dispatch_gw *g)
+/* How many rows to lease now: enough to fill the window and the ready queue behind it, 0 when
+ * paused or when waiting for more answers is better than leasing a few (each answer pumps
+ * again). */
+static int lease_size(struct dispatch_gw *g, int64_t now)
 {
     const struct dispatcher *d = g->d;
-    int64_t now = dispatch_now_ms();
-    long day = dispatch_today(d, now);
+    if (throttle_paused(&g->th, now))
+        return 0;
+    int w = throttle_window(&g->th);
+    int ahead = lease_ahead(g);
+    int want = w + ahead - g->th.in_flight - g->n_ready;
+    /* Lease once the queue behind the window is half gone, and not for a row or two at a time
+     * (except the last few of the day's quota). */
+    int least = (w + ahead) / 4;
+    if (least < 1)
+        least = 1;
+    if (g->th.daily_quota > 0 && g->th.daily_quota - g->th.used_today - g->n_ready < want) {
+        want = (int)(g->th.daily_quota - g->th.used_today - g->n_ready);
+        least = 1;
+    }
+    int batch = d->e->settings.engine.lease_batch;
+    if (want > batch)
+        want = batch;
+    if (want < least || g->n_ready > ahead / 2)
+        return 0;
+    return want;
+}
+
+/* The circuit breaker's say: -1 closed (send freely), 1 one probe may go now, 0 nothing (open
+ * until its next probe, whose timer is then set, or half open until the probe's answer). */
+static int breaker_say(struct dispatch_gw *g, int64_t now)
+{
     int probe = breaker_room(&g->br, now);
     if (probe == 0) {
-        /* Open: wait for the next probe. Half open: for the probe's answer, which pumps. */
         int64_t w = breaker_wait_ms(&g->br, now);
         if (w > 0)
             uv_timer_start(&g->timer, on_timer, (uint64_t)w, 0);
-        return 0;
-    }
-    int room = throttle_room(&g->th, now, day);
-    if (room <= 0) {
-        int64_t w = throttle_wait_ms(&g->th, now, day);
-        /* -1: only an answer (which pumps) or a new day (the tick kicks) opens the window. */
-        if (w > 0)
-            uv_timer_start(&g->timer, on_timer, (uint64_t)w, 0);
-        return 0;
     }
     /* A probe goes alone: the answers of messages still in flight decide first. */
-    if (probe == 1)
-        return g->th.in_flight == 0 ? 1 : 0;
-    int batch = d->e->settings.engine.lease_batch;
-    if (room > batch)
-        room = batch;
-    /* A lease is a round trip: with answers still to come, wait until a good part of the window
-     * is free rather than leasing one row per answer (each answer pumps again). */
-    int want = throttle_window(&g->th) / 2;
-    if (want > batch)
-        want = batch;
-    if (g->th.in_flight > 0 && room < want)
+    if (probe == 1 && g->th.in_flight > 0)
         return 0;
-    return room;
+    return probe;
 }
 
 void dispatch_pump(struct dispatch_gw *g)
 {
     struct dispatcher *d = g->d;
-    if (!dispatch_running(d) || g->state != PUMP_READY)
+    if (!dispatch_running(d))
         return;
-    bool answers = answers_due(d->e->answers, g->gw);
-    if (!answers && campaign_cache_ready_count(&d->campaigns) == 0)
-        return;
-    dispatch_paused_handover(g, dispatch_now_ms());
+    int64_t now = dispatch_now_ms();
+    dispatch_paused_handover(g, now);
     if (g->gw->type->ready && !g->gw->type->ready(g->gw)) {
         uv_timer_start(&g->timer, on_timer, 1000, 0);
         return;
     }
-    int room = lease_size(g);
-    if (room <= 0)
+    long day = dispatch_today(d, now);
+    int probe = breaker_say(g, now);
+    if (probe == 0)
         return;
     /* Confirmations and answers to citizens go ahead of campaign traffic on the same gateway:
-     * they take the room, and the campaign leases again once none is due (engine/answers.h). */
-    if (answers) {
-        answers_pump(d->e->answers, g->gw, room);
+     * they take the throttle's room (the ready queue waits), and the campaign goes on once none
+     * is due (engine/answers.h). */
+    if (g->state == PUMP_READY && answers_due(d->e->answers, g->gw)) {
+        int room = probe == 1 ? 1 : throttle_room(&g->th, now, day);
+        int64_t wait = throttle_wait_ms(&g->th, now, day);
+        if (room > 0)
+            answers_pump(d->e->answers, g->gw, room);
+        else if (wait > 0)
+            uv_timer_start(&g->timer, on_timer, (uint64_t)wait, 0);
         return;
     }
+    if (probe == 1 && g->n_ready == 0) {
+        /* The probe is one leased row: it goes as soon as it is rendered. */
+        if (g->state == PUMP_READY && campaign_cache_ready_count(&d->campaigns) > 0 &&
+            !throttle_paused(&g->th, now))
+            dispatch_lease(g, 1);
+        return;
+    }
+    dispatch_submit_ready(g, now, day, probe == 1 ? 1 : -1);
+    /* Short of tokens or paused: the timer pumps when that ends. -1: only an answer (which
+     * pumps) or a new day (the tick kicks) opens the window. */
+    int64_t wait = throttle_wait_ms(&g->th, now, day);
+    if (wait > 0)
+        uv_timer_start(&g->timer, on_timer, (uint64_t)wait, 0);
+    if (probe == 1 || g->state != PUMP_READY || campaign_cache_ready_count(&d->campaigns) == 0)
+        return;
+    int room = lease_size(g, now);
+    if (room > 0)
+        dispatch_lease(g, room);
+}
+
+/* Leases up to ROOM rows of the ready campaigns for G; lease_done() renders them. */
+static void dispatch_lease(struct dispatch_gw *g, int room)
+{
+    struct dispatcher *d = g->d;
     const struct settings *set = &d->e->settings;
     char n[16], secs[16];
     snprintf(n, sizeof n, "%d", room);
@@ -176,7 +228,7 @@ void dispatch_pump(struct dispatch_gw *g)
     const char *p[9] = {g->gw->name, d->e->instance, n, secs, campaign_cache_ready_ids(&d->campaigns),
                         set->policy.timezone, set->policy.window_start, set->policy.window_end,
                         g->gw->type->idempotent ? "true" : "false"};
-    if (pgpool_query(d->e->db,
+    if (pgpool_query_prepared(d->e->db, "loa_lease",
                      "SELECT * FROM loa_lease($1, $2, $3::int, $4::int, $5::bigint[], $6, $7::time, $8::time, $9::boolean)",
                      9, p, lease_done, g) == 0)
         pump_set_state(g, PUMP_LEASING);

@@ -191,13 +191,14 @@ static char *copy_in(char **p, const char *s)
 /* The in-flight record of row ID of campaign CID, holding every string M points to; NULL
  * without memory. */
 static struct inflight *inflight_new(struct dispatch_gw *g, int64_t cid, int64_t id, int attempts, int position,
-                                     const struct tpl_citizen *c, const struct rendered *rd, struct gw_message *m)
+                                     const struct tpl_citizen *c, const struct rendered *rd)
 {
     size_t len = (c->phone ? strlen(c->phone) + 1 : 0) + (c->zalo_user_id ? strlen(c->zalo_user_id) + 1 : 0) +
                  (rd->zns_tid ? strlen(rd->zns_tid) + 1 : 0) + (rd->zns ? strlen(rd->zns) + 1 : 0) + rd->text_len + 1;
     struct inflight *f = malloc(sizeof *f + len);
     if (!f)
         return NULL;
+    struct gw_message *m = &f->m;
     *m = (struct gw_message){.campaign_id = cid, .message_id = id, .attempts = attempts - 1,
                              .coding = rd->info.coding, .parts = rd->info.parts};
     char *p = f->buf;
@@ -222,21 +223,19 @@ static struct inflight *inflight_new(struct dispatch_gw *g, int64_t cid, int64_t
 
 /* Hands F to the gateway. When the submit cannot start nothing was sent: a missing address is
  * permanent for this channel, anything else is tried later. */
-static void submit_start(struct dispatch_gw *g, struct inflight *f, const struct gw_message *m,
-                         const struct cached_step *s, const struct tpl_citizen *c, int64_t now, long day)
+static void submit_start(struct dispatch_gw *g, struct inflight *f, int64_t now, long day)
 {
     struct dispatcher *d = g->d;
     inflight_link(d, f);
     throttle_start(&g->th, now, day, f->parts);
-    if (g->gw->type->submit(g->gw, m, dispatch_submit_done, f) == 0) {
-        /* While the circuit is open the pump leases one row at a time: this is its probe. */
+    if (g->gw->type->submit(g->gw, &f->m, dispatch_submit_done, f) == 0) {
+        /* While the circuit is open the pump sends one message at a time: this is its probe. */
         dispatch_breaker_probe(g);
         return;
     }
     inflight_unlink(d, f);
     throttle_done(&g->th, THROTTLE_OK, false);
-    bool no_addr = strcmp(s->channel, "sms") == 0 ? !c->phone : !c->phone && !c->zalo_user_id;
-    if (no_addr) {
+    if (f->no_addr) {
         row_result(g, f->campaign_id, f->id, MSG_FAILED, 0, "no usable address");
     } else {
         row_result(g, f->campaign_id, f->id, MSG_RETRY_WAIT, d->e->settings.engine.retry_min_s,
@@ -261,12 +260,101 @@ void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, lo
     struct rendered rd;
     if (row_render(g, cid, id, k, s, &c, &rd) < 0)
         return;
-    struct gw_message m;
-    struct inflight *f = inflight_new(g, cid, id, attempts, position, &c, &rd, &m);
+    struct inflight *f = inflight_new(g, cid, id, attempts, position, &c, &rd);
     free(rd.zns);       /* copied into F */
     if (!f) {
         row_result(g, cid, id, MSG_RETRY_WAIT, g->d->e->settings.engine.retry_min_s, "out of memory");
         return;
     }
-    submit_start(g, f, &m, s, &c, now, day);
+    f->no_addr = strcmp(s->channel, "sms") == 0 ? !c.phone : !c.phone && !c.zalo_user_id;
+    /* Into the ready queue; dispatch_submit_ready() sends it as soon as the throttle has room. */
+    f->next = NULL;
+    if (g->ready_tail)
+        g->ready_tail->next = f;
+    else
+        g->ready_head = f;
+    g->ready_tail = f;
+    g->n_ready++;
+}
+
+static struct inflight *ready_pop(struct dispatch_gw *g)
+{
+    struct inflight *f = g->ready_head;
+    if (!f)
+        return NULL;
+    g->ready_head = f->next;
+    if (!g->ready_head)
+        g->ready_tail = NULL;
+    g->n_ready--;
+    return f;
+}
+
+void dispatch_submit_ready(struct dispatch_gw *g, int64_t now, long day, int max)
+{
+    const struct engine_settings *es = &g->d->e->settings.engine;
+    int64_t left_ms = g->th.pause_until_ms - now;
+    if (g->ready_head && now < g->handover_until_ms && now < g->th.pause_until_ms) {
+        /* Leased while the pause that handed the gateway's messages over began. */
+        dispatch_ready_hand_over(g, "gateway paused");
+        return;
+    }
+    if (g->ready_head && left_ms > (int64_t)es->lease_seconds * 500) {
+        /* A pause the leases would not outlast (a short one is waited out here): what waits is
+         * due again when it ends. A pause that hands the gateway's messages over has taken them
+         * already (dispatch_ready_hand_over). */
+        int64_t left_s = (left_ms + 999) / 1000;
+        dispatch_ready_requeue(g, left_s > 86400 ? 86400 : (int)left_s, "gateway paused");
+        return;
+    }
+    for (int sent = 0; g->ready_head && (max < 0 || sent < max) && throttle_room(&g->th, now, day) > 0; sent++) {
+        struct inflight *f = ready_pop(g);
+        struct cached_campaign *k = campaign_cache_find(&g->d->campaigns, f->campaign_id);
+        const struct cached_step *s = k && k->st == CACHED_READY ? cached_campaign_step(k, f->step) : NULL;
+        if (!s) {
+            /* The campaign stopped running while its message waited here. */
+            row_result(g, f->campaign_id, f->id, MSG_RETRY_WAIT, es->retry_min_s, "campaign not loaded");
+            free(f);
+        } else if (s->stopped) {
+            /* The gateway refused the step (Zalo -131) while the message waited. */
+            row_result(g, f->campaign_id, f->id, MSG_FALLBACK, 0, s->stop_reason);
+            free(f);
+        } else {
+            submit_start(g, f, now, day);
+        }
+    }
+}
+
+void dispatch_ready_hand_over(struct dispatch_gw *g, const char *reason)
+{
+    struct inflight *f;
+    while ((f = ready_pop(g))) {
+        row_result(g, f->campaign_id, f->id, MSG_FALLBACK, 0, reason);
+        free(f);
+    }
+}
+
+void dispatch_ready_requeue(struct dispatch_gw *g, int delay_s, const char *reason)
+{
+    struct inflight *f;
+    while ((f = ready_pop(g))) {
+        row_result(g, f->campaign_id, f->id, MSG_RETRY_WAIT, delay_s, reason);
+        g->n_tempfail++;
+        free(f);
+    }
+}
+
+void dispatch_ready_return(struct dispatch_gw *g)
+{
+    struct inflight *f;
+    while ((f = ready_pop(g))) {
+        dispatch_drain_unsent_row(g->d, f->campaign_id, f->id);
+        free(f);
+    }
+}
+
+void dispatch_ready_discard(struct dispatch_gw *g)
+{
+    struct inflight *f;
+    while ((f = ready_pop(g)))
+        free(f);
 }

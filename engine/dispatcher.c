@@ -130,6 +130,7 @@ void dispatcher_free(struct dispatcher *d)
     dispatch_drain_detach(d);
     d->pending_closes = (int)(3 * d->ng + 1);
     for (size_t i = 0; i < d->ng; i++) {
+        dispatch_ready_discard(&d->g[i]);
         d->g[i].timer.data = d;
         d->g[i].results.timer.data = d;
         d->g[i].results.retry.data = d;

@@ -78,7 +78,7 @@ static int queue_one(struct engine *e, struct gateway *gw, const struct gw_event
         const char *p[8] = {gw->name, ids ? cid : NULL, ids ? mid : NULL, ev->gateway_msg_id,
                             strcmp(gw->type->channel, "zalo") == 0 ? "zns_receipt" : "dlr",
                             ev->status, ev->raw ? ev->raw : "", dlr_final(ev->dlr)};
-        return pgpool_query(e->db, "SELECT loa_apply_dlr($1, $2::bigint, $3::bigint, $4, $5, $6, $7, $8)",
+        return pgpool_query_prepared(e->db, "loa_apply_dlr", "SELECT loa_apply_dlr($1, $2::bigint, $3::bigint, $4, $5, $6, $7, $8)",
                             8, p, batch_step_done, b);
     }
     case GW_EV_REPLY:

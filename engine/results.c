@@ -183,7 +183,7 @@ static void job_send(struct result_job *j)
                                 gateway_table_name_for_channel(e, "zalo")};
     for (int k = 0; k < NCOLS; k++)
         p[4 + k] = pgarray_end(&a[k]);
-    if (pgpool_query(e->db,
+    if (pgpool_query_prepared(e->db, "loa_flush",
                      "SELECT loa_flush($1, $2, $3, $4, $5::bigint[], $6::bigint[], $7::text[], $8::text[],"
                      " $9::text[], $10::int[], $11::int[], $12::int[], $13::int[])",
                      4 + NCOLS, p, flush_done, j) == 0) {

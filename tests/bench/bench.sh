@@ -1,20 +1,36 @@
 #!/bin/bash
 # `make bench`: loa's figures on this machine, printed as one table and written to
-# var/bench.json (one key per figure, plus "machine").
+# var/bench.json (one key per figure, plus "machine"); `make bench-scale` (BENCH_MODE=scale)
+# adds the 1,000,000-citizen figures to the same file.
 #
 #   sink_ceiling_msgs_per_s   what the sink answers, measured with wrk -t2 -c50 -d5s: the
 #                             ceiling of any figure below on this machine
 #   e2e_msgs_per_s            a 100,000-citizen SMS campaign through `loa serve` to the sink
-#                             (a gateway of type kannel): start to last message submitted
+#                             (a gateway of type kannel): `campaign start` to the last message
+#                             submitted (the latest submitted_at of its rows)
 #   peak_rss_kb_10k / _100k   the daemon's peak resident memory (VmHWM) in the 10k / 100k runs
+#   loa_cpu_us_per_msg        CPU time of `loa serve` per message in the 100k run (/proc/PID/stat)
+#   pg_cpu_us_per_msg         CPU time of PostgreSQL per message in that run: the postmaster and
+#                             every process under it (backends, writers, autovacuum)
 #   ratio                     e2e_msgs_per_s / sink_ceiling_msgs_per_s
+#   throttle_rate_100/_2000   parts/s achieved against the sink at those settings (one-part SMS)
+#   throttle_rate_k300        the same against real Kannel (tests/kannel.sh), concurrency 10
+#   throttle_error_pct        the worst |achieved - set| / set of those three runs
+#   throttle_burst_excess_pct the busiest second above set + burst (rate / 10), in % of the rate
+#   kannel_rate_achieved_pct  achieved / set against real Kannel
+# bench-scale: materialise_1m_s, e2e_msgs_per_s_1m, peak_rss_kb_1m, show_p95_ms_1m (`loa campaign
+# show` while it sends), bytes_per_msg_1m (the partition with its indexes), archive_1m_s.
 # then every executable tests/bench/part_*.sh, run with LOA (the binary), LOA_CONFIG (a config
 # whose database is migrated and empty) and BENCH_DIR (a scratch directory); each prints lines
 #   key<TAB>value<TAB>unit<TAB>description
 #
+# The benchmark takes little of what it measures: while a campaign sends it runs one query a
+# second on one psql process kept for the run, and nothing else.
+#
 # PostgreSQL runs with fsync on, as in production. Environment: BENCH_SIZES ("10000 100000"),
 # BENCH_TIMEOUT (seconds a campaign may take; default 60 + citizens / 100), BENCH_PARTS (0: skip
-# the part_*.sh scripts).
+# the part_*.sh scripts), BENCH_THROTTLE_SECONDS (20; 0 skips the throttle runs),
+# BENCH_SCALE_CITIZENS (1000000).
 set -u
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -55,7 +71,7 @@ rm -f "$BENCH_DIR"/*.conf "$BENCH_DIR"/*.log
 # ---------------------------------------------------------------------------------------------
 # Figures: kept in order, each with a value (or the reason it was not measured), unit, target.
 # The targets are the ones the issues set; figures from part scripts get theirs from this table.
-declare -A PART_TARGET=([import_rows_per_s]=">= 100000" [segment_count_ms]="< 200"
+declare -A PART_TARGET=([import_rows_per_s]=">= 200000" [segment_count_ms]="< 200"
                         [render_msgs_per_s]=">= 1000000" [api_p95_ms]="< 50" [coverage_ms]="< 500")
 declare -a F_KEYS=()
 declare -A F_VAL=() F_UNIT=() F_TARGET=() F_DESC=() F_WHY=()
@@ -72,7 +88,9 @@ problem() { problems+=("$*"); echo "bench: $*" >&2; }
 
 SINK_PID="" DAEMON_PID=""
 cleanup() {
+  query_close
   [ -n "$DAEMON_PID" ] && stop_daemon
+  kannel_stop
   [ -n "$SINK_PID" ] && kill -TERM "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
   pg_sh stop "${PGREAL:-$PGDIR}" >/dev/null 2>&1 || true
 }
@@ -80,7 +98,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-0}f\", $1 }"; }
 
 # ---------------------------------------------------------------------------------------------
@@ -133,12 +150,18 @@ fi
 sink_count() { curl -s "http://127.0.0.1:$SINK_PORT/count"; }
 
 # ---------------------------------------------------------------------------------------------
-# A campaign through the daemon to the sink.
+# Campaigns through the daemon. While one sends, the benchmark takes as little as it can of the
+# two cores it measures: one psql process for the whole run answers one light query a second
+# (the campaign's counters), bash's own clock ($EPOCHREALTIME) times it, and the figures are read
+# afterwards from the database (every message's submitted_at) and /proc (the CPU each process
+# used), not sampled during the run.
 HOOK_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-bench_config() {  # FILE DBNAME HTTP_PORT
-  cat >"$1" <<EOF
+# bench_config FILE DBNAME HTTP_PORT URL USER PASS RATE CONCURRENCY
+bench_config() {
+  cat >"$1" <<EOC
 [database]
 url = $(url_for "$2")
+${BENCH_POOL_SIZE:+pool_size = $BENCH_POOL_SIZE}
 
 [http]
 listen = 127.0.0.1:$3
@@ -151,17 +174,22 @@ approval_threshold = 1000000000
 
 [gateway.sink]
 type = kannel
-sendsms_url = $SINK_URL
-username = bench
-password = bench
+sendsms_url = ${4:-$SINK_URL}
+username = ${5:-bench}
+password = ${6:-bench}
 sender = BHXH
-rate = 100000
-concurrency = 64
+rate = ${7:-100000}
+concurrency = ${8:-64}
 webhook_secret = $HOOK_SECRET
-EOF
+EOC
 }
 
+# The campaigns' text: the Vietnamese one (UCS-2, 3 parts) for the end-to-end figures, a plain
+# one-part text for the throttle, whose rate counts parts.
 TEMPLATE='{{salutation}} {{given_name}} ơi, BHXH xã {{commune_name}} nhắc: tháng 5 là tháng vận động BHXH toàn dân, đóng BHXH tự nguyện để có lương hưu. {{opt_out_hint}}'
+TEMPLATE_1PART='BHXH nhac: thang 5 la thang van dong BHXH toan dan, dong BHXH tu nguyen de co luong huu.'
+
+usec() { echo "${EPOCHREALTIME/./}"; }
 
 # step NAME ARGS...: runs `loa -c $RUN_CONF ARGS`, logging; on failure says which step and why.
 step() {
@@ -176,34 +204,83 @@ step() {
   fi
 }
 
-json_field() {  # reads JSON on stdin, prints the Python expression EXPR of it (j is the object)
-  python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+# The one psql of a run: query_open URL, then query SQL sets Q (one line, fields separated by
+# spaces). psql writes each result as soon as it has it.
+query_open() {
+  coproc QUERY { exec "$PGBIN/psql" -X -q -A -t -F ' ' -v ON_ERROR_STOP=0 -d "$1" 2>&1; }
+}
+query() {
+  Q=""
+  printf '%s\n' "$1" >&"${QUERY[1]}" || return 1
+  IFS= read -r -t 30 Q <&"${QUERY[0]}"
+}
+query_close() {
+  [ -n "${QUERY_PID:-}" ] || return 0
+  printf '\\q\n' >&"${QUERY[1]}" 2>/dev/null
+  wait "$QUERY_PID" 2>/dev/null
+  QUERY_PID=""
 }
 
-# run_campaign N: sets RUN_E2E, RUN_RSS, RUN_SENT or RUN_FAILED.
+# CPU time in clock ticks: of process PID (cpu_ticks), of the cluster's postmaster and every
+# process under it (pg_ticks_snapshot into the array named by $1, pg_ticks_since ARRAY: the
+# ticks used since that snapshot, counting a backend started since in full).
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() {
+  local st
+  read -r st <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+  st=${st##*) }
+  # shellcheck disable=SC2086
+  set -- $st
+  echo $(( ${12} + ${13} ))
+}
+postmaster_pid() { head -n 1 "$PGREAL/data/postmaster.pid"; }
+pg_pids() { local pm; pm=$(postmaster_pid); echo "$pm"; pgrep -P "$pm"; }
+declare -A PG_T0=()
+pg_ticks_snapshot() {
+  PG_T0=()
+  local pid
+  for pid in $(pg_pids); do PG_T0[$pid]=$(cpu_ticks "$pid"); done
+}
+pg_ticks_since() {
+  local pid sum=0 t
+  for pid in $(pg_pids); do
+    t=$(cpu_ticks "$pid")
+    sum=$((sum + t - ${PG_T0[$pid]:-0}))
+  done
+  echo "$sum"
+}
+
+# run_campaign LABEL N [RATE CONCURRENCY [URL USER PASS]]: a campaign of N citizens through
+# `loa serve`, to the sink or (URL given) to another sendsms. Sets RUN_FAILED, or:
+#   RUN_E2E (msg/s from `campaign start` to the last submission), RUN_RSS (kB), RUN_TARGETED,
+#   RUN_LOA_US / RUN_PG_US (CPU µs per message: the daemon; PostgreSQL, all its processes),
+#   RUN_RATE (parts/s achieved between the first and the last submission), RUN_MAX_1S (most
+#   parts submitted in one second), RUN_MAT_S (seconds to materialise), RUN_SHOW_P95_MS (with
+#   BENCH_SHOW=1: `loa campaign show` while sending), RUN_BYTES (message partition bytes per
+#   message, with its indexes), RUN_ARCHIVE_S (with BENCH_ARCHIVE=1: `loa campaign archive`).
 run_campaign() {
-  local n=$1 db="bench_$1" conf="$BENCH_DIR/campaign_$1.conf" port csv show t0 t1 deadline
-  RUN_CONF=$conf
-  RUN_LOG="$BENCH_DIR/campaign_$n.log"
-  RUN_FAILED="" RUN_E2E="" RUN_RSS="" RUN_SENT=""
+  local label=$1 n=$2 rate=${3:-} conc=${4:-} url=${5:-} user=${6:-} pass=${7:-}
+  local db="bench_$label" conf="$BENCH_DIR/campaign_$label.conf" port csv
+  RUN_CONF=$conf RUN_LOG="$BENCH_DIR/campaign_$label.log"
+  RUN_FAILED="" RUN_E2E="" RUN_RSS="" RUN_TARGETED="" RUN_LOA_US="" RUN_PG_US="" RUN_RATE="" RUN_MAX_1S=""
+  RUN_MAT_S="" RUN_SHOW_P95_MS="" RUN_BYTES="" RUN_ARCHIVE_S=""
   : >"$RUN_LOG"
-  printf 'seconds\ttargeted\tpending\n' >"$BENCH_DIR/progress_$n.tsv"
-  echo "== campaign of $n citizens"
+  echo "== campaign $label: $n citizens${rate:+, rate $rate, concurrency $conc}${url:+, $url}"
   fresh_db "$db" || { RUN_FAILED="could not create and migrate database $db"; return 1; }
-  port=$(free_port)
-  bench_config "$conf" "$db" "$port"
+  port=${BENCH_PORT:-$(free_port)}
+  bench_config "$conf" "$db" "$port" "$url" "$user" "$pass" "$rate" "$conc"
   csv="$BENCH_DIR/citizens_$n.csv"
   local L=("$LOA" -c "$conf")
-  step "demo-data" demo-data --citizens "$n" --seed 42 --out "$csv" || return 1
+  [ -s "$csv" ] || step "demo-data" demo-data --citizens "$n" --seed 42 --out "$csv" || return 1
   step "import citizens" import citizens "$csv" || return 1
   echo '{"all":[]}' >"$BENCH_DIR/everyone.json"
-  step "segment create" segment create "everyone_$n" --filter "$BENCH_DIR/everyone.json" || return 1
-  printf '%s\n' "$TEMPLATE" >"$BENCH_DIR/template.txt"
+  step "segment create" segment create everyone --filter "$BENCH_DIR/everyone.json" || return 1
+  if [ -n "$rate" ]; then printf '%s\n' "$TEMPLATE_1PART"; else printf '%s\n' "$TEMPLATE"; fi >"$BENCH_DIR/template.txt"
   step "template create" template create bench_sms --channel sms --file "$BENCH_DIR/template.txt" || return 1
-  step "campaign create" campaign create "bench_$n" --segment "everyone_$n" \
-    --channels sms@sink:bench_sms --window 00:00-24:00 || return 1
+  step "campaign create" campaign create "bench_$label" --segment everyone \
+    --channels sms@sink:bench_sms --window 00:00-24:00 --per-phone all || return 1
 
-  "${L[@]}" serve >"$BENCH_DIR/daemon_$n.log" 2>&1 &
+  "${L[@]}" serve >"$BENCH_DIR/daemon_$label.log" 2>&1 &
   DAEMON_PID=$!
   local ok=0
   for _ in $(seq 300); do
@@ -213,55 +290,103 @@ run_campaign() {
   done
   if [ "$ok" -ne 1 ]; then
     if kill -0 "$DAEMON_PID" 2>/dev/null; then
-      RUN_FAILED="step 'loa serve' failed: /healthz did not answer 200 within 30 s (see $BENCH_DIR/daemon_$n.log)"
+      RUN_FAILED="step 'loa serve' failed: /healthz did not answer 200 within 30 s (see $BENCH_DIR/daemon_$label.log)"
       kill -TERM "$DAEMON_PID" 2>/dev/null
     else
-      RUN_FAILED="step 'loa serve' failed: it exited: $(head -n 1 "$BENCH_DIR/daemon_$n.log") (see $BENCH_DIR/daemon_$n.log)"
+      RUN_FAILED="step 'loa serve' failed: it exited: $(head -n 1 "$BENCH_DIR/daemon_$label.log") (see $BENCH_DIR/daemon_$label.log)"
     fi
     wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
     return 1
   fi
 
-  local before
-  before=$(sink_count)
-  t0=$(now)
-  step "campaign start" campaign start "bench_$n" --json || { stop_daemon; return 1; }
-  local expected
-  expected=$(json_field 'j["segment_size"]' <"$BENCH_DIR/step.out" 2>>"$RUN_LOG")
+  local sink0; sink0=$(sink_count)
+  query_open "$(url_for "$db")"
+  local poll="SELECT k.id, k.materialised::int, k.status, COALESCE(sum(c.n) FILTER (WHERE c.state <> 'fallback'), 0),
+                     COALESCE(sum(c.n) FILTER (WHERE c.state IN ('pending', 'leased', 'retry_wait')), 0)
+                FROM campaigns k LEFT JOIN campaign_counters c ON c.campaign_id = k.id
+               WHERE k.name = 'bench_$label' GROUP BY k.id;"
+  pg_ticks_snapshot
+  local loa0 t0 t_mat="" expected
+  loa0=$(cpu_ticks "$DAEMON_PID")
+  t0=$(usec)
+  step "campaign start" campaign start "bench_$label" --json || { query_close; stop_daemon; return 1; }
+  expected=$(sed -n 's/.*"segment_size": *\([0-9]*\).*/\1/p' "$BENCH_DIR/step.out")
   [[ "$expected" =~ ^[0-9]+$ ]] || expected=$n
-  deadline=$(calc "$t0 + ${BENCH_TIMEOUT:-$((60 + n / 100))}")
-  local done_=0 targeted=0 pending=0 last=""
-  while [ "$(calc "$(now) < $deadline")" = 1 ]; do
-    if ! show=$("${L[@]}" campaign show "bench_$n" --json 2>>"$RUN_LOG"); then
-      RUN_FAILED="step 'campaign show --json' failed (see $RUN_LOG)"; stop_daemon; return 1
+  local timeout=${BENCH_TIMEOUT:-$((60 + n / 100 + (${rate:-0} > 0 ? n * 3 / 2 / ${rate:-1} : 0)))}
+  local deadline=$((t0 + timeout * 1000000)) done_=0 cid=0 mat=0 status="" targeted=0 pending=0 last=""
+  local -a show_ms=()
+  printf 'seconds\ttargeted\tpending\n' >"$BENCH_DIR/progress_$label.tsv"
+  while [ "$(usec)" -lt "$deadline" ]; do
+    if ! query "$poll" || ! read -r cid mat status targeted pending <<<"$Q" || ! [[ "$pending" =~ ^[0-9]+$ ]]; then
+      RUN_FAILED="the progress query failed: $Q"; query_close; stop_daemon; return 1
     fi
-    # Submitted means handed to the gateway: every outcome but pending (and leased, which
-    # the outcomes count as pending).
-    read -r targeted pending <<<"$(echo "$show" | json_field 'j["targeted"], j["outcomes"]["pending"]' 2>>"$RUN_LOG" | tr -d '(),')"
-    if ! [[ "${targeted:-}" =~ ^[0-9]+$ && "${pending:-}" =~ ^[0-9]+$ ]]; then
-      RUN_FAILED="campaign show --json lacks targeted or outcomes.pending: $show"; stop_daemon; return 1
-    fi
-    # The progress over time, to tell a slow start from a slowdown.
-    printf '%s\t%s\t%s\n' "$(calc "$(now) - $t0" 1)" "$targeted" "$pending" >>"$BENCH_DIR/progress_$n.tsv"
-    if [ "$targeted" -ge "$expected" ] && [ "$pending" -eq 0 ]; then done_=1; break; fi
+    local t=$(( $(usec) - t0 ))
+    printf '%d.%02d\t%s\t%s\n' $((t / 1000000)) $((t % 1000000 / 10000)) "$targeted" "$pending" >>"$BENCH_DIR/progress_$label.tsv"
+    if [ "$mat" = 1 ] && [ -z "$t_mat" ]; then t_mat=$t; fi
+    if [ "$mat" = 1 ] && [ "$targeted" -ge "$expected" ] && [ "$pending" -eq 0 ]; then done_=1; break; fi
     if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-      RUN_FAILED="loa serve exited during the campaign (see $BENCH_DIR/daemon_$n.log)"; DAEMON_PID=""; return 1
+      RUN_FAILED="loa serve exited during the campaign (see $BENCH_DIR/daemon_$label.log)"; DAEMON_PID=""; query_close; return 1
     fi
     last="$targeted targeted, $pending pending"
-    sleep 0.2
+    if [ "${BENCH_SHOW:-0}" = 1 ] && [ "$mat" = 1 ] && [ "$pending" -gt 0 ]; then
+      local s0; s0=$(usec)
+      "${L[@]}" campaign show "bench_$label" --json >/dev/null 2>>"$RUN_LOG"
+      show_ms+=($(( ($(usec) - s0) / 1000 )))
+    fi
+    # A quarter of a second until materialised (that time is a figure), a second after.
+    if [ -z "$t_mat" ]; then sleep 0.25; else sleep 1; fi
   done
-  t1=$(now)
+  local loa_ticks pg_ticks
+  loa_ticks=$(( $(cpu_ticks "$DAEMON_PID") - loa0 ))
+  pg_ticks=$(pg_ticks_since)
   RUN_RSS=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status" 2>/dev/null)
-  stop_daemon || { RUN_FAILED="loa serve did not exit 0 on SIGTERM (see $BENCH_DIR/daemon_$n.log)"; return 1; }
   if [ "$done_" -ne 1 ]; then
-    RUN_FAILED="the campaign did not finish submitting within the timeout ($last)"
-    return 1
+    RUN_FAILED="the campaign did not finish submitting within ${timeout} s ($last)"
+    query_close; stop_daemon; return 1
   fi
-  RUN_SENT=$(($(sink_count) - before))
-  RUN_E2E=$(calc "($targeted - 0) / ($t1 - $t0)")
-  echo "   $targeted messages submitted in $(calc "$t1 - $t0" 2) s ($RUN_E2E msg/s); the sink answered $RUN_SENT requests; peak RSS $RUN_RSS kB"
-  if [ "$RUN_SENT" -lt "$targeted" ]; then
-    problem "campaign of $n: the sink received $RUN_SENT requests for $targeted messages"
+  RUN_TARGETED=$targeted
+  # The figures, from the rows: submitted_at is when the answer was recorded (batches of 5 ms).
+  query "SELECT extract(epoch FROM max(submitted_at))::numeric(20,6), extract(epoch FROM max(submitted_at) - min(submitted_at))::numeric(20,6),
+                sum(parts) - (array_agg(parts ORDER BY submitted_at))[1], count(*)
+           FROM messages WHERE campaign_id = $cid AND submitted_at IS NOT NULL;"
+  local t_last span parts nsub
+  read -r t_last span parts nsub <<<"$Q"
+  query "SELECT COALESCE(max(p), 0) FROM (SELECT sum(parts) AS p FROM messages WHERE campaign_id = $cid
+           AND submitted_at IS NOT NULL GROUP BY date_trunc('second', submitted_at)) s;"
+  RUN_MAX_1S=$Q
+  query "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'messages'::regclass;"
+  local bytes=$Q
+  RUN_E2E=$(calc "$targeted / ($t_last - $t0 / 1000000)")
+  [ -n "$rate" ] && RUN_RATE=$(calc "$parts / $span" 1)
+  RUN_LOA_US=$(calc "$loa_ticks * 1000000 / $CLK_TCK / $targeted")
+  RUN_PG_US=$(calc "$pg_ticks * 1000000 / $CLK_TCK / $targeted")
+  RUN_MAT_S=$(calc "$t_mat / 1000000" 2)
+  RUN_BYTES=$(calc "$bytes / $targeted")
+  if [ ${#show_ms[@]} -gt 0 ]; then
+    RUN_SHOW_P95_MS=$(printf '%s\n' "${show_ms[@]}" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.95+0.999); if (i>NR) i=NR; print v[i]}')
+  fi
+  echo "   $targeted messages ($nsub submitted) in $(calc "$t_last - $t0 / 1000000" 2) s ($RUN_E2E msg/s); peak RSS $RUN_RSS kB;" \
+       "CPU/msg: loa $RUN_LOA_US µs, PostgreSQL $RUN_PG_US µs${rate:+; $RUN_RATE parts/s achieved, at most $RUN_MAX_1S in a second}"
+  if [ "${BENCH_ARCHIVE:-0}" = 1 ]; then
+    # The daemon completes the campaign on its next pass; archiving needs it completed.
+    for _ in $(seq 60); do
+      query "SELECT status FROM campaigns WHERE id = $cid;"
+      [ "$Q" = completed ] && break
+      sleep 1
+    done
+    local a0; a0=$(usec)
+    if step "campaign archive" campaign archive "bench_$label" --json; then
+      RUN_ARCHIVE_S=$(calc "($(usec) - $a0) / 1000000" 2)
+      step "campaign show (archived)" campaign show "bench_$label" --json || true
+    else
+      problem "campaign $label: $RUN_FAILED"; RUN_FAILED=""
+    fi
+  fi
+  query_close
+  stop_daemon || { RUN_FAILED="loa serve did not exit 0 on SIGTERM (see $BENCH_DIR/daemon_$label.log)"; return 1; }
+  if [ -z "$url" ]; then
+    local got; got=$(( $(sink_count) - sink0 ))
+    [ "$got" -ge "$nsub" ] || problem "campaign $label: the sink received $got requests for $nsub submitted messages"
   fi
 }
 
@@ -286,44 +411,115 @@ stop_daemon() {
   return $rc
 }
 
-E2E="" RSS10="" RSS100=""
-for n in $BENCH_SIZES; do
-  if run_campaign "$n"; then
-    if [ -z "$RUN_RSS" ]; then
-      problem "campaign of $n citizens: could not read the daemon's VmHWM"
-      not_measured "peak_rss_kb_$((n / 1000))k" kB "" "daemon peak RSS (VmHWM)" "VmHWM not readable"
+kannel_stop() { [ -n "${KANNEL_DIR:-}" ] && "$REPO/tests/kannel.sh" stop "$KANNEL_DIR" >/dev/null 2>&1; KANNEL_DIR=""; }
+
+# The standard runs: the end-to-end campaigns, then the throttle's accuracy.
+bench_standard() {
+  local n E2E="" RSS10="" RSS100=""
+  for n in $BENCH_SIZES; do
+    if run_campaign "$n" "$n"; then
+      [ -n "$RUN_RSS" ] || problem "campaign of $n citizens: could not read the daemon's VmHWM"
+      case $n in
+      10000) RSS10=$RUN_RSS
+        figure e2e_msgs_per_s_10k "$RUN_E2E" msg/s "" "10k SMS campaign through loa serve to the sink" ;;
+      100000) RSS100=$RUN_RSS; E2E=$RUN_E2E
+        figure loa_cpu_us_per_msg "$RUN_LOA_US" µs "" "CPU of loa serve per message, 100k campaign (materialise to last submit)"
+        figure pg_cpu_us_per_msg "$RUN_PG_US" µs "" "CPU of PostgreSQL (every process of the cluster) per message, 100k campaign"
+        figure bytes_per_msg_100k "$RUN_BYTES" B "" "message partition with its indexes, per message, 100k campaign" ;;
+      *) figure "e2e_msgs_per_s_$n" "$RUN_E2E" msg/s "" "SMS campaign of $n citizens through loa serve to the sink" ;;
+      esac
+    else
+      problem "campaign of $n citizens: $RUN_FAILED"
+      case $n in
+      10000) not_measured e2e_msgs_per_s_10k msg/s "" "10k SMS campaign through loa serve to the sink" "$RUN_FAILED" ;;
+      100000) not_measured e2e_msgs_per_s msg/s ">= 20000" "100k SMS campaign through loa serve to the sink" "$RUN_FAILED" ;;
+      esac
     fi
-    case $n in
-    10000) RSS10=$RUN_RSS
-      figure e2e_msgs_per_s_10k "$RUN_E2E" msg/s "" "10k SMS campaign through loa serve to the sink" ;;
-    100000) RSS100=$RUN_RSS; E2E=$RUN_E2E ;;
-    *) figure "e2e_msgs_per_s_$n" "$RUN_E2E" msg/s "" "SMS campaign of $n citizens through loa serve to the sink" ;;
-    esac
+  done
+  [ -n "$E2E" ] && figure e2e_msgs_per_s "$E2E" msg/s ">= 20000" "100k SMS campaign through loa serve to the sink"
+  [ -n "$RSS10" ] && figure peak_rss_kb_10k "$RSS10" kB "< 65536" "daemon peak RSS (VmHWM), 10k campaign"
+  [ -n "$RSS100" ] && figure peak_rss_kb_100k "$RSS100" kB "< 65536" "daemon peak RSS (VmHWM), 100k campaign"
+  if [ -n "$E2E" ] && [ -n "$CEILING" ]; then
+    figure ratio "$(calc "$E2E / $CEILING" 3)" "" "" "e2e_msgs_per_s / sink_ceiling_msgs_per_s"
+  fi
+  if [ -n "$RSS10" ] && [ -n "$RSS100" ]; then
+    figure rss_growth_100k_over_10k "$(calc "$RSS100 / $RSS10" 2)" "" "~ 1" "memory does not grow with campaign size"
+  fi
+
+  # The throttle: a one-part text at a set rate for BENCH_THROTTLE_SECONDS (20) each, to the
+  # sink at 100 and 2,000 parts/s, and to real Kannel (fake SMSC) at 300 with concurrency 10.
+  # The error is how far the achieved rate is from the setting; the excess, how far the busiest
+  # second went above setting + burst (a tenth of the rate), in per cent of the rate.
+  local secs=${BENCH_THROTTLE_SECONDS:-20} worst="" excess="" r label err ex
+  [ "$secs" -gt 0 ] || return 0
+  for r in ${BENCH_THROTTLE_RUNS:-100 2000 k300}; do
+    local rate=${r#k} url="" user="" pass=""
+    label=rate$r
+    if [ "$r" != "$rate" ]; then
+      BENCH_PORT=$(free_port)
+      KANNEL_DIR="$BENCH_DIR/kannel"
+      rm -rf "$KANNEL_DIR"; mkdir -p "$KANNEL_DIR"
+      if ! "$REPO/tests/kannel.sh" start "$KANNEL_DIR" "http://127.0.0.1:$BENCH_PORT/hooks/kannel/sink/mo?from=%p&to=%P&text=%a&ts=%T&id=%I" \
+          >"$KANNEL_DIR/env" 2>"$KANNEL_DIR/start.log"; then
+        problem "Kannel did not start: $(tail -n 1 "$KANNEL_DIR/start.log")"
+        not_measured kannel_rate_achieved_pct % ">= 98" "real Kannel, rate 300, concurrency 10" "Kannel did not start"
+        KANNEL_DIR=""; unset BENCH_PORT; continue
+      fi
+      url=$(sed -n 's/^KANNEL_SENDSMS_URL=//p' "$KANNEL_DIR/env")
+      user=$(sed -n 's/^KANNEL_USERNAME=//p' "$KANNEL_DIR/env")
+      pass=$(sed -n 's/^KANNEL_PASSWORD=//p' "$KANNEL_DIR/env")
+    fi
+    local conc=10
+    [ "$rate" -ge 1000 ] && conc=64
+    if run_campaign "$label" $((rate * secs)) "$rate" "$conc" "$url" "$user" "$pass"; then
+      err=$(calc "($RUN_RATE - $rate) / $rate * 100" 2)
+      ex=$(calc "($RUN_MAX_1S > $rate * 1.1 ? ($RUN_MAX_1S - $rate * 1.1) / $rate * 100 : 0)" 2)
+      figure "throttle_rate_$r" "$RUN_RATE" parts/s "$rate" "achieved over $secs s$([ -n "$url" ] && echo ', real Kannel, concurrency 10'); busiest second $RUN_MAX_1S"
+      [ -n "$url" ] && figure kannel_rate_achieved_pct "$(calc "$RUN_RATE / $rate * 100" 1)" % ">= 98" "real Kannel (fake SMSC), rate 300, concurrency 10, $secs s"
+      err=${err#-}
+      [ -z "$worst" ] || [ "$(calc "($err > $worst)")" = 1 ] && worst=$err
+      [ -z "$excess" ] || [ "$(calc "($ex > $excess)")" = 1 ] && excess=$ex
+    else
+      problem "throttle run $label: $RUN_FAILED"
+    fi
+    kannel_stop; unset BENCH_PORT
+  done
+  [ -n "$worst" ] && figure throttle_error_pct "$worst" % "<= 2" "worst |achieved - set| / set of the throttle runs"
+  [ -n "$excess" ] && figure throttle_burst_excess_pct "$excess" % "0" "worst second above set + burst, in % of the rate"
+}
+
+# `make bench-scale`: one campaign of BENCH_SCALE_CITIZENS (1,000,000) citizens.
+bench_scale() {
+  local n=${BENCH_SCALE_CITIZENS:-1000000} k
+  k=$((n / 1000000))m
+  [ "$n" -ge 1000000 ] || k=$((n / 1000))k
+  if BENCH_SHOW=1 BENCH_ARCHIVE=1 run_campaign "$k" "$n"; then
+    figure "materialise_${k}_s" "$RUN_MAT_S" s "<= 15" "materialising the $n messages (start to last row)"
+    figure "e2e_msgs_per_s_$k" "$RUN_E2E" msg/s ">= 20000" "$n-citizen SMS campaign through loa serve to the sink"
+    figure "peak_rss_kb_$k" "$RUN_RSS" kB "<= 32768" "daemon peak RSS (VmHWM), $n campaign"
+    figure "show_p95_ms_$k" "${RUN_SHOW_P95_MS:-0}" ms "<= 20" "loa campaign show --json while it sends (process start included), p95"
+    figure "bytes_per_msg_$k" "$RUN_BYTES" B "" "message partition with its indexes, per message"
+    figure "loa_cpu_us_per_msg_$k" "$RUN_LOA_US" µs "" "CPU of loa serve per message"
+    figure "pg_cpu_us_per_msg_$k" "$RUN_PG_US" µs "" "CPU of PostgreSQL per message"
+    if [ -n "$RUN_ARCHIVE_S" ]; then
+      figure "archive_${k}_s" "$RUN_ARCHIVE_S" s "" "loa campaign archive of the finished campaign"
+    else
+      not_measured "archive_${k}_s" s "" "loa campaign archive" "the archive step failed"
+    fi
   else
     problem "campaign of $n citizens: $RUN_FAILED"
-    case $n in
-    10000)
-      not_measured e2e_msgs_per_s_10k msg/s "" "10k SMS campaign through loa serve to the sink" "$RUN_FAILED"
-      not_measured peak_rss_kb_10k kB "" "daemon peak RSS, 10k campaign" "$RUN_FAILED" ;;
-    100000)
-      not_measured e2e_msgs_per_s msg/s ">= 5000" "100k SMS campaign through loa serve to the sink" "$RUN_FAILED"
-      not_measured peak_rss_kb_100k kB "< 65536" "daemon peak RSS, 100k campaign" "$RUN_FAILED" ;;
-    esac
+    not_measured "e2e_msgs_per_s_$k" msg/s ">= 20000" "$n-citizen SMS campaign" "$RUN_FAILED"
   fi
-done
-[ -n "$E2E" ] && figure e2e_msgs_per_s "$E2E" msg/s ">= 5000" "100k SMS campaign through loa serve to the sink"
-[ -n "$RSS10" ] && figure peak_rss_kb_10k "$RSS10" kB "< 65536" "daemon peak RSS (VmHWM), 10k campaign"
-[ -n "$RSS100" ] && figure peak_rss_kb_100k "$RSS100" kB "< 65536" "daemon peak RSS (VmHWM), 100k campaign"
-if [ -n "$E2E" ] && [ -n "$CEILING" ]; then
-  figure ratio "$(calc "$E2E / $CEILING" 3)" "" "" "e2e_msgs_per_s / sink_ceiling_msgs_per_s"
-fi
-if [ -n "$RSS10" ] && [ -n "$RSS100" ]; then
-  figure rss_growth_100k_over_10k "$(calc "$RSS100 / $RSS10" 2)" "" "~ 1" "memory does not grow with campaign size"
-fi
+}
+
+case ${BENCH_MODE:-standard} in
+scale) bench_scale ;;
+*) bench_standard ;;
+esac
 
 # ---------------------------------------------------------------------------------------------
 for part in tests/bench/part_*.sh; do
-  [ -f "$part" ] && [ -x "$part" ] && [ "${BENCH_PARTS:-1}" = 1 ] || continue
+  [ -f "$part" ] && [ -x "$part" ] && [ "${BENCH_PARTS:-1}" = 1 ] && [ "${BENCH_MODE:-standard}" = standard ] || continue
   name=$(basename "$part" .sh)
   echo "== $name"
   if ! fresh_db bench_parts; then problem "$name: could not create its database"; continue; fi
@@ -370,6 +566,16 @@ cpu, cores, mem, os_, pg = sys.argv[1:6]
 out = {"machine": {"cpu": cpu, "cores": int(cores), "memory_gib": float(mem), "os": os_,
                    "postgresql": pg, "fsync": True},
        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+# `make bench` and `make bench-scale` write into the same file: the figures of the other stay.
+try:
+    old = json.load(open(sys.argv[6]))
+except (OSError, ValueError):
+    old = {}
+prev_units = old.get("units", {})
+prev_why = old.get("not_measured", {})
+for k, v in old.items():
+    if k not in out and k not in ("units", "not_measured"):
+        out[k] = v
 why, units = {}, {}
 for line in sys.stdin:
     f = line.rstrip("\n").split("\t")
@@ -379,6 +585,13 @@ for line in sys.stdin:
         units[f[1]] = f[3]
     else:
         why[f[1]] = f[2]
+for k in list(prev_why):
+    if k in units:
+        del prev_why[k]
+why = {**prev_why, **why}
+units = {**{k: u for k, u in prev_units.items() if k in out}, **units}
+for k in why:
+    out.pop(k, None)
 out["units"] = units
 if why:
     out["not_measured"] = why

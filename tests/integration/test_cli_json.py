@@ -41,6 +41,7 @@ def samples(loa, psql):
         ("campaign show", ["may"]),
         ("campaign list", []),
         ("campaign cancel", ["may"]),
+        ("campaign archive", ["may"]),
         ("replies list", []),
         ("replies answer", [lambda: reply_id(psql), "Tại bưu điện xã.", "--by", "lan"]),
         ("replies callbacks", []),

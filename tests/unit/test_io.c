@@ -87,6 +87,41 @@ static void test_pool_reports_sql_errors_and_keeps_working(void **state)
     uv_loop_close(&loop);
 }
 
+/* Prepared once per connection: three calls leave one prepared statement on the session; a
+ * failed execution is reported and the statement works again afterwards. The session has JIT
+ * off. One connection, so every query below runs on the same session. */
+static void test_pool_prepares_once_per_connection_and_sessions_have_no_jit(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct pgpool *p = pgpool_new(&loop, db_url(), 1, 5000);
+    struct qstate s = {0};
+    static const char sql[] = "SELECT 12 / $1::int";
+    const char *two[1] = {"2"}, *zero[1] = {"0"}, *three[1] = {"3"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pgpool_query_prepared(p, "test_div", sql, 1, two, sum_cb, &s), 0);
+    pgpool_query(p, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT 12 / $1::int'", 0, NULL,
+                 sum_cb, &s);
+    while (s.done < 4)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(s.errors, 0);
+    assert_int_equal(s.sum, 3 * 6 + 1);
+    s = (struct qstate){0};
+    pgpool_query_prepared(p, "test_div", sql, 1, zero, sum_cb, &s);
+    pgpool_query_prepared(p, "test_div", sql, 1, three, sum_cb, &s);
+    pgpool_query(p, "SELECT (current_setting('jit') = 'off')::int", 0, NULL, sum_cb, &s);
+    while (s.done < 3)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(s.errors, 1);
+    assert_non_null(strstr(s.lasterr, "division by zero"));
+    assert_int_equal(s.sum, 4 + 1);
+    int c = 0;
+    pgpool_close(p, closed, &c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(c, 1);
+    uv_loop_close(&loop);
+}
+
 static void test_pool_unreachable_server_fails_queries_on_close(void **state)
 {
     uv_loop_t loop;
@@ -507,6 +542,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_runs_queries_in_parallel_with_parameters),
         cmocka_unit_test(test_pool_reports_sql_errors_and_keeps_working),
+        cmocka_unit_test(test_pool_prepares_once_per_connection_and_sessions_have_no_jit),
         cmocka_unit_test(test_pool_unreachable_server_fails_queries_on_close),
         cmocka_unit_test(test_pool_listen_receives_notify),
         cmocka_unit_test(test_pool_query_past_its_deadline_fails_and_the_pool_keeps_working),

@@ -9,7 +9,8 @@
 #
 # Environment: FUZZ_SECONDS (10 per fuzzer), UNIT_TIMEOUT (300 s per unit binary),
 # LOA_IT_ASAN (1: also run the integration tests with build/loa-asan; 0: skip that pass),
-# PYTEST_ARGS (extra arguments for pytest, e.g. "-k kannel -x").
+# PYTEST_ARGS (extra arguments for pytest, e.g. "-k kannel -x"), LOA_IT_WORKERS (pytest-xdist
+# workers per integration pass, 3 by default; 1: one process each).
 set -u
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -17,6 +18,7 @@ REPO=$(pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 LOA_IT_ASAN=${LOA_IT_ASAN:-1}
+LOA_IT_WORKERS=${LOA_IT_WORKERS:-3}
 
 # tests/pg.sh from /: as root it runs PostgreSQL's tools as the user `loa`, who may not be
 # able to enter the checkout (under /root, say).
@@ -217,8 +219,15 @@ pytest_start() {
   # headless Chromium beside two daemons would cost more than the sanitizer finds there.
   local browser=1
   [ "$label" = asan ] && browser=0
+  # Several workers per pass (pytest-xdist), each with its own cluster, Kannel and ports, one
+  # test file at a time: the tests mostly wait on the daemon's rates, on Kannel and on the
+  # doubles, so two cores carry more than one worker each.
+  local -a workers=()
+  if [ "$LOA_IT_WORKERS" -gt 1 ] && "$PY" -c 'import xdist' 2>/dev/null; then
+    workers=(-n "$LOA_IT_WORKERS" --dist loadfile)
+  fi
   LOA_BROWSER=$browser LOA_BIN=$bin "$PY" -m pytest -q --tb=short -p no:cacheprovider --junitxml="$WORK/pytest-$label.xml" \
-    "${extra[@]}" tests/integration >"$WORK/pytest-$label.out" 2>&1 &
+    "${workers[@]}" "${extra[@]}" tests/integration >"$WORK/pytest-$label.out" 2>&1 &
   PYTEST_PID[$label]=$!
 }
 

@@ -4,7 +4,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libuv1-dev libpq-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev libinih-dev
 libcmocka-dev libutf8proc-dev libcsv-dev libxlsxwriter-dev libssl-dev
-postgresql kannel kannel-extras python3 python3-pytest wrk curl systemd logrotate
+postgresql kannel kannel-extras python3 python3-pytest python3-pytest-xdist wrk curl systemd logrotate
 chromium"
 # The dashboard's browser test (tests/browser): playwright-core from npm, at the version of its
 # package-lock.json; it drives Debian's chromium and downloads no browser of its own.

@@ -109,6 +109,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+def pytest_configure(config):
+    # tests/run.sh leaves these out of the sanitized pass: they run the plain pass's code paths
+    # again at volume (thousands of rows, processes or messages), which under ASan costs minutes
+    # and finds nothing the smaller tests of the same paths do not.
+    config.addinivalue_line("markers", "volume: the same code paths at volume; plain pass only")
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 

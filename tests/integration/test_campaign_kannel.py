@@ -42,6 +42,7 @@ def closed_window():
     return f"{h:02d}:00-{h + 1:02d}:00"
 
 
+@pytest.mark.volume
 def test_kannel_campaign_reaches_every_citizen_exactly_once(loa, kannel, daemon, psql):
     phones = seed(psql, loa, 1000)
     # Faster than the fixture's 50 parts/s so that the test takes seconds.

@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import KANNEL_SH, PG_SH, _pg_bindir, run_psql, show, wait_for
 from test_campaign_kannel import OUTCOME_KEYS, seed
 
@@ -144,6 +146,7 @@ def test_postgres_restart_mid_campaign_completes_and_sends_nobody_twice(loa, kan
     assert sorted(got) == sorted(phones), "everyone reached"
 
 
+@pytest.mark.volume
 def test_campaign_keeps_sending_while_100000_citizens_are_imported(loa, kannel, daemon, psql):
     rate = 50
     seed(psql, loa, 600)

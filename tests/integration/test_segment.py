@@ -129,6 +129,7 @@ def nodes():
         yield {v: [{"field": "group", "eq": "x"}]}
 
 
+@pytest.mark.volume
 def test_segment_filter_injection_is_refused_or_harmless(people, psql):
     before = psql("SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM citizens c")
     tables = psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")

@@ -2,6 +2,9 @@
 #
 # `make demo` and `make test` install missing Debian packages first (tools/deps.sh), then
 # re-enter make so that pkg-config runs only once the libraries are there.
+#
+# Targets: build, asan, test, demo, bench, bench-scale, soak (the crash test with 50 kills of
+# the daemon, outside `make test`; LOA_SOAK_KILLS sets the number), install, clean, distclean.
 
 CC      ?= cc
 FUZZCC  ?= clang
@@ -30,7 +33,7 @@ REL_OBJS  := $(LIBSRCS:%.c=build/rel/%.o) build/rel/gen/embedded.o
 ASAN_OBJS := $(LIBSRCS:%.c=build/asan/%.o) build/asan/gen/embedded.o
 FUZZ_OBJS := $(LIBSRCS:%.c=build/fuzz/%.o) build/fuzz/gen/embedded.o
 
-.PHONY: all build asan deps test test-run demo demo-run bench bench-run bench-scale bench-scale-run fuzz install clean distclean
+.PHONY: all build asan deps test test-run demo demo-run bench bench-run bench-scale bench-scale-run soak soak-run fuzz install clean distclean
 all: build
 build: build/loa build/tests/sink
 asan: build/loa-asan
@@ -134,6 +137,14 @@ bench-scale: deps
 	@$(MAKE) --no-print-directory bench-scale-run
 bench-scale-run: build/loa build/tests/sink
 	@BENCH_MODE=scale tests/bench/bench.sh
+
+# The crash test of `make test` (5 kills) run with 50 SIGKILLs of the daemon during one campaign
+# through real Kannel: nobody messaged twice, everyone reached or in_doubt. A few minutes.
+LOA_SOAK_KILLS ?= 50
+soak: deps
+	@$(MAKE) --no-print-directory soak-run
+soak-run: build/loa
+	LOA_SOAK_KILLS=$(LOA_SOAK_KILLS) LOA_BIN=$(CURDIR)/build/loa /usr/bin/python3 -m pytest -q -x tests/integration/test_crash.py
 
 # Installing as a service: the binary, the systemd unit (with the binary's path), the user
 # (sysusers.d), an example configuration with every key commented out (installed as loa.conf

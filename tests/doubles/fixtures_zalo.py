@@ -10,6 +10,7 @@ Both return a ``Double``: ``.url``, ``.control(**settings)``, ``.state()``, ``.l
 
 import json
 import secrets
+import time
 import urllib.request
 
 import pytest
@@ -42,9 +43,15 @@ class Double:
 
 
 def _start(loa, script, args, logname):
-    port = harness.free_port()
-    bg = harness.Background(["python3", harness.REPO / "tests" / "doubles" / script,
-                             "--port", port, *args], loa.dir / logname).start()
+    # A free port can be taken by another test worker before the double binds it: the double
+    # then exits at once, and is started again on another port.
+    for attempt in range(3):
+        port = harness.free_port()
+        bg = harness.Background(["python3", harness.REPO / "tests" / "doubles" / script,
+                                 "--port", port, *args], loa.dir / logname).start()
+        time.sleep(0.2)
+        if bg.proc.poll() is None or attempt == 2:
+            break
     harness.wait_http(f"http://127.0.0.1:{port}/healthz", proc=bg.proc)
     return Double(bg, port)
 

@@ -16,8 +16,8 @@ KILLS = int(os.environ.get("LOA_SOAK_KILLS", "5"))
 
 def test_daemon_killed_repeatedly_mid_campaign_sends_nobody_twice(loa, kannel, daemon, psql):
     # Enough citizens that sending outlasts every kill at this rate (about a second apart).
-    rate = 60
-    n = max(300, KILLS * rate)
+    rate = 30
+    n = max(300, KILLS * 2 * rate)
     phones = seed(psql, loa, n)
     loa.sections["gateway.kannel"]["rate"] = str(rate)
     loa.sections["gateway.kannel"]["concurrency"] = "20"

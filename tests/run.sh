@@ -47,7 +47,7 @@ cleanup() {
   local pid
   for pid in "${PYTEST_PID[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${PYTEST_PID[@]}"; do wait "$pid" 2>/dev/null; done
-  pg_sh stop "$PGDIR" >/dev/null 2>&1 || true
+  pg_sh discard "$PGDIR" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -316,7 +316,7 @@ def pg():
         _migrate(tmpl, d)
         yield url
     finally:
-        subprocess.run([str(PG_SH), "stop", str(d)], capture_output=True, timeout=120, cwd="/")
+        subprocess.run([str(PG_SH), "discard", str(d)], capture_output=True, timeout=120, cwd="/")
         shutil.rmtree(d, ignore_errors=True)
 
 

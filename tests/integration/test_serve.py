@@ -72,8 +72,18 @@ def test_healthz_metrics_and_unknown_paths(loa, kannel, daemon):
     # Webhook calls by outcome and the database's latency (the pool has answered by now).
     for outcome in ("applied", "failed", "invalid"):
         assert f'loa_webhook_events_total{{outcome="{outcome}"}} ' in body, outcome
-    samples = dict(line.rsplit(" ", 1) for line in lines if line and not line.startswith("#"))
     assert "# TYPE loa_db_query_seconds summary" in body
+    # The pool's first answers (scheduler tick, gateway quota) may land just after the daemon
+    # reports itself ready: wait for them rather than race them.
+    deadline = time.monotonic() + 15
+    while True:
+        samples = dict(line.rsplit(" ", 1) for line in body.splitlines()
+                       if line and not line.startswith("#"))
+        if float(samples["loa_db_query_seconds_count"]) > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+        status, body = daemon.get("/metrics")
+        assert status == 200
     assert float(samples["loa_db_query_seconds_count"]) > 0
     assert 0 < float(samples["loa_db_query_seconds_sum"]) and float(samples["loa_db_query_seconds_max"]) > 0
 

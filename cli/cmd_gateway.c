@@ -77,6 +77,7 @@ static void status_json(const struct cli *c, PGresult *r, cJSON *arr)
         cJSON_AddNumberToObject(g, "in_flight", atof(PQgetvalue(r, i, GWS_IN_FLIGHT)));
         cJSON_AddNumberToObject(g, "waiting", atof(PQgetvalue(r, i, GWS_WAITING)));
         cJSON_AddNumberToObject(g, "used_today", atof(PQgetvalue(r, i, GWS_USED_TODAY)));
+        add_text_or_null(g, "sent_by", PQgetvalue(r, i, GWS_OWNER));
         long quota = config_int(c->cfg, sec, "daily_quota");
         if (quota > 0)
             cJSON_AddNumberToObject(g, "daily_quota", (double)quota);
@@ -88,8 +89,8 @@ static void status_json(const struct cli *c, PGresult *r, cJSON *arr)
 
 static void status_text(const struct cli *c, PGresult *r)
 {
-    printf("%-16s %-10s %-10s %8s %9s %9s %14s  %s\n", "gateway", "type", "circuit", "rate", "in_flight",
-           "waiting", "used_today", "paused_until");
+    printf("%-16s %-10s %-10s %8s %9s %9s %14s  %-20s %s\n", "gateway", "type", "circuit", "rate", "in_flight",
+           "waiting", "used_today", "paused_until", "sent_by");
     for (int i = 0; i < PQntuples(r); i++) {
         const char *name = PQgetvalue(r, i, GWS_NAME), *st = PQgetvalue(r, i, GWS_CIRCUIT);
         char sec[96], used[48];
@@ -99,10 +100,10 @@ static void status_text(const struct cli *c, PGresult *r)
             snprintf(used, sizeof used, "%s/%ld", PQgetvalue(r, i, GWS_USED_TODAY), quota);
         else
             snprintf(used, sizeof used, "%s", PQgetvalue(r, i, GWS_USED_TODAY));
-        const char *paused = PQgetvalue(r, i, GWS_PAUSED_UNTIL);
-        printf("%-16s %-10s %-10s %8g %9s %9s %14s  %s\n", name, config_str(c->cfg, sec, "type"), st,
+        const char *paused = PQgetvalue(r, i, GWS_PAUSED_UNTIL), *owner = PQgetvalue(r, i, GWS_OWNER);
+        printf("%-16s %-10s %-10s %8g %9s %9s %14s  %-20s %s\n", name, config_str(c->cfg, sec, "type"), st,
                config_double(c->cfg, sec, "rate"), PQgetvalue(r, i, GWS_IN_FLIGHT), PQgetvalue(r, i, GWS_WAITING),
-               used, paused[0] ? paused : "-");
+               used, paused[0] ? paused : "-", owner[0] ? owner : "-");
         if (strcmp(st, "closed") != 0)
             printf("  circuit %s since %s (%s faults in a row): %s; next probe %s\n", st, PQgetvalue(r, i, GWS_SINCE),
                    PQgetvalue(r, i, GWS_FAILURES), PQgetvalue(r, i, GWS_REASON),

@@ -24,6 +24,7 @@
  *   dispatch_submit.c     one leased row: render, submit, the answer and its log line
  *   dispatch_actions.c    what an answer asks of the gateway: back-off, pause, stop a step
  *   dispatch_drain.c      SIGTERM: wait, flush, return unsent leases
+ *   dispatch_owner.c      which gateways this daemon sends through (several daemons, one database)
  *   results.c             result batching; campaign_cache.c the templates */
 
 struct engine;
@@ -82,6 +83,9 @@ struct dispatch_gw {
     struct inflight *ready_head, *ready_tail;
     int n_ready;
     int64_t handover_until_ms;  /* a pause that handed the gateway's messages over ends then */
+    bool owned;                 /* this daemon sends through the gateway (dispatch_owner.c) */
+    bool owner_known;           /* the first answer about its owner has come */
+    int64_t owned_until_ms;     /* ... until then (monotonic clock), unless renewed */
     unsigned long n_submitted, n_delivered, n_failed, n_tempfail, n_in_doubt, n_fallback, n_leased;
 };
 
@@ -101,6 +105,11 @@ struct dispatcher {
      * returns to pending (campaign ids and ids, parallel). */
     struct pgarray unsent_cid, unsent_id;
     struct return_call *returning;  /* the loa_return_unsent() statement running, if any */
+    uv_timer_t owner_timer;     /* renews the gateways' ownership (dispatch_owner.c) */
+    struct owner_call *owner_call;  /* the renewal running, if any */
+    int64_t owner_sent_ms;      /* when it was sent (monotonic clock) */
+    char owner_dead[96];        /* an owner of this host whose process is gone: taken over */
+    bool owner_release;         /* stopping: give the gateways up once it has answered */
     int pending_closes;
 };
 
@@ -159,5 +168,14 @@ void dispatch_drain_unsent_row(struct dispatcher *d, int64_t campaign_id, int64_
 /* Forgets a loa_return_unsent() statement still running (the dispatcher is being freed). */
 void dispatch_drain_detach(struct dispatcher *d);
 bool dispatch_running(const struct dispatcher *d);
+
+/* dispatch_owner.c: each gateway is sent through by one daemon at a time. Start asks at once and
+ * then renews every few seconds; a gateway this daemon does not hold leases and sends nothing. */
+void dispatch_owner_start(struct dispatcher *d);
+bool dispatch_owner_holds(const struct dispatch_gw *g);
+/* Stopping: gives every gateway up, so another daemon takes them over at once. */
+void dispatch_owner_release(struct dispatcher *d);
+/* Forgets a renewal still running (the dispatcher is being freed). */
+void dispatch_owner_detach(struct dispatcher *d);
 
 #endif

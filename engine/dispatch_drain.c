@@ -37,6 +37,7 @@ static void drain_finish(struct dispatcher *d)
 {
     uv_timer_stop(&d->grace_timer);
     drain_set_state(d, DRAIN_DONE);
+    dispatch_owner_release(d);
     if (d->drain_done)
         d->drain_done(d->drain_arg);
 }

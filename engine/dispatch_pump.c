@@ -176,6 +176,13 @@ void dispatch_pump(struct dispatch_gw *g)
     if (!dispatch_running(d))
         return;
     int64_t now = dispatch_now_ms();
+    if (!dispatch_owner_holds(g)) {
+        /* Another daemon sends through this gateway, or our hold ran out unrenewed: nothing is
+         * leased or sent; the renewal kicks when it holds the gateway again. */
+        if (g->n_ready > 0)
+            dispatch_ready_requeue(g, 0, "gateway not held by this daemon");
+        return;
+    }
     dispatch_paused_handover(g, now);
     if (g->gw->type->ready && !g->gw->type->ready(g->gw)) {
         uv_timer_start(&g->timer, on_timer, 1000, 0);

@@ -67,10 +67,11 @@ struct dispatcher *dispatcher_new(struct engine *e)
         result_batch_init(&g->results, e, g->gw->name, results_flushed, g);
         uv_timer_init(e->loop, &g->timer);
         g->timer.data = g;
-        pump_state_load(g);
+        /* Its saved state is loaded once this daemon holds it (dispatch_owner.c). */
     }
     uv_timer_init(e->loop, &d->grace_timer);
     d->grace_timer.data = d;
+    dispatch_owner_start(d);
     return d;
 }
 
@@ -80,7 +81,7 @@ void dispatcher_kick(struct dispatcher *d)
         struct dispatch_gw *g = &d->g[i];
         if (g->state == PUMP_IDLE)
             pump_set_state(g, PUMP_READY);
-        else if (g->state == PUMP_UNLOADED)
+        else if (g->state == PUMP_UNLOADED && g->owned)
             pump_state_load(g);
         dispatch_pump(g);
     }
@@ -128,7 +129,8 @@ void dispatcher_free(struct dispatcher *d)
     if (!d)
         return;
     dispatch_drain_detach(d);
-    d->pending_closes = (int)(3 * d->ng + 1);
+    dispatch_owner_detach(d);
+    d->pending_closes = (int)(3 * d->ng + 2);
     for (size_t i = 0; i < d->ng; i++) {
         dispatch_ready_discard(&d->g[i]);
         d->g[i].timer.data = d;
@@ -140,6 +142,7 @@ void dispatcher_free(struct dispatcher *d)
     }
     d->grace_timer.data = d;
     uv_close((uv_handle_t *)&d->grace_timer, handle_closed);
+    uv_close((uv_handle_t *)&d->owner_timer, handle_closed);
 }
 
 /* One sample of a metric family for gateway G. */

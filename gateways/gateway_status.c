@@ -23,7 +23,11 @@ const char GATEWAY_STATUS_SQL[] =
     "             FROM gateway_state s WHERE s.gateway = g.name"
     "              AND s.key = 'quota:' || to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD')), 0),"
     " (SELECT count(*) FROM messages m WHERE m.gateway = g.name AND m.state = 'leased'),"
-    " (SELECT count(*) FROM messages m WHERE m.gateway = g.name AND m.state IN ('pending', 'retry_wait'))"
+    " (SELECT count(*) FROM messages m WHERE m.gateway = g.name AND m.state IN ('pending', 'retry_wait')),"
+    /* The daemon sending through it: a lease renewed within its time to live (OWNER_TTL_S in
+     * engine/dispatch_owner.c), else nobody. */
+    " COALESCE((SELECT s.value FROM gateway_state s WHERE s.gateway = g.name AND s.key = 'owner'"
+    "            AND s.updated_at > now() - interval '5 seconds'), '')"
     " FROM unnest($1::text[]) WITH ORDINALITY AS g(name, i)"
     " LEFT JOIN gateway_breakers b ON b.gateway = g.name ORDER BY g.i";
 

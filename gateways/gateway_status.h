@@ -11,7 +11,7 @@
 
 enum {
     GWS_NAME, GWS_CIRCUIT, GWS_REASON, GWS_SINCE, GWS_FAILURES, GWS_PROBE_AT, GWS_PAUSED_UNTIL,
-    GWS_USED_TODAY, GWS_IN_FLIGHT, GWS_WAITING, GWS_NCOLS
+    GWS_USED_TODAY, GWS_IN_FLIGHT, GWS_WAITING, GWS_OWNER, GWS_NCOLS
 };
 
 /* One row per name of NAMES (N of them), in that order, with the columns above: times are ISO

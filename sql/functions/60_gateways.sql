@@ -34,3 +34,38 @@ BEGIN
      WHERE campaign_id = p_campaign AND position = p_step AND stopped_at IS NULL;
     RETURN loa_handover(p_gateway, p_campaign, p_step, p_reason, p_sms, p_zalo);
 END $$;
+
+-- Which daemon sends through each gateway (docs/design.md, "Several daemons"): a lease row
+-- gateway_state(gateway, 'owner') = instance, renewed every few seconds by its owner. Instance
+-- P_INSTANCE takes or keeps every gateway of P_GATEWAYS whose owner is itself, nobody, or a
+-- daemon that has not renewed for P_TTL_S seconds (it died or lost its database), or P_DEAD: an
+-- owner the caller knows has ended (a process of its own host that is gone). One row per
+-- gateway: its owner after the call and whether that is P_INSTANCE. The expiry is in real
+-- time, by the database's clock, so the daemons' clocks need not agree.
+CREATE OR REPLACE FUNCTION loa_gateway_own(p_gateways text[], p_instance text, p_ttl_s int,
+                                           p_dead text DEFAULT NULL)
+RETURNS TABLE (gateway text, owner text, mine boolean)
+LANGUAGE sql AS $$
+    WITH took AS (
+        INSERT INTO gateway_state AS s (gateway, key, value, updated_at)
+        SELECT g, 'owner', p_instance, now() FROM unnest(p_gateways) g
+        ON CONFLICT (gateway, key) DO UPDATE
+           SET value = EXCLUDED.value, updated_at = now()
+         WHERE s.value = EXCLUDED.value OR s.value = p_dead
+            OR s.updated_at < now() - make_interval(secs => p_ttl_s)
+        RETURNING s.gateway
+    )
+    SELECT g, COALESCE(CASE WHEN t.gateway IS NOT NULL THEN p_instance END, o.value, ''),
+           t.gateway IS NOT NULL
+      FROM unnest(p_gateways) g
+      LEFT JOIN took t ON t.gateway = g
+      LEFT JOIN gateway_state o ON o.gateway = g AND o.key = 'owner'
+$$;
+
+-- A daemon stopping cleanly gives its gateways up, so another takes them over at once rather
+-- than after the lease's time to live.
+CREATE OR REPLACE FUNCTION loa_gateway_disown(p_instance text) RETURNS int
+LANGUAGE sql AS $$
+    WITH d AS (DELETE FROM gateway_state WHERE key = 'owner' AND value = p_instance RETURNING 1)
+    SELECT count(*)::int FROM d
+$$;

@@ -5,6 +5,7 @@
 #                                      smsbox, wait until they are connected, print the ports
 #                                      as shell variables (also kept in DIR/kannel.env)
 #   tests/kannel.sh stop DIR           stop the three processes started in DIR
+#   tests/kannel.sh discard DIR        kill them outright (the end of a test)
 #   tests/kannel.sh mo DIR FROM TEXT [TO]
 #                                      a citizen's reply: fakesmsc sends it to bearerbox as an
 #                                      MO (UCS-2 when TEXT is not plain ASCII), smsbox calls MO_URL
@@ -238,6 +239,18 @@ stop() {
   rm -f "$d/mo.fifo"
 }
 
+# A test's Kannel at its end: nothing in it is kept, so no orderly shutdown (bearerbox takes a
+# second or more to close its boxes, several under load, at the end of every test).
+discard() {
+  local d=$1 name
+  [ -d "$d" ] || return 0
+  for name in smsbox fakesmsc bearerbox; do
+    pid_alive "$d" "$name" && kill -KILL "$(cat "$d/$name.pid")" 2>/dev/null
+    rm -f "$d/$name.pid" "$d/$name.tag"
+  done
+  rm -f "$d/mo.fifo"
+}
+
 # One MO line for fakesmsc: "FROM TO text TEXT" when TEXT is printable ASCII, else
 # "FROM TO ucs2 URLENCODED-UTF16BE".
 mo() {
@@ -261,6 +274,7 @@ EOF
 case "$cmd" in
 start) [ $# -ge 3 ] || usage; start "$dir" "$3" ;;
 stop) stop "$dir" ;;
+discard) discard "$dir" ;;
 mo) [ $# -ge 4 ] || usage; mo "$dir" "$3" "$4" "${5:-}" ;;
 env) print_env "$dir" ;;
 smsbox-stop) stop_one "$dir" smsbox ;;

@@ -61,6 +61,8 @@ static enum zalo_wh_kind kind_of(const char *name)
         return ZALO_WH_FOLLOW;
     if (strcmp(name, "unfollow") == 0)
         return ZALO_WH_UNFOLLOW;
+    if (strcmp(name, "user_seen_message") == 0)
+        return ZALO_WH_SEEN;
     return ZALO_WH_IGNORED;
 }
 
@@ -134,6 +136,20 @@ int zalo_wh_parse(const char *body, size_t len, struct zalo_wh_event *ev, char *
             return fail(ev, root, err, errlen, "follow event without follower.id");
         ev->msg_id = field(root, "message", "msg_id");
         break;
+    case ZALO_WH_SEEN: {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+        const cJSON *ids = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "msg_ids") : NULL;
+        if (!cJSON_IsArray(ids))
+            return fail(ev, root, err, errlen, "user_seen_message without message.msg_ids");
+        const cJSON *id;
+        cJSON_ArrayForEach(id, ids) {
+            if (ev->n_seen == ZALO_WH_MAX_SEEN)
+                break;
+            if (cJSON_IsString(id) && id->valuestring && id->valuestring[0])
+                ev->seen[ev->n_seen++] = id->valuestring;
+        }
+        break;
+    }
     case ZALO_WH_IGNORED:
         break;
     }

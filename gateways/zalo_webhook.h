@@ -9,12 +9,17 @@
  * the zalo_zns and zalo_oa gateways. */
 
 enum zalo_wh_kind {
-    ZALO_WH_IGNORED,     /* an event the engine has no use for (user_seen_message, unknown) */
+    ZALO_WH_IGNORED,     /* an event the engine has no use for (unknown) */
     ZALO_WH_RECEIPT,     /* user_received_message: a ZNS message reached the phone */
     ZALO_WH_REPLY,       /* user_send_text: a citizen wrote to the OA */
     ZALO_WH_FOLLOW,
     ZALO_WH_UNFOLLOW,
+    ZALO_WH_SEEN,        /* user_seen_message: the user read these OA messages (message.msg_ids) */
 };
+
+/* The most msg_ids of one user_seen_message that are read; the rest are ignored (a citizen's
+ * answers are a handful; the limit bounds the work one request can cause). */
+enum { ZALO_WH_MAX_SEEN = 64 };
 
 /* A decoded webhook. The strings point into ROOT and live until zalo_wh_event_free(). */
 struct zalo_wh_event {
@@ -28,6 +33,8 @@ struct zalo_wh_event {
     int64_t message_id;
     const char *user_id;        /* REPLY: sender.id; FOLLOW/UNFOLLOW: follower.id */
     const char *text;           /* REPLY: message.text */
+    const char *seen[ZALO_WH_MAX_SEEN]; /* SEEN: the msg_ids that are strings, in order */
+    size_t n_seen;
     void *root;                 /* the cJSON tree (private) */
     char ts_buf[24];            /* the timestamp's text when it came as a JSON number */
 };

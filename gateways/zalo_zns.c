@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/httpd.h"
 #include "core/log.h"
+#include "core/pgarray.h"
 #include "core/pgasync.h"
 #include "gateways/gateway_state.h"
 #include "gateways/zalo_api.h"
@@ -294,6 +295,43 @@ static void hook_receipt(struct gateway *gw, struct http_req *req, const struct 
         hook_finish(h, 503);     /* in place of the database callback, which will not run */
 }
 
+static void hook_seen_done(void *arg, PGresult *res, const char *err)
+{
+    struct hook_ctx *h = arg;
+    if (err) {
+        log_warn("event=zalo_seen_failed gw=%s error=\"%s\"", h->gw, err);
+        hook_finish(h, 500);
+        return;
+    }
+    const char *n = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "0";
+    if (strcmp(n, "0") != 0)
+        log_info("event=zalo_answers_seen gw=%s delivered=%s", h->gw, n);
+    hook_finish(h, 200);
+}
+
+/* The user read OA messages: the answers among them are delivered (loa_answers_seen). */
+static void hook_seen(struct gateway *gw, struct http_req *req, const struct zalo_wh_event *ev)
+{
+    if (ev->n_seen == 0) {
+        http_reply_json(req, 200, "{\"error\":0}");
+        return;
+    }
+    struct hook_ctx *h = hook_ctx_new(gw, req, "seen");
+    if (!h) {
+        http_reply_text(req, 503, "busy, retry\n");
+        return;
+    }
+    struct pgarray ids;
+    pgarray_init(&ids);
+    for (size_t i = 0; i < ev->n_seen; i++)
+        pgarray_text(&ids, ev->seen[i]);
+    const char *p[1] = {pgarray_end(&ids)};
+    int rc = pgpool_query(gw->host->db, "SELECT loa_answers_seen($1::text[])", 1, p, hook_seen_done, h);
+    pgarray_free(&ids);
+    if (rc < 0)
+        hook_finish(h, 503);
+}
+
 static void hook_event(struct gateway *gw, struct http_req *req, const struct zalo_wh_event *ev,
                        const char *raw, size_t rawlen)
 {
@@ -348,6 +386,9 @@ void zalo_hook_handle(struct gateway *gw, struct http_req *req, const char *subp
     case ZALO_WH_FOLLOW:
     case ZALO_WH_UNFOLLOW:
         hook_event(gw, req, &ev, body, len);
+        break;
+    case ZALO_WH_SEEN:
+        hook_seen(gw, req, &ev);
         break;
     case ZALO_WH_IGNORED:
         log_debug("event=zalo_hook_ignored gw=%s event_name=%.40s", gw->name, ev.event_name);

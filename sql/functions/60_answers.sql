@@ -313,3 +313,20 @@ LANGUAGE sql AS $$
     )
     SELECT count(*)::int FROM upd
 $$;
+
+-- Zalo says which OA messages a user has read (user_seen_message, message.msg_ids): an answer
+-- sent by the consultation API with one of P_MSG_IDS as its message_id was delivered. Zalo's
+-- documentation names no delivery receipt for consultation messages, so a read one is the
+-- proof there is; an answer nobody reads stays submitted. Ids of other messages (campaign ZNS,
+-- messages sent from Zalo's own console) change nothing. Returns the answers delivered.
+CREATE OR REPLACE FUNCTION loa_answers_seen(p_msg_ids text[]) RETURNS int
+LANGUAGE sql AS $$
+    WITH upd AS (
+        UPDATE outbound_answers a
+           SET state = 'delivered', final_at = now()
+         WHERE a.channel = 'zalo' AND a.gateway_msg_id = ANY (p_msg_ids)
+           AND a.state IN ('submitted', 'in_doubt')
+        RETURNING 1
+    )
+    SELECT count(*)::int FROM upd
+$$;

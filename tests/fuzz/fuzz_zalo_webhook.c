@@ -35,6 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((ev.campaign_id == 0) != (ev.message_id == 0) || ev.campaign_id < 0)
                 abort();
             break;
+        case ZALO_WH_SEEN:
+            if (ev.n_seen > ZALO_WH_MAX_SEEN)
+                abort();
+            for (size_t i = 0; i < ev.n_seen; i++)
+                if (!ev.seen[i] || !ev.seen[i][0])
+                    abort();
+            break;
         case ZALO_WH_REPLY:
             if (!ev.user_id || !ev.text || !ev.msg_id)
                 abort();

@@ -7,10 +7,12 @@ Zalo user by consultation message."""
 import contextlib
 import csv
 import io
+import json
 import time
 import urllib.parse
 
 from conftest import Daemon, show, wait_for
+from test_zalo import mac, post_hook
 
 NAMES = [("Nguyễn Văn Tuấn", "male", "1960-03-01"), ("Trần Thị Hoa", "female", "1958-07-12"),
          ("Lê Văn Nam", "male", "1995-01-20"), ("Phạm Thị Lan", "female", "1990-05-05")]
@@ -228,8 +230,33 @@ def stop_during_a_running_campaign(loa, kannel, psql):
 def test_zalo_user_send_text_question_is_answered_by_consultation_message(loa, zalo_double, kannel, psql):
     loa.add_gateway("oa", type="zalo_oa", api_url=zalo_double.url, token_from="zalo", rate=50,
                     oa_secret="oa-secret", app_id="app-1", timeout_ms=3000)
-    with serving(loa):
+    with serving(loa) as d:
         zalo_question_answered(zalo_double, kannel, psql)
+        zalo_answer_read(d, zalo_double, psql)
+
+
+def zalo_answer_read(daemon, zalo_double, psql):
+    """Zalo's user_seen_message naming the consultation message delivers the answer; other ids
+    and a second report change nothing."""
+    mid = zalo_double.state()["cs"][0]["message_id"]
+    assert psql("SELECT state FROM outbound_answers WHERE gateway_msg_id = :'m'", m=mid) == [("submitted",)]
+    before = dict(psql("SELECT state, sum(n) FROM answer_counters WHERE channel = 'zalo' GROUP BY 1"))
+    for ids in (["not-ours"], [mid, "not-ours"], [mid]):
+        now = str(int(time.time() * 1000))
+        body = json.dumps({"event_name": "user_seen_message", "app_id": "app-1", "timestamp": now,
+                           "sender": {"id": "oa-1"}, "recipient": {"id": "zu-77"},
+                           "message": {"msg_ids": ids}})
+        assert post_hook(daemon, body, mac(body, now), name="oa") == 200
+    assert psql("SELECT state, final_at IS NOT NULL FROM outbound_answers WHERE gateway_msg_id = :'m'",
+                m=mid) == [("delivered", "t")]
+    after = dict(psql("SELECT state, sum(n) FROM answer_counters WHERE channel = 'zalo' GROUP BY 1"))
+    assert int(after.get("delivered", 0)) == int(before.get("delivered", 0)) + 1
+    assert int(after.get("submitted", 0)) == int(before.get("submitted", 0)) - 1
+    # Without msg_ids it is malformed: refused, and nothing changes.
+    now = str(int(time.time() * 1000))
+    body = json.dumps({"event_name": "user_seen_message", "app_id": "app-1", "timestamp": now,
+                       "message": {}})
+    assert post_hook(daemon, body, mac(body, now), name="oa") == 400
 
 
 def zalo_question_answered(zalo_double, kannel, psql):

@@ -345,7 +345,8 @@ static const struct parse_case parses[] = {
     {"{\"event_name\":\"user_send_text\",\"timestamp\":\"1\",\"sender\":{\"id\":\"u1\"},\"recipient\":{\"id\":\"oa\"},"
      "\"message\":{\"text\":\"TC\",\"msg_id\":\"m1\"}}", 0, ZALO_WH_REPLY},
     {"{\"event_name\":\"unfollow\",\"timestamp\":\"1\",\"follower\":{\"id\":\"u1\"}}", 0, ZALO_WH_UNFOLLOW},
-    {"{\"event_name\":\"user_seen_message\",\"timestamp\":\"1\",\"message\":{\"msg_ids\":[\"a\"]}}", 0, ZALO_WH_IGNORED},
+    {"{\"event_name\":\"user_seen_message\",\"timestamp\":\"1\",\"message\":{\"msg_ids\":[\"a\"]}}", 0, ZALO_WH_SEEN},
+    {"{\"event_name\":\"user_seen_message\",\"timestamp\":\"1\",\"message\":{\"msg_ids\":[]}}", 0, ZALO_WH_SEEN},
     {"{\"event_name\":\"something_new\",\"timestamp\":\"1\"}", 0, ZALO_WH_IGNORED},
     {"{\"event_name\":\"user_received_message\",\"timestamp\":\"1\",\"message\":{\"msg_id\":\"m\"}}", 0, ZALO_WH_RECEIPT},
     {"{\"event_name\":\"user_received_message\",\"timestamp\":\"1\",\"message\":{\"msg_id\":\"m\",\"tracking_id\":\"x.y\"}}", 0, ZALO_WH_RECEIPT},
@@ -366,7 +367,35 @@ static const struct parse_case parses[] = {
     {"{\"event_name\":\"user_send_text\",\"timestamp\":\"1\",\"message\":{\"text\":\"hi\",\"msg_id\":\"m\"}}", -1, 0},
     {"{\"event_name\":\"user_received_message\",\"timestamp\":\"1\",\"message\":{}}", -1, 0},
     {"{\"event_name\":\"user_received_message\",\"timestamp\":\"1\",\"message\":\"m\"}", -1, 0},
+    {"{\"event_name\":\"user_seen_message\",\"timestamp\":\"1\",\"message\":{}}", -1, 0},
+    {"{\"event_name\":\"user_seen_message\",\"timestamp\":\"1\",\"message\":{\"msg_ids\":\"a\"}}", -1, 0},
 };
+
+/* The msg_ids of a read receipt: strings only, empty ones dropped, at most ZALO_WH_MAX_SEEN. */
+static void test_zalo_seen_ids(void **state)
+{
+    (void)state;
+    const char *body = "{\"event_name\":\"user_seen_message\",\"timestamp\":\"1\","
+                       "\"message\":{\"msg_ids\":[\"a\",7,\"\",null,\"b\"]}}";
+    struct zalo_wh_event ev;
+    char why[96];
+    assert_int_equal(zalo_wh_parse(body, strlen(body), &ev, why, sizeof why), 0);
+    assert_int_equal(ev.n_seen, 2);
+    assert_string_equal(ev.seen[0], "a");
+    assert_string_equal(ev.seen[1], "b");
+    zalo_wh_event_free(&ev);
+
+    char big[8192];
+    size_t n = (size_t)snprintf(big, sizeof big, "{\"event_name\":\"user_seen_message\",\"timestamp\":\"1\","
+                                "\"message\":{\"msg_ids\":[");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"id%d\"", i ? "," : "", i);
+    snprintf(big + n, sizeof big - n, "]}}");
+    assert_int_equal(zalo_wh_parse(big, strlen(big), &ev, why, sizeof why), 0);
+    assert_int_equal(ev.n_seen, ZALO_WH_MAX_SEEN);
+    assert_string_equal(ev.seen[ZALO_WH_MAX_SEEN - 1], "id63");
+    zalo_wh_event_free(&ev);
+}
 
 static void test_zalo_parse_table(void **state)
 {
@@ -434,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_zalo_check_statuses),
         cmocka_unit_test(test_zalo_check_number_timestamp),
         cmocka_unit_test(test_zalo_parse_table),
+        cmocka_unit_test(test_zalo_seen_ids),
         cmocka_unit_test(test_zalo_reply_fields),
         cmocka_unit_test(test_zalo_tracking_parse),
     };

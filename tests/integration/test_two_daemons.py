@@ -134,3 +134,38 @@ def test_two_daemons_share_one_gateway_rate_and_take_over(loa, kannel, daemon, p
     assert not missing, f"neither reached nor in doubt: {sorted(missing)[:10]}"
     s = show(loa, "c")
     assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == n
+
+
+def test_two_daemons_count_one_daily_quota(loa, kannel, daemon, psql):
+    """The daily quota is the gateway's, not each daemon's: the owner stopped cleanly after half
+    of it, the other takes over at once and sends only the rest of today's count."""
+    quota = 40
+    seed(psql, loa, 100)
+    loa.sections["gateway.kannel"].update(rate="10", concurrency="5", daily_quota=str(quota))
+    loa.set("engine", "settle_seconds", "1")
+    daemon.stop()
+    daemon.start()
+    b = second_daemon(loa)
+    b.start()
+    try:
+        wait_for(lambda: holds(daemon) or holds(b), timeout=15, what="a daemon to hold the gateway")
+        first, second = (daemon, b) if holds(daemon) else (b, daemon)
+        loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:nhac")
+        loa.ok("campaign", "start", "c")
+        wait_for(lambda: len(kannel.received()) >= quota // 2, timeout=30, what="half the quota sent")
+        assert first.stop() == 0, first.log()[-2000:]
+        # Stopped cleanly, it gave the gateway up: the other holds it within a renewal.
+        wait_for(lambda: holds(second), timeout=5, what="the takeover after a clean stop")
+        wait_for(lambda: len(kannel.received()) >= quota, timeout=30, what="the rest of the quota")
+        time.sleep(2)       # more than the rate needs to send a few more, were the count its own
+        assert len(kannel.received()) == quota
+        status = {g["name"]: g for g in loa.json("gateway", "status")["gateways"]}
+        assert status["kannel"]["used_today"] == quota
+        assert status["kannel"]["sent_by"].endswith(f":{second.proc.pid}")
+        assert "used_today=" in second.log()
+    finally:
+        if b.running():
+            b.stop()
+    s = show(loa, "c")
+    assert s["status"] == "running"
+    assert int(psql("SELECT count(*) FROM messages WHERE state IN ('pending', 'retry_wait')")[0][0]) == 100 - quota

@@ -721,15 +721,30 @@ int segment_load(PGconn *db, const char *name, int param_base, struct filter_sql
     return rc;
 }
 
+/* The two halves of segment_sendable_sql(), shared with the joined form. */
+#define OPTED_OUT_CHANNELS "o.channel IN ($1::text, 'all')"
+#define ADDRESS_SQL                                                         \
+    "CASE $1::text"                                                         \
+    " WHEN 'sms' THEN c.phone IS NOT NULL AND NOT c.phone_invalid"          \
+    " WHEN 'zalo' THEN (c.phone IS NOT NULL AND c.has_zalo IS DISTINCT FROM false)" \
+    " OR c.zalo_user_id IS NOT NULL"                                        \
+    " ELSE false END"
+
 const char *segment_sendable_sql(void)
 {
     return "(NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = c.id"
-           " AND o.channel IN ($1::text, 'all'))"
-           " AND CASE $1::text"
-           " WHEN 'sms' THEN c.phone IS NOT NULL AND NOT c.phone_invalid"
-           " WHEN 'zalo' THEN (c.phone IS NOT NULL AND c.has_zalo IS DISTINCT FROM false)"
-           " OR c.zalo_user_id IS NOT NULL"
-           " ELSE false END)";
+           " AND " OPTED_OUT_CHANNELS ") AND " ADDRESS_SQL ")";
+}
+
+const char *segment_opt_outs_join_sql(void)
+{
+    return " LEFT JOIN (SELECT DISTINCT o.citizen_id FROM opt_outs o WHERE " OPTED_OUT_CHANNELS
+           ") oo ON oo.citizen_id = c.id";
+}
+
+const char *segment_sendable_joined_sql(void)
+{
+    return "(oo.citizen_id IS NULL AND " ADDRESS_SQL ")";
 }
 
 const char *segment_household_order_sql(void)

@@ -252,8 +252,8 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
     /* Each chunk costs the same wherever the cursor is: the cursor is a scalar subquery, so it
      * bounds the index scan of citizens (a join with `cur` only filtered, and every chunk read
      * the table from its first citizen: a 1,000,000-citizen campaign read 25 million rows, twice).
-     * seg keeps what the reasons need, so citizens are not read again, and the opt-outs are
-     * joined once per chunk, not looked up once per citizen (segment_opt_outs_join_sql()); seg
+     * seg keeps what the reasons need, so citizens are not read again, and the chunk's opt-outs
+     * are joined once, not looked up once per citizen (segment_opt_outs_join_after_sql()); seg
      * and batch are MATERIALIZED so that each citizen's checks run once (inlined into the
      * INSERT, the reason was computed again for state, reason and final_at). */
     static const char head[] =
@@ -262,7 +262,7 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         " seg AS MATERIALIZED (SELECT c.id, c.phone, oo.citizen_id IS NOT NULL AS opted, %s AS sendable"
         "  FROM citizens c%s WHERE c.id > (SELECT material_cursor FROM cur) AND (%s)"
         "  ORDER BY c.id LIMIT $5::int),"
-        " chosen AS (SELECT DISTINCT ON (c.phone) c.phone, c.id FROM citizens c%s"
+        " chosen AS (SELECT DISTINCT ON (c.phone) c.phone, c.id FROM citizens c"
         "   WHERE $8::text = 'one' AND c.phone IN (SELECT x.phone FROM seg x) AND (%s) AND %s"
         "   ORDER BY c.phone, %s),"
         " batch AS MATERIALIZED (SELECT g.id, CASE"
@@ -287,16 +287,24 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         "   FROM cur WHERE k.id = $2::bigint"
         " RETURNING k.materialised, k.targeted, (SELECT count(*) FROM ins)";
     const char *sendable = segment_sendable_joined_sql(), *order = segment_household_order_sql();
-    const char *opt_outs = segment_opt_outs_join_sql();
-    size_t len = sizeof head + 2 * strlen(fs.where) + 2 * strlen(sendable) + 2 * strlen(opt_outs) + strlen(order) + 16;
+    /* `chosen` looks the opt-outs up citizen by citizen (segment_sendable_sql()): its citizens
+     * are anywhere in the table, and joining all the opt-outs cost a pass over them per chunk. */
+    const char *one_sendable = segment_sendable_sql();
+    /* The chunk's opt-outs from the cursor on: a join over all of them read the opt-outs of every
+     * citizen before the cursor again at each chunk. */
+    char *chunk_opt_outs = segment_opt_outs_join_after_sql("SELECT material_cursor FROM cur");
+    size_t len = sizeof head + 2 * strlen(fs.where) + strlen(sendable) + strlen(one_sendable) +
+                 (chunk_opt_outs ? strlen(chunk_opt_outs) : 0) + strlen(order) + 16;
     s->mat_sql = malloc(len);
     s->mat_params = calloc((size_t)(8 + fs.nparams), sizeof *s->mat_params);
-    if (!s->mat_sql || !s->mat_params) {
+    if (!s->mat_sql || !s->mat_params || !chunk_opt_outs) {
+        free(chunk_opt_outs);
         filter_sql_free(&fs);
         mat_reset(s);
         return -1;
     }
-    snprintf(s->mat_sql, len, head, sendable, opt_outs, fs.where, opt_outs, fs.where, sendable, order);
+    snprintf(s->mat_sql, len, head, sendable, chunk_opt_outs, fs.where, fs.where, one_sendable, order);
+    free(chunk_opt_outs);
     const struct settings *set = &s->e->settings;
     char buf[3][24];
     snprintf(buf[0], sizeof buf[0], "%" PRId64, id);

@@ -742,6 +742,15 @@ const char *segment_opt_outs_join_sql(void)
            ") oo ON oo.citizen_id = c.id";
 }
 
+char *segment_opt_outs_join_after_sql(const char *bound)
+{
+    char *sql;
+    if (asprintf(&sql, " LEFT JOIN (SELECT DISTINCT o.citizen_id FROM opt_outs o WHERE o.citizen_id > (%s)"
+                 " AND " OPTED_OUT_CHANNELS ") oo ON oo.citizen_id = c.id", bound) < 0)
+        return NULL;
+    return sql;
+}
+
 const char *segment_sendable_joined_sql(void)
 {
     return "(oo.citizen_id IS NULL AND " ADDRESS_SQL ")";

@@ -56,6 +56,10 @@ const char *segment_sendable_sql(void);
  * citizen: as a correlated subquery over a table of a few pages, each citizen paid for a new
  * scan of it (about 6 µs here; the 1,000,000 of a national segment, 6 s). */
 const char *segment_opt_outs_join_sql(void);
+/* The same join for a statement that reads only the citizens whose id is above BOUND (an SQL
+ * expression): the opt-outs of the citizens before it are not read. Malloc'd; NULL when out of
+ * memory. */
+char *segment_opt_outs_join_after_sql(const char *bound);
 const char *segment_sendable_joined_sql(void);
 
 /* The ORDER BY list (over alias c) that chooses which member of a household gets the message

@@ -259,6 +259,12 @@ static void test_segment_sendable_joined_has_the_same_address_rule(void **state)
     const char *addr = strstr(e, "CASE $1::text");
     assert_non_null(addr);
     assert_non_null(strstr(segment_sendable_sql(), addr));
+    char *after = segment_opt_outs_join_after_sql("SELECT 42");
+    assert_non_null(after);
+    assert_non_null(strstr(after, "o.citizen_id > (SELECT 42)"));
+    assert_non_null(strstr(after, "o.channel IN ($1::text, 'all')"));
+    assert_non_null(strstr(after, ") oo ON oo.citizen_id = c.id"));
+    free(after);
 }
 
 int main(void)

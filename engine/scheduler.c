@@ -259,7 +259,7 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
     static const char head[] =
         "WITH cur AS (SELECT material_cursor FROM campaigns WHERE id = $2::bigint AND status = 'running'"
         "              AND NOT materialised FOR UPDATE),"
-        " seg AS MATERIALIZED (SELECT c.id, c.phone, oo.citizen_id IS NOT NULL AS opted, %s AS sendable"
+        " seg AS MATERIALIZED (SELECT c.id, c.phone, %s AS opted, %s AS sendable"
         "  FROM citizens c%s WHERE c.id > (SELECT material_cursor FROM cur) AND (%s)"
         "  ORDER BY c.id LIMIT $5::int),"
         " chosen AS (SELECT DISTINCT ON (c.phone) c.phone, c.id FROM citizens c"
@@ -287,13 +287,14 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         "   FROM cur WHERE k.id = $2::bigint"
         " RETURNING k.materialised, k.targeted, (SELECT count(*) FROM ins)";
     const char *sendable = segment_sendable_joined_sql(), *order = segment_household_order_sql();
+    const char *opted = segment_opted_out_joined_sql();
     /* `chosen` looks the opt-outs up citizen by citizen (segment_sendable_sql()): its citizens
      * are anywhere in the table, and joining all the opt-outs cost a pass over them per chunk. */
     const char *one_sendable = segment_sendable_sql();
     /* The chunk's opt-outs from the cursor on: a join over all of them read the opt-outs of every
      * citizen before the cursor again at each chunk. */
     char *chunk_opt_outs = segment_opt_outs_join_after_sql("SELECT material_cursor FROM cur");
-    size_t len = sizeof head + 2 * strlen(fs.where) + strlen(sendable) + strlen(one_sendable) +
+    size_t len = sizeof head + 2 * strlen(fs.where) + strlen(opted) + strlen(sendable) + strlen(one_sendable) +
                  (chunk_opt_outs ? strlen(chunk_opt_outs) : 0) + strlen(order) + 16;
     s->mat_sql = malloc(len);
     s->mat_params = calloc((size_t)(8 + fs.nparams), sizeof *s->mat_params);
@@ -303,7 +304,7 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         mat_reset(s);
         return -1;
     }
-    snprintf(s->mat_sql, len, head, sendable, chunk_opt_outs, fs.where, fs.where, one_sendable, order);
+    snprintf(s->mat_sql, len, head, opted, sendable, chunk_opt_outs, fs.where, fs.where, one_sendable, order);
     free(chunk_opt_outs);
     const struct settings *set = &s->e->settings;
     char buf[3][24];

@@ -188,8 +188,8 @@ static void preview_one(struct previewer *p, const struct tpl_citizen *c, int se
 static int preview_stream(struct previewer *p, const char *where, char **params, int nparams,
                           bool one_per_phone, char *err, size_t errlen)
 {
-    const char *sendable = segment_sendable_sql();
-    size_t len = strlen(where) + 3 * strlen(sendable) + 1024;
+    const char *sendable = segment_sendable_joined_sql(), *opt_outs = segment_opt_outs_join_sql();
+    size_t len = strlen(where) + 3 * strlen(sendable) + strlen(opt_outs) + 1024;
     char *sql = malloc(len);
     const char **vals = calloc((size_t)nparams + 1, sizeof *vals);
     int rc = -1;
@@ -197,11 +197,11 @@ static int preview_stream(struct previewer *p, const char *where, char **params,
     if (one_per_phone)
         snprintf(sql, len, "SELECT " TPL_CITIZEN_COLUMNS ", (%s), c.phone IS NOT NULL AND (%s) AND"
                  " first_value(c.id) OVER (PARTITION BY c.phone, (%s) ORDER BY %s) <> c.id"
-                 " FROM " TPL_CITIZEN_FROM " WHERE (%s) ORDER BY c.id", sendable, sendable, sendable,
-                 segment_household_order_sql(), where);
+                 " FROM " TPL_CITIZEN_FROM "%s WHERE (%s) ORDER BY c.id", sendable, sendable, sendable,
+                 segment_household_order_sql(), opt_outs, where);
     else
         snprintf(sql, len, "SELECT " TPL_CITIZEN_COLUMNS ", (%s), false FROM " TPL_CITIZEN_FROM
-                 " WHERE (%s) ORDER BY c.id", sendable, where);
+                 "%s WHERE (%s) ORDER BY c.id", sendable, opt_outs, where);
     vals[0] = channel_of(p->set->channel);
     for (int i = 0; i < nparams; i++) vals[i + 1] = params[i];
     if (!PQsendQueryParams(p->db, sql, nparams + 1, NULL, vals, NULL, NULL, 0) ||

@@ -721,15 +721,48 @@ int segment_load(PGconn *db, const char *name, int param_base, struct filter_sql
     return rc;
 }
 
+/* The two halves of segment_sendable_sql(); the address half is shared with the joined form. */
+#define OPTED_OUT_CHANNELS "o.channel IN ($1::text, 'all')"
+#define ADDRESS_SQL                                                         \
+    "CASE $1::text"                                                         \
+    " WHEN 'sms' THEN c.phone IS NOT NULL AND NOT c.phone_invalid"          \
+    " WHEN 'zalo' THEN (c.phone IS NOT NULL AND c.has_zalo IS DISTINCT FROM false)" \
+    " OR c.zalo_user_id IS NOT NULL"                                        \
+    " ELSE false END"
+
 const char *segment_sendable_sql(void)
 {
     return "(NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = c.id"
-           " AND o.channel IN ($1::text, 'all'))"
-           " AND CASE $1::text"
-           " WHEN 'sms' THEN c.phone IS NOT NULL AND NOT c.phone_invalid"
-           " WHEN 'zalo' THEN (c.phone IS NOT NULL AND c.has_zalo IS DISTINCT FROM false)"
-           " OR c.zalo_user_id IS NOT NULL"
-           " ELSE false END)";
+           " AND " OPTED_OUT_CHANNELS ") AND " ADDRESS_SQL ")";
+}
+
+/* Two joins, each on opt_outs' primary key (citizen_id, channel), so that a citizen is one row
+ * whatever opt-outs they have, and the planner can look each citizen up in its index (a small
+ * segment) or hash the opt-outs once (a large one). */
+const char *segment_opt_outs_join_sql(void)
+{
+    return " LEFT JOIN opt_outs oa ON oa.citizen_id = c.id AND oa.channel = 'all'"
+           " LEFT JOIN opt_outs os ON os.citizen_id = c.id AND os.channel = $1::text";
+}
+
+char *segment_opt_outs_join_after_sql(const char *bound)
+{
+    char *sql;
+    if (asprintf(&sql, " LEFT JOIN opt_outs oa ON oa.citizen_id = c.id AND oa.channel = 'all' AND oa.citizen_id > (%s)"
+                 " LEFT JOIN opt_outs os ON os.citizen_id = c.id AND os.channel = $1::text AND os.citizen_id > (%s)",
+                 bound, bound) < 0)
+        return NULL;
+    return sql;
+}
+
+const char *segment_opted_out_joined_sql(void)
+{
+    return "(oa.citizen_id IS NOT NULL OR os.citizen_id IS NOT NULL)";
+}
+
+const char *segment_sendable_joined_sql(void)
+{
+    return "(oa.citizen_id IS NULL AND os.citizen_id IS NULL AND " ADDRESS_SQL ")";
 }
 
 const char *segment_household_order_sql(void)

@@ -39,7 +39,7 @@ char *segment_filter_read(const char *path, char *err, size_t errlen)
 int segment_count(PGconn *db, const struct filter_sql *fs, int64_t *count, int64_t *sendable_sms,
                   char *err, size_t errlen)
 {
-    size_t n = strlen(fs->where) + strlen(segment_sendable_sql()) + 128;
+    size_t n = strlen(fs->where) + strlen(segment_sendable_joined_sql()) + strlen(segment_opt_outs_join_sql()) + 128;
     char *sql = malloc(n);
     const char **params = calloc((size_t)fs->nparams + 1, sizeof *params);
     if (!sql || !params) {
@@ -48,8 +48,8 @@ int segment_count(PGconn *db, const struct filter_sql *fs, int64_t *count, int64
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(sql, n, "SELECT count(*), count(*) FILTER (WHERE %s) FROM citizens c WHERE %s",
-             segment_sendable_sql(), fs->where);
+    snprintf(sql, n, "SELECT count(*), count(*) FILTER (WHERE %s) FROM citizens c%s WHERE %s",
+             segment_sendable_joined_sql(), segment_opt_outs_join_sql(), fs->where);
     params[0] = "sms";
     for (int i = 0; i < fs->nparams; i++)
         params[i + 1] = fs->params[i];

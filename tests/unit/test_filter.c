@@ -248,6 +248,27 @@ static void test_segment_sendable_sql_uses_only_param_one(void **state)
     assert_non_null(strstr(s, "opt_outs"));
 }
 
+static void test_segment_sendable_joined_has_the_same_address_rule(void **state)
+{
+    const char *j = segment_opt_outs_join_sql(), *e = segment_sendable_joined_sql();
+    assert_non_null(strstr(j, "opt_outs"));
+    assert_non_null(strstr(j, "oa.channel = 'all'"));
+    assert_non_null(strstr(j, "os.channel = $1::text"));
+    assert_null(strstr(j, "$2"));
+    assert_null(strstr(e, "$2"));
+    /* The address half is the same text in both forms. */
+    const char *addr = strstr(e, "CASE $1::text");
+    assert_non_null(addr);
+    assert_non_null(strstr(segment_sendable_sql(), addr));
+    char *after = segment_opt_outs_join_after_sql("SELECT 42");
+    assert_non_null(after);
+    assert_non_null(strstr(after, "oa.citizen_id > (SELECT 42)"));
+    assert_non_null(strstr(after, "os.citizen_id > (SELECT 42)"));
+    assert_non_null(strstr(after, "oa.channel = 'all'"));
+    assert_non_null(strstr(after, "os.channel = $1::text"));
+    free(after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_filter_limits_depth_size_and_list),
         cmocka_unit_test(test_filter_refuses_invalid_utf8),
         cmocka_unit_test(test_filter_small_error_buffer_is_safe),
+        cmocka_unit_test(test_segment_sendable_joined_has_the_same_address_rule),
         cmocka_unit_test(test_segment_sendable_sql_uses_only_param_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,10 +73,10 @@ static int time_to_utc(PGconn *db, const char *what, const char *s, const char *
     char why[ERRLEN];
     PGresult *r = t.has_offset
         ? db_query(db, why, sizeof why,
-                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= now()"
+                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= loa_now()"
                    " FROM (SELECT $1::timestamptz AS t) x", 1, p)
         : db_query(db, why, sizeof why,
-                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= now()"
+                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= loa_now()"
                    " FROM (SELECT $1::timestamp AT TIME ZONE $2::text AS t) x", 2, p);
     if (!r) {
         snprintf(err, errlen, "--%s '%s': %s", what, s, why);
@@ -431,7 +431,7 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[3] = {idtxt, NULL, row->per_phone};
     PGresult *r = db_query(db, err, errlen,
-                           "SELECT ends_at IS NOT NULL AND ends_at <= now() FROM campaigns WHERE id = $1::bigint",
+                           "SELECT ends_at IS NOT NULL AND ends_at <= loa_now() FROM campaigns WHERE id = $1::bigint",
                            1, p);
     if (!r)
         return -1;

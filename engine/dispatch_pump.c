@@ -66,7 +66,7 @@ void pump_state_load(struct dispatch_gw *g)
     const char *p[2] = {g->gw->name, e->settings.policy.timezone};
     if (pgpool_query(e->db,
                      "SELECT key, value FROM gateway_state WHERE gateway = $1 AND "
-                     "key IN ('pause_until', 'quota:' || to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD'))"
+                     "key IN ('pause_until', 'quota:' || to_char(loa_now() AT TIME ZONE $2, 'YYYY-MM-DD'))"
                      " UNION ALL SELECT 'breaker:' || state, COALESCE(reason, '') FROM gateway_breakers"
                      " WHERE gateway = $1",
                      2, p, state_loaded, g) == 0)

@@ -22,8 +22,8 @@ $$;
 -- has none, the policy window (DWS-DWE). '24:00' is a valid end.
 CREATE OR REPLACE FUNCTION loa_window_open(ws time, we time, dws time, dwe time, tz text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT (now() AT TIME ZONE tz)::time >= COALESCE(ws, dws)
-       AND (now() AT TIME ZONE tz)::time < COALESCE(we, dwe)
+    SELECT (loa_now() AT TIME ZONE tz)::time >= COALESCE(ws, dws)
+       AND (loa_now() AT TIME ZONE tz)::time < COALESCE(we, dwe)
 $$;
 
 -- Leases up to P_N due messages of gateway P_GATEWAY of the campaigns P_CAMPAIGNS (those whose
@@ -50,20 +50,20 @@ BEGIN
     WITH k AS (
         SELECT k.id FROM campaigns k
          WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
-           AND (k.ends_at IS NULL OR k.ends_at > now())
+           AND (k.ends_at IS NULL OR k.ends_at > loa_now())
            AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
     ), pick AS (
         SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
             SELECT m.campaign_id, m.id FROM messages m
              WHERE m.campaign_id = k.id AND m.gateway = p_gateway
-               AND m.state IN ('pending', 'retry_wait') AND m.due_at <= now()
+               AND m.state IN ('pending', 'retry_wait') AND m.due_at <= loa_now()
              ORDER BY m.due_at LIMIT p_n
                FOR UPDATE OF m SKIP LOCKED) x
         LIMIT p_n
     )
     UPDATE messages m
        SET state = 'leased', lease_owner = p_owner,
-           lease_until = now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
+           lease_until = loa_now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
       FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
      WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
     RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
@@ -78,7 +78,7 @@ BEGIN
     WITH k AS (
         SELECT k.id FROM campaigns k
          WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
-           AND (k.ends_at IS NULL OR k.ends_at > now())
+           AND (k.ends_at IS NULL OR k.ends_at > loa_now())
            AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
     ), pick AS (
         SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
@@ -90,7 +90,7 @@ BEGIN
     )
     UPDATE messages m
        SET state = 'leased', lease_owner = p_owner,
-           lease_until = now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
+           lease_until = loa_now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
       FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
      WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
     RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
@@ -132,11 +132,11 @@ LANGUAGE sql AS $$
                gateway_msg_id = COALESCE(NULLIF(cur.gwid, ''), m.gateway_msg_id),
                parts = cur.parts, cost_vnd = cur.cost,
                due_at = CASE WHEN cur.state = 'retry_wait'
-                             THEN now() + make_interval(secs => cur.delay) ELSE m.due_at END,
+                             THEN loa_now() + make_interval(secs => cur.delay) ELSE m.due_at END,
                submitted_at = CASE WHEN cur.state IN ('submitted', 'delivered', 'in_doubt')
-                                   THEN now() ELSE m.submitted_at END,
+                                   THEN loa_now() ELSE m.submitted_at END,
                final_at = CASE WHEN cur.state IN ('delivered', 'failed', 'fallback')
-                               THEN now() ELSE NULL END,
+                               THEN loa_now() ELSE NULL END,
                lease_owner = NULL, lease_until = NULL
           FROM cur
          WHERE m.campaign_id = cur.campaign_id AND m.id = cur.id AND m.state = 'leased'
@@ -149,7 +149,7 @@ LANGUAGE sql AS $$
                     WHEN r.reason IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
                CASE WHEN u.next_gw IS NULL OR u.next_gw = '' THEN 'no gateway configured for ' || u.next_channel
                     ELSE r.reason END,
-               CASE WHEN u.next_gw IS NULL OR u.next_gw = '' OR r.reason IS NOT NULL THEN now() END
+               CASE WHEN u.next_gw IS NULL OR u.next_gw = '' OR r.reason IS NOT NULL THEN loa_now() END
           FROM upd u
           CROSS JOIN LATERAL (SELECT loa_unsendable_reason(u.citizen_id, u.next_channel) AS reason) r
          WHERE u.state = 'fallback'
@@ -158,18 +158,18 @@ LANGUAGE sql AS $$
     ), facts AS (
         UPDATE citizens c
            SET has_zalo = CASE WHEN f.no_zalo THEN false ELSE c.has_zalo END,
-               phone_invalid = c.phone_invalid OR f.bad_phone, updated_at = now()
+               phone_invalid = c.phone_invalid OR f.bad_phone, updated_at = loa_now()
           FROM (SELECT citizen_id, bool_or(flags & 1 <> 0) AS no_zalo, bool_or(flags & 2 <> 0) AS bad_phone
                   FROM upd WHERE flags <> 0 GROUP BY citizen_id) f
          WHERE c.id = f.citizen_id
         RETURNING 1
     ), quota AS (
         INSERT INTO gateway_state AS g (gateway, key, value)
-        SELECT p_gateway, 'quota:' || to_char(now() AT TIME ZONE p_tz, 'YYYY-MM-DD'), n::text
+        SELECT p_gateway, 'quota:' || to_char(loa_now() AT TIME ZONE p_tz, 'YYYY-MM-DD'), n::text
           FROM (SELECT count(*) AS n FROM upd WHERE state IN ('submitted', 'delivered', 'in_doubt')) s
          WHERE n > 0
         ON CONFLICT (gateway, key) DO UPDATE
-           SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = now()
+           SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = loa_now()
         RETURNING 1
     )
     SELECT count(*)::int FROM upd
@@ -200,7 +200,7 @@ LANGUAGE sql AS $$
         UPDATE messages m
            SET state = CASE WHEN d.position IS NULL THEN 'failed' ELSE 'fallback' END,
                reason = p_reason || CASE WHEN d.position IS NULL THEN ' (no further channel)' ELSE '' END,
-               final_at = now()
+               final_at = loa_now()
           FROM due d
          WHERE m.campaign_id = d.campaign_id AND m.id = d.id AND m.state IN ('pending', 'retry_wait')
         RETURNING m.campaign_id, m.id, m.state
@@ -211,7 +211,7 @@ LANGUAGE sql AS $$
                     WHEN r.reason IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
                CASE WHEN d.next_gw IS NULL OR d.next_gw = '' THEN 'no gateway configured for ' || d.channel
                     ELSE r.reason END,
-               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' OR r.reason IS NOT NULL THEN now() END
+               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' OR r.reason IS NOT NULL THEN loa_now() END
           FROM due d JOIN moved mv ON mv.campaign_id = d.campaign_id AND mv.id = d.id AND mv.state = 'fallback'
           CROSS JOIN LATERAL (SELECT loa_unsendable_reason(d.citizen_id, d.channel) AS reason) r
         ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING
@@ -256,7 +256,7 @@ BEGIN
     -- A delivery for a message waiting to be resent: an earlier attempt reached the citizen
     -- (see loa_dlr_reconcile), and the resend must not go.
     IF st IN ('submitted', 'in_doubt') OR (st = 'retry_wait' AND p_final = 'delivered') THEN
-        UPDATE messages SET state = p_final, final_at = now(), submitted_at = COALESCE(submitted_at, now()),
+        UPDATE messages SET state = p_final, final_at = loa_now(), submitted_at = COALESCE(submitted_at, loa_now()),
                             reason = CASE WHEN st = 'retry_wait' THEN NULL ELSE reason END
          WHERE campaign_id = cid AND id = mid;
         RETURN 'applied';
@@ -285,12 +285,12 @@ LANGUAGE sql AS $$
          WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id AND m.state <> 'leased'
         RETURNING d.campaign_id, d.message_id, d.final_state
     ), stale AS (
-        DELETE FROM dlr_parked d WHERE d.received_at < now() - interval '1 day'
+        DELETE FROM dlr_parked d WHERE d.received_at < loa_now() - interval '1 day'
         RETURNING 1
     ), upd AS (
-        UPDATE messages m SET state = p.final_state, final_at = now(),
+        UPDATE messages m SET state = p.final_state, final_at = loa_now(),
                               reason = CASE WHEN m.state = 'retry_wait' THEN NULL ELSE m.reason END,
-                              submitted_at = COALESCE(m.submitted_at, now())
+                              submitted_at = COALESCE(m.submitted_at, loa_now())
           FROM p
          WHERE m.campaign_id = p.campaign_id AND m.id = p.message_id
            AND (m.state IN ('submitted', 'in_doubt')

@@ -31,6 +31,8 @@ static const struct msg_transition edges[] = {
     {MSG_LEASED, MSG_SUPPRESSED, "a stop arrived while it was leased"},
     {MSG_LEASED, MSG_DELIVERED, "a gateway that knows the outcome at once"},
     {MSG_LEASED, MSG_EXPIRED, "the campaign ended while it was leased"},
+    {MSG_LEASED, MSG_CANCELLED,
+     "the campaign was cancelled while it waited in the dispatcher's queue, never handed to a gateway"},
     {MSG_SUBMITTED, MSG_DELIVERED, "a delivery report or receipt"},
     {MSG_SUBMITTED, MSG_UNDELIVERED, "a delivery report"},
     {MSG_SUBMITTED, MSG_FALLBACK, "no receipt in time: the next channel takes over"},
@@ -50,7 +52,6 @@ static const struct msg_transition edges[] = {
     {MSG_IN_DOUBT, MSG_UNDELIVERED, "a late report settles it"},
     {MSG_IN_DOUBT, MSG_FAILED, "settled as failed: no resend can help"},
     {MSG_IN_DOUBT, MSG_EXPIRED, "the campaign ended before it was settled"},
-    {MSG_IN_DOUBT, MSG_CANCELLED, "the campaign was cancelled before it was settled"},
     {MSG_UNDELIVERED, MSG_FALLBACK, "the next channel may still reach the citizen"},
     {MSG_FALLBACK, MSG_DELIVERED,
      "a Zalo receipt after the receipt time-out: the citizen was reached, and the next channel's "

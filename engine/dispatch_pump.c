@@ -222,14 +222,17 @@ static void dispatch_lease(struct dispatch_gw *g, int room)
 {
     struct dispatcher *d = g->d;
     const struct settings *set = &d->e->settings;
-    char n[16], secs[16];
+    char n[16], secs[16], cap_n[16], cap_days[16];
     snprintf(n, sizeof n, "%d", room);
     snprintf(secs, sizeof secs, "%d", set->engine.lease_seconds);
-    const char *p[9] = {g->gw->name, d->e->instance, n, secs, campaign_cache_ready_ids(&d->campaigns),
-                        set->policy.timezone, set->policy.window_start, set->policy.window_end,
-                        g->gw->type->idempotent ? "true" : "false"};
+    snprintf(cap_n, sizeof cap_n, "%d", set->policy.cap_count);
+    snprintf(cap_days, sizeof cap_days, "%d", set->policy.cap_days);
+    const char *p[11] = {g->gw->name, d->e->instance, n, secs, campaign_cache_ready_ids(&d->campaigns),
+                         set->policy.timezone, set->policy.window_start, set->policy.window_end,
+                         g->gw->type->idempotent ? "true" : "false", cap_n, cap_days};
     if (pgpool_query_prepared(d->e->db, "loa_lease",
-                     "SELECT * FROM loa_lease($1, $2, $3::int, $4::int, $5::bigint[], $6, $7::time, $8::time, $9::boolean)",
-                     9, p, lease_done, g) == 0)
+                     "SELECT * FROM loa_lease($1, $2, $3::int, $4::int, $5::bigint[], $6, $7::time, $8::time, $9::boolean,"
+                     " $10::int, $11::int)",
+                     11, p, lease_done, g) == 0)
         pump_set_state(g, PUMP_LEASING);
 }

@@ -18,6 +18,14 @@ long dispatch_today(const struct dispatcher *d, int64_t now)
     return throttle_day(now, off);
 }
 
+int dispatch_local_minute(const struct dispatcher *d, int64_t now)
+{
+    long off = 0;
+    tz_offset(d->e->settings.policy.timezone, now / 1000, &off);
+    int64_t s = now / 1000 + off;
+    return (int)(((s % 86400) + 86400) % 86400 / 60);
+}
+
 long dispatcher_today(const struct dispatcher *d, int64_t now) { return dispatch_today(d, now); }
 
 struct throttle *dispatcher_throttle(struct dispatcher *d, const struct gateway *gw)

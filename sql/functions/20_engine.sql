@@ -26,14 +26,36 @@ LANGUAGE sql STABLE AS $$
        AND (loa_now() AT TIME ZONE tz)::time < COALESCE(we, dwe)
 $$;
 
+-- The frequency cap ([policy] frequency_cap, N messages in D days) is one count per recipient
+-- across every campaign and channel: a recipient is a phone number (a household sharing one
+-- phone is one recipient) or, without a phone, the citizen. A message counts once it may have
+-- reached them (submitted, delivered, undelivered, in_doubt: by submitted_at) and while it is
+-- leased (it is on its way). Materialisation suppresses who is over the cap already
+-- (engine/scheduler.c); loa_lease() checks again, since campaigns materialised together, or one
+-- started while another sends, do not see each other's messages there.
+CREATE OR REPLACE FUNCTION loa_cap_counts(p_state text, p_submitted_at timestamptz, p_since timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT p_state = 'leased'
+        OR (p_state IN ('submitted', 'delivered', 'undelivered', 'in_doubt') AND p_submitted_at >= p_since)
+$$;
+
 -- Leases up to P_N due messages of gateway P_GATEWAY of the campaigns P_CAMPAIGNS (those whose
 -- templates the dispatcher has loaded), only for running campaigns inside their sending window.
 -- attempts is counted here, before the dispatcher calls the gateway: the lease is the
 -- "submitting" marker. The dispatcher submits every row it leases at once, so a lease that
 -- expires (the daemon died or hung) may have reached the gateway. P_IN_DOUBT (idempotent
 -- gateways only) also takes in_doubt messages: they are resent with the same key.
+-- P_CAP_N/P_CAP_DAYS: the frequency cap (0: none). A picked message whose recipient has had
+-- P_CAP_N counted messages in P_CAP_DAYS days, those of this lease included (in campaign, id
+-- order), is suppressed with the reason 'frequency cap' instead, in the same statement, and is
+-- not returned. Leases are serialised by a transaction advisory lock while a cap applies, so
+-- that two gateways leasing at once each see the other's leases (READ COMMITTED: the UPDATE's
+-- snapshot is taken after the lock).
+DROP FUNCTION IF EXISTS loa_lease(text, text, int, int, bigint[], text, time, time, boolean);
 CREATE OR REPLACE FUNCTION loa_lease(p_gateway text, p_owner text, p_n int, p_lease_s int, p_campaigns bigint[],
-                          p_tz text, p_ws time, p_we time, p_in_doubt boolean)
+                          p_tz text, p_ws time, p_we time, p_in_doubt boolean,
+                          p_cap_n int, p_cap_days int)
 RETURNS TABLE (campaign_id bigint, id bigint, step smallint, attempts smallint, citizen_id bigint,
                full_name text, phone text, commune_code text, commune_name text,
                province_code text, gender text, birth_date text, group_code text, language text,
@@ -44,6 +66,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     got int;
 BEGIN
+    IF p_cap_n > 0 THEN
+        PERFORM pg_advisory_xact_lock(7140003);
+    END IF;
     -- Per campaign, an index scan of its partition that stops after P_N rows: no sort of every
     -- due row. The state lists are written out so that the partial indexes apply.
     RETURN QUERY
@@ -53,27 +78,49 @@ BEGIN
            AND (k.ends_at IS NULL OR k.ends_at > loa_now())
            AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
     ), pick AS (
-        SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
-            SELECT m.campaign_id, m.id FROM messages m
+        SELECT x.campaign_id, x.id, x.citizen_id FROM k CROSS JOIN LATERAL (
+            SELECT m.campaign_id, m.id, m.citizen_id FROM messages m
              WHERE m.campaign_id = k.id AND m.gateway = p_gateway
                AND m.state IN ('pending', 'retry_wait') AND m.due_at <= loa_now()
              ORDER BY m.due_at LIMIT p_n
                FOR UPDATE OF m SKIP LOCKED) x
         LIMIT p_n
+    ), capped AS (
+        SELECT r.campaign_id, r.id, p_cap_n > 0 AND r.nth + u.used > p_cap_n AS over
+          FROM (SELECT pick.*, c.phone,
+                       row_number() OVER (PARTITION BY COALESCE(c.phone, '#' || c.id::text)
+                                          ORDER BY pick.campaign_id, pick.id) AS nth
+                  FROM pick JOIN citizens c ON c.id = pick.citizen_id) r
+          CROSS JOIN LATERAL (
+                SELECT count(*) AS used FROM messages x
+                 WHERE p_cap_n > 0
+                   AND x.citizen_id IN (SELECT r.citizen_id UNION ALL
+                                        SELECT h.id FROM citizens h WHERE h.phone = r.phone AND h.id <> r.citizen_id)
+                   AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days))) u
+    ), upd AS (
+        UPDATE messages m
+           SET state = CASE WHEN q.over THEN 'suppressed' ELSE 'leased' END,
+               reason = CASE WHEN q.over THEN 'frequency cap' ELSE m.reason END,
+               final_at = CASE WHEN q.over THEN loa_now() ELSE m.final_at END,
+               lease_owner = CASE WHEN q.over THEN NULL ELSE p_owner END,
+               lease_until = CASE WHEN q.over THEN NULL ELSE loa_now() + make_interval(secs => p_lease_s) END,
+               attempts = CASE WHEN q.over THEN m.attempts ELSE m.attempts + 1 END
+          FROM capped q, citizens c LEFT JOIN communes co ON co.code = c.commune_code
+         WHERE m.campaign_id = q.campaign_id AND m.id = q.id AND c.id = m.citizen_id
+        RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id AS cid, c.full_name, c.phone, c.commune_code,
+                  co.name, c.province_code, c.gender, c.birth_date::text AS bd, c.group_code, c.language,
+                  c.bhxh_code, c.participation, c.voluntary_due_date::text AS vd, c.zalo_user_id,
+                  c.tags::text AS tg, m.state AS st
     )
-    UPDATE messages m
-       SET state = 'leased', lease_owner = p_owner,
-           lease_until = loa_now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
-      FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
-     WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
-    RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
-              co.name, c.province_code, c.gender, c.birth_date::text, c.group_code, c.language,
-              c.bhxh_code, c.participation, c.voluntary_due_date::text, c.zalo_user_id,
-              c.tags::text;
+    SELECT u.campaign_id, u.id, u.step, u.attempts, u.cid, u.full_name, u.phone, u.commune_code, u.name,
+           u.province_code, u.gender, u.bd, u.group_code, u.language, u.bhxh_code, u.participation, u.vd,
+           u.zalo_user_id, u.tg
+      FROM upd u WHERE u.st = 'leased';
     GET DIAGNOSTICS got = ROW_COUNT;
     IF NOT p_in_doubt OR got >= p_n THEN
         RETURN;
     END IF;
+    -- In-doubt messages are resent with the key they went with: no new message, no cap.
     RETURN QUERY
     WITH k AS (
         SELECT k.id FROM campaigns k
@@ -103,7 +150,9 @@ END $$;
 -- message). Only rows still leased change. A 'fallback' creates the message of the campaign's
 -- next step (its gateway, else P_SMS / P_ZALO for its channel) in the same statement; without a
 -- next step the message is 'failed' with the reason. FLAGS: 1 = Zalo says no account
--- (citizens.has_zalo = false), 2 = phone invalid. Accepted, delivered and in_doubt messages count
+-- (citizens.has_zalo = false), 2 = phone invalid. 'pending' is a message held back unsent
+-- (its campaign stopped running while it waited in the dispatcher's queue): its attempt is given
+-- back, and it is cancelled or expired instead when its campaign was cancelled or has ended. Accepted, delivered and in_doubt messages count
 -- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ).
 CREATE OR REPLACE FUNCTION loa_flush(p_gateway text, p_tz text, p_sms text, p_zalo text,
                           p_cid bigint[], p_id bigint[], p_state text[], p_reason text[],
@@ -115,27 +164,35 @@ LANGUAGE sql AS $$
                AS v(campaign_id, id, state, reason, gwid, parts, cost, delay, flags)
     ), cur AS (
         SELECT v.*, m.citizen_id, nx.position AS next_pos, nx.channel AS next_channel,
-               COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw
+               COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw,
+               CASE WHEN v.state <> 'pending' THEN v.state
+                    WHEN ks.status = 'cancelled' THEN 'cancelled'
+                    WHEN ks.status = 'completed' THEN 'expired' ELSE 'pending' END AS held
           FROM v
           JOIN messages m ON m.campaign_id = v.campaign_id AND m.id = v.id
           LEFT JOIN LATERAL (
                 SELECT cc.position, cc.channel, cc.gateway FROM campaign_channels cc
                  WHERE cc.campaign_id = m.campaign_id AND cc.position > m.step
                  ORDER BY cc.position LIMIT 1) nx ON v.state = 'fallback'
+          LEFT JOIN LATERAL (SELECT k.status FROM campaigns k WHERE k.id = v.campaign_id) ks
+            ON v.state = 'pending'
     ), upd AS (
         UPDATE messages m
            SET state = CASE WHEN cur.state = 'fallback' AND cur.next_pos IS NULL THEN 'failed'
-                            ELSE cur.state END,
+                            ELSE cur.held END,
                reason = CASE WHEN cur.state = 'fallback' AND cur.next_pos IS NULL
                              THEN COALESCE(NULLIF(cur.reason, ''), 'fallback') || ' (no further channel)'
+                             WHEN cur.held = 'cancelled' THEN 'campaign cancelled'
+                             WHEN cur.held = 'expired' THEN 'campaign ended'
                              ELSE NULLIF(cur.reason, '') END,
+               attempts = CASE WHEN cur.state = 'pending' THEN greatest(m.attempts - 1, 0) ELSE m.attempts END,
                gateway_msg_id = COALESCE(NULLIF(cur.gwid, ''), m.gateway_msg_id),
                parts = cur.parts, cost_vnd = cur.cost,
                due_at = CASE WHEN cur.state = 'retry_wait'
                              THEN loa_now() + make_interval(secs => cur.delay) ELSE m.due_at END,
                submitted_at = CASE WHEN cur.state IN ('submitted', 'delivered', 'in_doubt')
                                    THEN loa_now() ELSE m.submitted_at END,
-               final_at = CASE WHEN cur.state IN ('delivered', 'failed', 'fallback')
+               final_at = CASE WHEN cur.held IN ('delivered', 'failed', 'fallback', 'cancelled', 'expired')
                                THEN loa_now() ELSE NULL END,
                lease_owner = NULL, lease_until = NULL
           FROM cur

@@ -53,7 +53,8 @@ $$;
 
 -- The scheduler: leases that expired (their daemon died or hung) may have reached the gateway.
 -- On a gateway of P_IDEMPOTENT (it de-duplicates resends by key) the message is pending again;
--- elsewhere it is in_doubt. Returns the messages (one row each, so that the caller's row count
+-- elsewhere it is in_doubt, and counts against the frequency cap from now (loa_cap_counts).
+-- Returns the messages (one row each, so that the caller's row count
 -- is the number of leases expired).
 CREATE OR REPLACE FUNCTION loa_expire_leases(p_idempotent text[])
 RETURNS TABLE (campaign_id bigint, id bigint)
@@ -62,6 +63,8 @@ LANGUAGE sql AS $$
        SET state = CASE WHEN m.gateway = ANY (p_idempotent) THEN 'pending' ELSE 'in_doubt' END,
            reason = CASE WHEN m.gateway = ANY (p_idempotent) THEN m.reason
                          ELSE 'lease expired: the gateway may have taken it' END,
+           submitted_at = CASE WHEN m.gateway = ANY (p_idempotent) THEN m.submitted_at
+                               ELSE COALESCE(m.submitted_at, loa_now()) END,
            lease_owner = NULL, lease_until = NULL
      WHERE m.state = 'leased' AND m.lease_until < loa_now()
     RETURNING m.campaign_id, m.id

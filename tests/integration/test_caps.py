@@ -1,0 +1,65 @@
+"""The frequency cap ([policy] frequency_cap, 2/7d by default) across every campaign, per
+citizen and per phone number (a household sharing one phone is one recipient): campaigns
+materialised together and leased at once never take a recipient beyond the cap; the over-cap
+messages are suppressed with the reason, counted; eight days later the cap has room again."""
+
+import collections
+
+from conftest import show, wait_for
+from test_calendar import sent
+
+HOUSEHOLD = "84915000002"
+
+
+def seed(psql, loa):
+    psql("INSERT INTO segments (name, filter) VALUES ('all', '{\"all\":[]}')")
+    psql(f"""
+        INSERT INTO citizens (full_name, phone, commune_code, province_code, birth_date)
+        VALUES ('Lê Văn An', '84915000001', '23200', '52', DATE '1970-01-01'),
+               ('Y Bih', '{HOUSEHOLD}', '23200', '52', DATE '1960-01-01'),
+               ('Y Blao', '{HOUSEHOLD}', '23200', '52', DATE '1985-01-01'),
+               ('Đinh Thị Hoa', '84915000003', '23200', '52', DATE '1990-01-01')""")
+    tpl = loa.write_file("t.txt", "BHXH nhắc đóng BHXH tự nguyện. {{opt_out_hint}}")
+    loa.ok("template", "create", "nhac", "--channel", "sms", "--file", tpl)
+
+
+def settled(psql):
+    return int(psql("SELECT count(*) FROM messages WHERE state IN ('pending', 'leased', 'retry_wait')")[0][0]) == 0
+
+
+def test_the_cap_holds_across_campaigns_leased_at_once_and_per_shared_phone(loa, kannel, clock, daemon, psql):
+    seed(psql, loa)
+    loa.sections["gateway.kannel"]["rate"] = "200"
+    loa.set("engine", "settle_seconds", "1")
+    daemon.stop()
+    daemon.start()
+    # Materialised together before their window opens, so that the materialisation sees no
+    # message sent yet: only the lease can hold the cap.
+    clock.set(clock.local(10, 6, 0))
+    names = ["c1", "c2", "c3"]
+    for n in names:
+        loa.ok("campaign", "create", n, "--segment", "all", "--channels", "sms:nhac", "--window", "07:00-21:00",
+               "--per-phone", "all")
+        loa.ok("campaign", "start", n)
+    wait_for(lambda: all(show(loa, n)["targeted"] == 4 for n in names), what="materialisation")
+    assert kannel.messages() == []
+    assert int(psql("SELECT count(*) FROM messages WHERE state = 'pending'")[0][0]) == 12
+    clock.set(clock.local(10, 7, 0, 1))
+    wait_for(lambda: settled(psql), what="every message leased and answered")
+    got = kannel.wait_messages(6)
+    per_phone = collections.Counter(m["to"] for m in got)
+    assert per_phone == {"84915000001": 2, HOUSEHOLD: 2, "84915000003": 2}, \
+        "two messages per recipient in 7 days, the household's phone included"
+    assert psql("""SELECT state, reason, count(*) FROM messages WHERE submitted_at IS NULL
+                    GROUP BY 1, 2""") == [("suppressed", "frequency cap", "6")]
+    assert sum(show(loa, n)["outcomes"]["suppressed"] for n in names) == 6
+    assert sum(sent(psql, n) for n in names) == 6
+
+    # Eight days on, the cap has room again: one more campaign reaches everyone.
+    clock.set(clock.local(18, 10, 0))
+    loa.ok("campaign", "create", "c4", "--segment", "all", "--channels", "sms:nhac", "--per-phone", "all")
+    loa.ok("campaign", "start", "c4")
+    got = kannel.wait_messages(10)
+    wait_for(lambda: settled(psql) and show(loa, "c4")["targeted"] == 4, what="c4 settled")
+    assert collections.Counter(m["to"] for m in got) == {"84915000001": 3, HOUSEHOLD: 4, "84915000003": 3}
+    assert show(loa, "c4")["outcomes"]["suppressed"] == 0

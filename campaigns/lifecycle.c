@@ -142,13 +142,16 @@ static int insert_campaign(PGconn *db, const struct campaign_new *o, const char 
 {
     if (db_begin(db, err, errlen) < 0)
         return -1;
-    const char *p[8] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
+    char cap[24];
+    snprintf(cap, sizeof cap, "%ld", o->daily_cap);
+    const char *p[9] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
                         o->window_end[0] ? o->window_end : NULL, o->topic ? o->topic : "general",
-                        o->per_phone ? o->per_phone : "one"};
+                        o->per_phone ? o->per_phone : "one", o->daily_cap > 0 ? cap : NULL};
     PGresult *r = db_query(db, err, errlen,
-        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic, per_phone)"
-        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7, $8)"
-        " RETURNING id", 8, p);
+        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic, per_phone,"
+        " daily_cap)"
+        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7, $8, $9::int)"
+        " RETURNING id", 9, p);
     if (!r)
         goto fail;
     char idtxt[24];

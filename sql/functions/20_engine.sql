@@ -51,7 +51,8 @@ $$;
 -- order), is suppressed with the reason 'frequency cap' instead, in the same statement, and is
 -- not returned. Leases are serialised by a transaction advisory lock while a cap applies, so
 -- that two gateways leasing at once each see the other's leases (READ COMMITTED: the UPDATE's
--- snapshot is taken after the lock).
+-- snapshot is taken after the lock). A campaign with a daily cap (campaigns.daily_cap) gives
+-- at most its cap less what it sent today (campaign_days) and what it has leased now.
 DROP FUNCTION IF EXISTS loa_lease(text, text, int, int, bigint[], text, time, time, boolean);
 CREATE OR REPLACE FUNCTION loa_lease(p_gateway text, p_owner text, p_n int, p_lease_s int, p_campaigns bigint[],
                           p_tz text, p_ws time, p_we time, p_in_doubt boolean,
@@ -73,7 +74,13 @@ BEGIN
     -- due row. The state lists are written out so that the partial indexes apply.
     RETURN QUERY
     WITH k AS (
-        SELECT k.id FROM campaigns k
+        SELECT k.id, CASE WHEN k.daily_cap IS NULL THEN p_n
+                          ELSE least(p_n, greatest(0, k.daily_cap
+                                 - COALESCE((SELECT d.sent FROM campaign_days d WHERE d.campaign_id = k.id
+                                               AND d.day = (loa_now() AT TIME ZONE p_tz)::date), 0)
+                                 - (SELECT count(*) FROM messages l
+                                     WHERE l.campaign_id = k.id AND l.state = 'leased'))) END AS room
+          FROM campaigns k
          WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
            AND (k.ends_at IS NULL OR k.ends_at > loa_now())
            AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
@@ -82,7 +89,7 @@ BEGIN
             SELECT m.campaign_id, m.id, m.citizen_id FROM messages m
              WHERE m.campaign_id = k.id AND m.gateway = p_gateway
                AND m.state IN ('pending', 'retry_wait') AND m.due_at <= loa_now()
-             ORDER BY m.due_at LIMIT p_n
+             ORDER BY m.due_at LIMIT k.room
                FOR UPDATE OF m SKIP LOCKED) x
         LIMIT p_n
     ), capped AS (
@@ -153,7 +160,8 @@ END $$;
 -- (citizens.has_zalo = false), 2 = phone invalid. 'pending' is a message held back unsent
 -- (its campaign stopped running while it waited in the dispatcher's queue): its attempt is given
 -- back, and it is cancelled or expired instead when its campaign was cancelled or has ended. Accepted, delivered and in_doubt messages count
--- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ).
+-- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ), and
+-- against their campaign's daily cap when it has one (campaign_days, 018_daily_cap.sql).
 CREATE OR REPLACE FUNCTION loa_flush(p_gateway text, p_tz text, p_sms text, p_zalo text,
                           p_cid bigint[], p_id bigint[], p_state text[], p_reason text[],
                           p_gwid text[], p_parts int[], p_cost int[], p_delay int[], p_flags int[])
@@ -227,6 +235,14 @@ LANGUAGE sql AS $$
          WHERE n > 0
         ON CONFLICT (gateway, key) DO UPDATE
            SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = loa_now()
+        RETURNING 1
+    ), days AS (
+        INSERT INTO campaign_days AS d (campaign_id, day, sent)
+        SELECT s.campaign_id, (loa_now() AT TIME ZONE p_tz)::date, s.n
+          FROM (SELECT u.campaign_id, count(*) AS n FROM upd u
+                 WHERE u.state IN ('submitted', 'delivered', 'in_doubt') GROUP BY u.campaign_id) s
+          JOIN campaigns k ON k.id = s.campaign_id AND k.daily_cap IS NOT NULL
+        ON CONFLICT (campaign_id, day) DO UPDATE SET sent = d.sent + EXCLUDED.sent
         RETURNING 1
     )
     SELECT count(*)::int FROM upd

@@ -1,12 +1,14 @@
 """The frequency cap ([policy] frequency_cap, 2/7d by default) across every campaign, per
 citizen and per phone number (a household sharing one phone is one recipient): campaigns
 materialised together and leased at once never take a recipient beyond the cap; the over-cap
-messages are suppressed with the reason, counted; eight days later the cap has room again."""
+messages are suppressed with the reason, counted; eight days later the cap has room again. A
+campaign's --daily-cap sends at most N a local day, the rest on the following days."""
 
 import collections
+import time
 
 from conftest import show, wait_for
-from test_calendar import sent
+from test_calendar import seed as seed_many, sent
 
 HOUSEHOLD = "84915000002"
 
@@ -63,3 +65,29 @@ def test_the_cap_holds_across_campaigns_leased_at_once_and_per_shared_phone(loa,
     wait_for(lambda: settled(psql) and show(loa, "c4")["targeted"] == 4, what="c4 settled")
     assert collections.Counter(m["to"] for m in got) == {"84915000001": 3, HOUSEHOLD: 4, "84915000003": 3}
     assert show(loa, "c4")["outcomes"]["suppressed"] == 0
+
+
+def test_a_daily_cap_sends_at_most_n_a_local_day_and_the_rest_on_the_next_days(loa, kannel, clock, daemon, psql):
+    phones = seed_many(psql, loa, 7, prefix="849180")
+    loa.sections["gateway.kannel"]["rate"] = "200"
+    daemon.stop()
+    daemon.start()
+    clock.set(clock.local(10, 10, 0))
+    r = loa.run("campaign", "create", "x", "--segment", "all", "--channels", "sms:nhac", "--daily-cap", "0")
+    assert r.returncode == 2 and "--daily-cap takes a number" in r.stderr
+    loa.ok("campaign", "create", "capped", "--segment", "all", "--channels", "sms:nhac", "--daily-cap", "3")
+    loa.ok("campaign", "start", "capped")
+    kannel.wait_messages(3)
+    wait_for(lambda: show(loa, "capped").get("sent_today") == 3, what="today's count")
+    time.sleep(1.5)
+    assert len(kannel.messages()) == 3, "three a day"
+    s = show(loa, "capped")
+    assert (s["daily_cap"], s["sent_today"], s["status"]) == (3, 3, "running")
+    assert "daily cap 3 a day (3 sent today)" in loa.ok("campaign", "show", "capped").stdout
+    clock.set(clock.local(11, 10, 0))
+    kannel.wait_messages(6)
+    time.sleep(1.0)
+    assert len(kannel.messages()) == 6
+    clock.set(clock.local(12, 10, 0))
+    got = kannel.wait_messages(7)
+    assert sorted(m["to"] for m in got) == sorted(phones)

@@ -531,7 +531,7 @@ int campaign_cancel(PGconn *db, const struct config *cfg, const struct campaign_
      * message is in a dispatcher's hands; the daemon settles it when its answer comes. */
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
-    const char *p[2] = {idtxt, message_states_into(MSG_CANCELLED)};
+    const char *p[2] = {idtxt, message_states_waiting_into(MSG_CANCELLED)};
     PGresult *r = db_query(db, err, errlen,
                            "SELECT loa_cancel_messages($1::bigint, $2::text[])", 2, p);
     if (!r) {

@@ -112,19 +112,24 @@ const char *message_outcome_name(enum msg_state s)
     }
 }
 
-const char *message_states_into(enum msg_state to)
+/* The states that may move to TO, leased ones left out when WAITING. */
+static const char *states_into(enum msg_state to, bool waiting)
 {
-    static char lists[MSG_NSTATES][200];
+    static char lists[2][MSG_NSTATES][200];
     if ((unsigned)to >= MSG_NSTATES)
         return "{}";
-    if (!lists[to][0]) {
+    char *l = lists[waiting][to];
+    if (!l[0]) {
         struct pgarray a;
         pgarray_init(&a);
         for (int f = 0; f < MSG_NSTATES; f++)
-            if (message_transition_ok((enum msg_state)f, to))
+            if (message_transition_ok((enum msg_state)f, to) && !(waiting && f == MSG_LEASED))
                 pgarray_text(&a, names[f]);
-        snprintf(lists[to], sizeof lists[to], "%s", pgarray_end(&a));
+        snprintf(l, sizeof lists[0][0], "%s", pgarray_end(&a));
         pgarray_free(&a);
     }
-    return lists[to];
+    return l;
 }
+
+const char *message_states_into(enum msg_state to) { return states_into(to, false); }
+const char *message_states_waiting_into(enum msg_state to) { return states_into(to, true); }

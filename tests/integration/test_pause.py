@@ -65,3 +65,24 @@ def test_cancel_keeps_in_doubt_visible_and_cancels_only_what_was_not_sent(loa, k
     assert len(got) == before, "nothing is sent after the cancel"
     assert max(collections.Counter(m["to"] for m in got).values()) == 1
     assert "in_doubt" in loa.ok("campaign", "show", "c").stdout
+
+
+def test_cancel_while_sending_cancels_only_what_no_gateway_was_given(loa, kannel, daemon, psql):
+    seed(psql, loa, 40, prefix="849190")
+    slow(loa, daemon, 10)
+    loa.ok("campaign", "create", "k", "--segment", "all", "--channels", "sms:nhac")
+    loa.ok("campaign", "start", "k")
+    kannel.wait_messages(5)
+    loa.ok("campaign", "cancel", "k")
+    # The daemon's queue is settled too: nothing stays leased, nothing pending.
+    wait_for(lambda: int(psql("""SELECT count(*) FROM messages
+                                  WHERE state IN ('leased', 'pending', 'retry_wait')""")[0][0]) == 0,
+             what="the queue settled")
+    time.sleep(1.0)
+    got = kannel.messages()
+    assert len(got) < 40
+    states = dict(psql("SELECT c.phone, m.state FROM messages m JOIN citizens c ON c.id = m.citizen_id"))
+    assert {states[m["to"]] for m in got} <= {"submitted", "delivered"}, \
+        "a message the gateway was given is never recorded as cancelled"
+    assert sum(1 for st in states.values() if st == "cancelled") == 40 - len(got)
+    assert show(loa, "k")["outcomes"]["cancelled"] == 40 - len(got)

@@ -49,7 +49,8 @@ $$;
 -- P_CAP_N/P_CAP_DAYS: the frequency cap (0: none). A picked message whose recipient has had
 -- P_CAP_N counted messages in P_CAP_DAYS days, those of this lease included (in campaign, id
 -- order), is suppressed with the reason 'frequency cap' instead, in the same statement, and is
--- not returned. Leases are serialised by a transaction advisory lock while a cap applies, so
+-- not returned. The count is skipped for a campaign that cannot take anyone over the cap (see
+-- capped below): a lone campaign of one message per phone pays nothing for it. Leases are serialised by a transaction advisory lock while a cap applies, so
 -- that two gateways leasing at once each see the other's leases (READ COMMITTED: the UPDATE's
 -- snapshot is taken after the lock). A campaign with a daily cap (campaigns.daily_cap) gives
 -- at most its cap less what it sent today (campaign_days) and what it has leased now.
@@ -74,36 +75,61 @@ BEGIN
     -- due row. The state lists are written out so that the partial indexes apply.
     RETURN QUERY
     WITH k AS (
+        SELECT * FROM (
         SELECT k.id, CASE WHEN k.daily_cap IS NULL THEN p_n
                           ELSE least(p_n, greatest(0, k.daily_cap
                                  - COALESCE((SELECT d.sent FROM campaign_days d WHERE d.campaign_id = k.id
                                                AND d.day = (loa_now() AT TIME ZONE p_tz)::date), 0)
                                  - (SELECT count(*) FROM messages l
-                                     WHERE l.campaign_id = k.id AND l.state = 'leased'))) END AS room
-          FROM campaigns k
+                                     WHERE l.campaign_id = k.id AND l.state = 'leased'))) END AS room,
+               -- Which counts its rows need. A campaign's own messages reach a citizen once, and
+               -- materialisation checked what others had sent before, so a citizen's own
+               -- messages are counted only when another campaign may have crossed this one within
+               -- the cap's days (crossed), and the others on their phone only then or when the
+               -- campaign sends to every member of a phone (capped).
+               p_cap_n > 0 AND x.crossed AS crossed,
+               p_cap_n > 0 AND (k.per_phone = 'all' OR x.crossed) AS capped
+          FROM campaigns k CROSS JOIN LATERAL (
+               SELECT EXISTS (SELECT 1 FROM campaigns o WHERE o.id <> k.id
+                                 AND (o.status IN ('running', 'paused')
+                                      OR o.completed_at >= loa_now() - make_interval(days => p_cap_days)))
+                      AS crossed) x
          WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
            AND (k.ends_at IS NULL OR k.ends_at > loa_now())
-           AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
+           AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)) k0
+         WHERE k0.room > 0
     ), pick AS (
-        SELECT x.campaign_id, x.id, x.citizen_id FROM k CROSS JOIN LATERAL (
+        -- LIMIT P_N, a constant of the statement: with the room (a column) the planner would
+        -- expect thousands of rows and plan for them.
+        SELECT x.campaign_id, x.id, x.citizen_id, k.crossed, k.capped, k.room FROM k CROSS JOIN LATERAL (
             SELECT m.campaign_id, m.id, m.citizen_id FROM messages m
              WHERE m.campaign_id = k.id AND m.gateway = p_gateway
                AND m.state IN ('pending', 'retry_wait') AND m.due_at <= loa_now()
-             ORDER BY m.due_at LIMIT k.room
+             ORDER BY m.due_at LIMIT p_n
                FOR UPDATE OF m SKIP LOCKED) x
         LIMIT p_n
     ), capped AS (
-        SELECT r.campaign_id, r.id, p_cap_n > 0 AND r.nth + u.used > p_cap_n AS over
-          FROM (SELECT pick.*, c.phone,
-                       row_number() OVER (PARTITION BY COALESCE(c.phone, '#' || c.id::text)
-                                          ORDER BY pick.campaign_id, pick.id) AS nth
-                  FROM pick JOIN citizens c ON c.id = pick.citizen_id) r
+        SELECT r.campaign_id, r.id, r.capped AND r.nth + u.used > p_cap_n AS over
+          FROM (SELECT pick.*, ph.phone,
+                       row_number() OVER (PARTITION BY COALESCE(ph.phone, '#' || pick.citizen_id::text)
+                                          ORDER BY pick.campaign_id, pick.id) AS nth,
+                       row_number() OVER (PARTITION BY pick.campaign_id ORDER BY pick.id) AS nk
+                  -- The phone by its key for each picked row (OFFSET 0 keeps it a lookup per
+                  -- row: joined after the CTE, the planner would hash the whole citizens table).
+                  FROM pick CROSS JOIN LATERAL (SELECT c.phone FROM citizens c
+                                                 WHERE c.id = pick.citizen_id OFFSET 0) ph) r
           CROSS JOIN LATERAL (
-                SELECT count(*) AS used FROM messages x
-                 WHERE p_cap_n > 0
-                   AND x.citizen_id IN (SELECT r.citizen_id UNION ALL
-                                        SELECT h.id FROM citizens h WHERE h.phone = r.phone AND h.id <> r.citizen_id)
-                   AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days))) u
+                -- The citizen's own messages, and those of the others on their phone.
+                SELECT CASE WHEN r.crossed THEN
+                           (SELECT count(*) FROM messages x WHERE x.citizen_id = r.citizen_id
+                               AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days)))
+                       ELSE 0 END
+                     + CASE WHEN r.capped THEN
+                           (SELECT count(*) FROM citizens h JOIN messages x ON x.citizen_id = h.id
+                             WHERE h.phone = r.phone AND h.id <> r.citizen_id
+                               AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days)))
+                       ELSE 0 END AS used) u
+         WHERE r.nk <= r.room
     ), upd AS (
         UPDATE messages m
            SET state = CASE WHEN q.over THEN 'suppressed' ELSE 'leased' END,

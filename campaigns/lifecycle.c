@@ -73,10 +73,10 @@ static int time_to_utc(PGconn *db, const char *what, const char *s, const char *
     char why[ERRLEN];
     PGresult *r = t.has_offset
         ? db_query(db, why, sizeof why,
-                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= now()"
+                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= loa_now()"
                    " FROM (SELECT $1::timestamptz AS t) x", 1, p)
         : db_query(db, why, sizeof why,
-                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= now()"
+                   "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t <= loa_now()"
                    " FROM (SELECT $1::timestamp AT TIME ZONE $2::text AS t) x", 2, p);
     if (!r) {
         snprintf(err, errlen, "--%s '%s': %s", what, s, why);
@@ -142,13 +142,16 @@ static int insert_campaign(PGconn *db, const struct campaign_new *o, const char 
 {
     if (db_begin(db, err, errlen) < 0)
         return -1;
-    const char *p[8] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
+    char cap[24];
+    snprintf(cap, sizeof cap, "%ld", o->daily_cap);
+    const char *p[9] = {o->name, segment_id, starts, ends, o->window_start[0] ? o->window_start : NULL,
                         o->window_end[0] ? o->window_end : NULL, o->topic ? o->topic : "general",
-                        o->per_phone ? o->per_phone : "one"};
+                        o->per_phone ? o->per_phone : "one", o->daily_cap > 0 ? cap : NULL};
     PGresult *r = db_query(db, err, errlen,
-        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic, per_phone)"
-        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7, $8)"
-        " RETURNING id", 8, p);
+        "INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic, per_phone,"
+        " daily_cap)"
+        " VALUES ($1, $2::bigint, $3::timestamptz, $4::timestamptz, $5::time, $6::time, $7, $8, $9::int)"
+        " RETURNING id", 9, p);
     if (!r)
         goto fail;
     char idtxt[24];
@@ -431,7 +434,7 @@ int campaign_start(PGconn *db, const struct config *cfg, const struct campaign_r
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[3] = {idtxt, NULL, row->per_phone};
     PGresult *r = db_query(db, err, errlen,
-                           "SELECT ends_at IS NOT NULL AND ends_at <= now() FROM campaigns WHERE id = $1::bigint",
+                           "SELECT ends_at IS NOT NULL AND ends_at <= loa_now() FROM campaigns WHERE id = $1::bigint",
                            1, p);
     if (!r)
         return -1;
@@ -528,7 +531,7 @@ int campaign_cancel(PGconn *db, const struct config *cfg, const struct campaign_
      * message is in a dispatcher's hands; the daemon settles it when its answer comes. */
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
-    const char *p[2] = {idtxt, message_states_into(MSG_CANCELLED)};
+    const char *p[2] = {idtxt, message_states_waiting_into(MSG_CANCELLED)};
     PGresult *r = db_query(db, err, errlen,
                            "SELECT loa_cancel_messages($1::bigint, $2::text[])", 2, p);
     if (!r) {

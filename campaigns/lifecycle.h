@@ -26,6 +26,7 @@ struct campaign_new {
     const char *start, *end;
     const char *topic;        /* general (NULL: the default) or voluntary: what coverage counts it for */
     const char *per_phone;    /* "one" or "all"; NULL: the default, one */
+    long daily_cap;           /* at most this many messages a local day; 0: no cap */
     char window_start[8], window_end[8];
     struct channel_spec steps[CAMPAIGN_MAX_CHANNELS];
     int nsteps;

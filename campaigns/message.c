@@ -31,6 +31,8 @@ static const struct msg_transition edges[] = {
     {MSG_LEASED, MSG_SUPPRESSED, "a stop arrived while it was leased"},
     {MSG_LEASED, MSG_DELIVERED, "a gateway that knows the outcome at once"},
     {MSG_LEASED, MSG_EXPIRED, "the campaign ended while it was leased"},
+    {MSG_LEASED, MSG_CANCELLED,
+     "the campaign was cancelled while it waited in the dispatcher's queue, never handed to a gateway"},
     {MSG_SUBMITTED, MSG_DELIVERED, "a delivery report or receipt"},
     {MSG_SUBMITTED, MSG_UNDELIVERED, "a delivery report"},
     {MSG_SUBMITTED, MSG_FALLBACK, "no receipt in time: the next channel takes over"},
@@ -50,7 +52,6 @@ static const struct msg_transition edges[] = {
     {MSG_IN_DOUBT, MSG_UNDELIVERED, "a late report settles it"},
     {MSG_IN_DOUBT, MSG_FAILED, "settled as failed: no resend can help"},
     {MSG_IN_DOUBT, MSG_EXPIRED, "the campaign ended before it was settled"},
-    {MSG_IN_DOUBT, MSG_CANCELLED, "the campaign was cancelled before it was settled"},
     {MSG_UNDELIVERED, MSG_FALLBACK, "the next channel may still reach the citizen"},
     {MSG_FALLBACK, MSG_DELIVERED,
      "a Zalo receipt after the receipt time-out: the citizen was reached, and the next channel's "
@@ -111,19 +112,24 @@ const char *message_outcome_name(enum msg_state s)
     }
 }
 
-const char *message_states_into(enum msg_state to)
+/* The states that may move to TO, leased ones left out when WAITING. */
+static const char *states_into(enum msg_state to, bool waiting)
 {
-    static char lists[MSG_NSTATES][200];
+    static char lists[2][MSG_NSTATES][200];
     if ((unsigned)to >= MSG_NSTATES)
         return "{}";
-    if (!lists[to][0]) {
+    char *l = lists[waiting][to];
+    if (!l[0]) {
         struct pgarray a;
         pgarray_init(&a);
         for (int f = 0; f < MSG_NSTATES; f++)
-            if (message_transition_ok((enum msg_state)f, to))
+            if (message_transition_ok((enum msg_state)f, to) && !(waiting && f == MSG_LEASED))
                 pgarray_text(&a, names[f]);
-        snprintf(lists[to], sizeof lists[to], "%s", pgarray_end(&a));
+        snprintf(l, sizeof lists[0][0], "%s", pgarray_end(&a));
         pgarray_free(&a);
     }
-    return lists[to];
+    return l;
 }
+
+const char *message_states_into(enum msg_state to) { return states_into(to, false); }
+const char *message_states_waiting_into(enum msg_state to) { return states_into(to, true); }

@@ -49,4 +49,9 @@ const char *message_outcome_name(enum msg_state s);
  * as a parameter in `WHERE state = ANY($n::text[])`. Static storage. */
 const char *message_states_into(enum msg_state to);
 
+/* The same without leased: the states of messages no dispatcher holds. A leased message may be
+ * on its way to a gateway, so only the dispatcher that leased it moves it (a cancel leaves it
+ * to the dispatcher, which cancels it only if it never handed it over). */
+const char *message_states_waiting_into(enum msg_state to);
+
 #endif

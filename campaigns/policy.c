@@ -1,5 +1,6 @@
 /* The rendering environment and the policy figures (policy.h, sql/003_policy.sql). */
 #include "campaigns/policy.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ const char *const TPL_POLICY_SQL =
 static void today_in(const char *tz, int *y, int *m, int *d)
 {
     struct tm tm;
-    tz_localtime(tz && *tz ? tz : "Asia/Ho_Chi_Minh", (int64_t)time(NULL), &tm);
+    tz_localtime(tz && *tz ? tz : "Asia/Ho_Chi_Minh", clock_now_ms() / 1000, &tm);
     *y = tm.tm_year + 1900;
     *m = tm.tm_mon + 1;
     *d = tm.tm_mday;

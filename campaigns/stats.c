@@ -171,6 +171,12 @@ void campaign_show_json(const PGresult *d, const PGresult *chans, const struct c
     add_opt_string(o, "approved_at", opt_text(d, 0, 10));
     cJSON_AddStringToObject(o, "per_phone", PQgetvalue(d, 0, 14));
     cJSON_AddNumberToObject(o, "same_phone", (double)strtoll(PQgetvalue(d, 0, 15), NULL, 10));
+    if (opt_text(d, 0, 16)) {
+        cJSON_AddNumberToObject(o, "daily_cap", (double)strtoll(PQgetvalue(d, 0, 16), NULL, 10));
+        cJSON_AddNumberToObject(o, "sent_today", opt_text(d, 0, 17) ? (double)strtoll(PQgetvalue(d, 0, 17), NULL, 10) : 0);
+    } else {
+        cJSON_AddNullToObject(o, "daily_cap");
+    }
     cJSON *a = cJSON_AddArrayToObject(o, "channels");
     for (int i = 0; i < PQntuples(chans); i++) {
         cJSON *ch = cJSON_CreateObject();
@@ -207,6 +213,9 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
                 PQgetvalue(d, 0, 15));
     else
         fprintf(out, "  per phone every citizen\n");
+    if (opt_text(d, 0, 16))
+        fprintf(out, "  daily cap %s a day (%s sent today)\n", PQgetvalue(d, 0, 16),
+                opt_text(d, 0, 17) ? PQgetvalue(d, 0, 17) : "0");
     fprintf(out, "\n  %-12s %12lld\n", "targeted", s->targeted);
     for (int i = 0; i < STATS_NOUTCOMES; i++)
         fprintf(out, "    %-12s %10lld\n", stats_outcome_names[i], s->outcomes[i]);

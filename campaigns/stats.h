@@ -79,7 +79,8 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
     "SELECT c.id, c.name, c.status, s.name, c.needs_approval, c.approved_by, c.topic"         \
     " FROM campaigns c JOIN segments s ON s.id = c.segment_id"
 /* One campaign's own columns ($1 its id); times as UTC ISO text and as local text in the
- * policy time zone ($2) for people; then its topic, per_phone and same_phone. */
+ * policy time zone ($2) for people; then its topic, per_phone and same_phone, its daily cap and
+ * what it sent today against it. */
 #define CAMPAIGN_DETAIL_SQL                                                                   \
     "SELECT c.id, c.name, c.status, s.name,"                                                  \
     " to_char(c.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
@@ -89,7 +90,9 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
     " to_char(c.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"           \
     " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                      \
     " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'), c.topic,"               \
-    " c.per_phone, c.same_phone"                                                              \
+    " c.per_phone, c.same_phone, c.daily_cap,"                                                \
+    " (SELECT d.sent FROM campaign_days d WHERE d.campaign_id = c.id"                         \
+    "   AND d.day = (loa_now() AT TIME ZONE $2::text)::date)"                                 \
     " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
 /* $1 the campaign id: its channel steps (channel, template, gateway) in order. */
 #define CAMPAIGN_CHANNELS_SQL                                                                 \

@@ -89,11 +89,19 @@ static int create_parse(int argc, char **argv, struct campaign_new *o, const cha
         {"start", required_argument, NULL, 'S'},   {"end", required_argument, NULL, 'E'},
         {"window", required_argument, NULL, 'w'},  {"json", no_argument, NULL, 'j'},
         {"topic", required_argument, NULL, 'T'},   {"per-phone", required_argument, NULL, 'p'},
-        {NULL, 0, NULL, 0}};
+        {"daily-cap", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (ch) {
+        case 'D': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 100000000)
+                return cli_usage(cmd, "--daily-cap takes a number of messages from 1 to 100000000, not '%s'", optarg);
+            o->daily_cap = v;
+            break;
+        }
         case 's': o->segment = optarg; break;
         case 'C': *channels = optarg; break;
         case 'S': o->start = optarg; break;

@@ -1,4 +1,5 @@
 #include "core/db.h"
+#include "core/clock.h"
 #include "core/embedded.h"
 #include "core/log.h"
 
@@ -27,6 +28,12 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
      * session stays in UTC so that timestamps print unambiguously. */
     PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
     PQclear(r);
+    if (clock_is_test()) {
+        /* The test clock (core/clock.h): this session's loa_now() runs as far ahead. */
+        const char *p[1] = {clock_offset_text()};
+        r = PQexecParams(c, CLOCK_SET_SQL, 1, NULL, p, NULL, NULL, 0);
+        PQclear(r);
+    }
     return c;
 }
 

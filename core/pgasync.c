@@ -1,4 +1,5 @@
 #include "core/pgasync.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -51,6 +52,10 @@ struct pgconn {
     int nprepared;
     unsigned gen;
     bool preparing;             /* the current query's PQsendPrepare is running */
+    /* The test clock's offset this session has (clock_generation(); always 0 in production),
+     * and the one being given to it before the current query. */
+    unsigned clock_gen, clock_sending;
+    bool clock_syncing;
 };
 
 struct listen_entry {
@@ -204,6 +209,8 @@ static void conn_broken(struct pgconn *c, const char *why)
     c->listening_sent = false;
     c->nprepared = 0;
     c->preparing = false;
+    c->clock_gen = 0;
+    c->clock_syncing = false;
     uv_timer_stop(&c->deadline);
     if (c->cur) {
         if (!c->err[0])
@@ -353,6 +360,18 @@ static void conn_read(struct pgconn *c)
                 uv_timer_stop(&c->deadline);
                 continue;
             }
+            if (c->clock_syncing) {
+                c->clock_syncing = false;
+                c->clock_gen = c->clock_sending;
+                if (c->err[0])
+                    log_warn("event=test_clock_not_set conn=%d error=\"%s\"", c->idx, c->err);
+                c->err[0] = '\0';
+                c->sqlstate[0] = '\0';
+                PQclear(c->res);
+                c->res = NULL;
+                conn_send_exec(c);
+                return;
+            }
             if (c->preparing && !c->err[0]) {
                 /* The statement is prepared: now the execution itself. */
                 c->preparing = false;
@@ -436,7 +455,15 @@ static void conn_send_exec(struct pgconn *c)
     struct pgq *q = c->cur;
     char name[96];
     int ok;
-    if (!q->name || (!conn_has_prepared(c, q->name) && c->nprepared >= PGPOOL_MAX_PREPARED)) {
+    unsigned gen = clock_generation();
+    if (gen != c->clock_gen) {
+        /* The test clock moved (never in production): the session takes the new offset first,
+         * so that loa_now() in this query agrees with clock_now_ms(). */
+        const char *p[1] = {clock_offset_text()};
+        c->clock_syncing = true;
+        c->clock_sending = gen;
+        ok = PQsendQueryParams(c->conn, CLOCK_SET_SQL, 1, NULL, p, NULL, NULL, 0);
+    } else if (!q->name || (!conn_has_prepared(c, q->name) && c->nprepared >= PGPOOL_MAX_PREPARED)) {
         ok = PQsendQueryParams(c->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL, NULL, 0);
     } else if (conn_has_prepared(c, q->name)) {
         stmt_name(c, q->name, name, sizeof name);

@@ -1,4 +1,5 @@
 #include "engine/answers.h"
+#include "core/clock.h"
 #include "campaigns/answer.h"
 #include "campaigns/message.h"
 #include "core/config.h"
@@ -57,12 +58,7 @@ struct answer_req {
     char buf[];
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t now_ms(void) { return clock_now_ms(); }
 
 struct answers_settings answers_settings(const struct answers *a, const struct engine *e)
 {

@@ -31,6 +31,16 @@ struct cached_step *cached_campaign_step(struct cached_campaign *k, int position
     return NULL;
 }
 
+bool cached_campaign_sending(const struct cached_campaign *k, int64_t now_ms, int minute, int pol_start_min,
+                             int pol_end_min)
+{
+    if (k->ends_at_ms > 0 && now_ms >= k->ends_at_ms)
+        return false;
+    int ws = k->win_start_min >= 0 ? k->win_start_min : pol_start_min;
+    int we = k->win_end_min >= 0 ? k->win_end_min : pol_end_min;
+    return minute >= ws && minute < we;
+}
+
 const char *campaign_cache_ready_ids(const struct campaign_cache *cc) { return cc->ready.p; }
 size_t campaign_cache_ready_count(const struct campaign_cache *cc) { return cc->ready.count; }
 
@@ -166,6 +176,9 @@ static void steps_done(void *arg, PGresult *res, const char *err)
         snprintf(s->stop_reason, sizeof s->stop_reason, "%s", PQgetvalue(res, i, 4));
     }
     k->nsteps = n;
+    k->win_start_min = atoi(PQgetvalue(res, 0, 5));
+    k->win_end_min = atoi(PQgetvalue(res, 0, 6));
+    k->ends_at_ms = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
     load_next(k);
 }
 
@@ -190,8 +203,12 @@ static void load(struct campaign_cache *cc, int64_t id, long day)
     snprintf(cid, sizeof cid, "%" PRId64, id);
     const char *p[1] = {cid};
     if (pgpool_query(cc->e->db,
-                     "SELECT position, channel, template_id, stopped_at IS NOT NULL, COALESCE(stop_reason, '')"
-                     " FROM campaign_channels WHERE campaign_id = $1::bigint ORDER BY position",
+                     "SELECT cc.position, cc.channel, cc.template_id, cc.stopped_at IS NOT NULL,"
+                     " COALESCE(cc.stop_reason, ''), COALESCE(extract(epoch FROM k.window_start)::int / 60, -1),"
+                     " COALESCE(extract(epoch FROM k.window_end)::int / 60, -1),"
+                     " COALESCE(floor(extract(epoch FROM k.ends_at) * 1000)::bigint, 0)"
+                     " FROM campaign_channels cc JOIN campaigns k ON k.id = cc.campaign_id"
+                     " WHERE cc.campaign_id = $1::bigint ORDER BY cc.position",
                      1, p, steps_done, k) == 0)
         k->loading++;
     else

@@ -42,6 +42,8 @@ struct cached_campaign {
     bool dead;                  /* no longer running: freed when its loading finishes */
     bool seen;
     long day;                   /* local day its tpl_env was made for */
+    int win_start_min, win_end_min;     /* its own sending window in minutes, or -1: the policy's */
+    int64_t ends_at_ms;         /* its --end (unix ms by clock_now_ms()), or 0 */
     int nsteps, loading;
     struct cached_step steps[CACHED_MAX_STEPS];
     struct tpl_env *env;
@@ -67,6 +69,12 @@ void campaign_cache_sync(struct campaign_cache *cc, const int64_t *ids, size_t n
 struct cached_campaign *campaign_cache_find(struct campaign_cache *cc, int64_t id);
 /* Its step at POSITION, or NULL. */
 struct cached_step *cached_campaign_step(struct cached_campaign *k, int position);
+
+/* True when K may send at NOW_MS, local minute of the day MINUTE: inside its sending window (the
+ * policy's, POL_START_MIN-POL_END_MIN, when it has none) and before its end. loa_lease() decides
+ * the same for what it leases; this holds back what was leased just before the window closed. */
+bool cached_campaign_sending(const struct cached_campaign *k, int64_t now_ms, int minute, int pol_start_min,
+                             int pol_end_min);
 
 /* The ready campaigns as a bigint[] literal for loa_lease(), and how many there are. */
 const char *campaign_cache_ready_ids(const struct campaign_cache *cc);

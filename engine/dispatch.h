@@ -117,6 +117,8 @@ struct dispatcher {
 int64_t dispatch_now_ms(void);
 /* The local day number of NOW in [policy] timezone. */
 long dispatch_today(const struct dispatcher *d, int64_t now);
+/* The local minute of the day (0-1439) at NOW, in the policy time zone. */
+int dispatch_local_minute(const struct dispatcher *d, int64_t now);
 
 /* dispatch_pump.c */
 void pump_set_state(struct dispatch_gw *g, enum pump_state st);

@@ -66,7 +66,7 @@ void pump_state_load(struct dispatch_gw *g)
     const char *p[2] = {g->gw->name, e->settings.policy.timezone};
     if (pgpool_query(e->db,
                      "SELECT key, value FROM gateway_state WHERE gateway = $1 AND "
-                     "key IN ('pause_until', 'quota:' || to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD'))"
+                     "key IN ('pause_until', 'quota:' || to_char(loa_now() AT TIME ZONE $2, 'YYYY-MM-DD'))"
                      " UNION ALL SELECT 'breaker:' || state, COALESCE(reason, '') FROM gateway_breakers"
                      " WHERE gateway = $1",
                      2, p, state_loaded, g) == 0)
@@ -229,14 +229,17 @@ static void dispatch_lease(struct dispatch_gw *g, int room)
 {
     struct dispatcher *d = g->d;
     const struct settings *set = &d->e->settings;
-    char n[16], secs[16];
+    char n[16], secs[16], cap_n[16], cap_days[16];
     snprintf(n, sizeof n, "%d", room);
     snprintf(secs, sizeof secs, "%d", set->engine.lease_seconds);
-    const char *p[9] = {g->gw->name, d->e->instance, n, secs, campaign_cache_ready_ids(&d->campaigns),
-                        set->policy.timezone, set->policy.window_start, set->policy.window_end,
-                        g->gw->type->idempotent ? "true" : "false"};
+    snprintf(cap_n, sizeof cap_n, "%d", set->policy.cap_count);
+    snprintf(cap_days, sizeof cap_days, "%d", set->policy.cap_days);
+    const char *p[11] = {g->gw->name, d->e->instance, n, secs, campaign_cache_ready_ids(&d->campaigns),
+                         set->policy.timezone, set->policy.window_start, set->policy.window_end,
+                         g->gw->type->idempotent ? "true" : "false", cap_n, cap_days};
     if (pgpool_query_prepared(d->e->db, "loa_lease",
-                     "SELECT * FROM loa_lease($1, $2, $3::int, $4::int, $5::bigint[], $6, $7::time, $8::time, $9::boolean)",
-                     9, p, lease_done, g) == 0)
+                     "SELECT * FROM loa_lease($1, $2, $3::int, $4::int, $5::bigint[], $6, $7::time, $8::time, $9::boolean,"
+                     " $10::int, $11::int)",
+                     11, p, lease_done, g) == 0)
         pump_set_state(g, PUMP_LEASING);
 }

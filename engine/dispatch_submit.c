@@ -121,6 +121,15 @@ static void row_result(struct dispatch_gw *g, int64_t cid, int64_t id, enum msg_
         g->n_fallback++;
 }
 
+/* A leased row whose campaign stopped running (paused, cancelled, ended) before it was handed
+ * to the gateway: held back, never sent. loa_flush makes it pending again with its attempt given
+ * back (cancelled or expired when its campaign was cancelled or has ended), so that a pause
+ * takes effect at once and a resume sends it without delay. */
+static void row_held(struct dispatch_gw *g, int64_t cid, int64_t id)
+{
+    row_result(g, cid, id, MSG_PENDING, 0, "campaign not running");
+}
+
 /* The step of the row's campaign, or NULL when a result was recorded instead. */
 static struct cached_step *row_step(struct dispatch_gw *g, int64_t cid, int64_t id, int position,
                                     struct cached_campaign **kp)
@@ -129,7 +138,7 @@ static struct cached_step *row_step(struct dispatch_gw *g, int64_t cid, int64_t 
     struct cached_step *s = k && k->st == CACHED_READY ? cached_campaign_step(k, position) : NULL;
     if (!s) {
         /* Its templates went away between the lease and now (the campaign stopped running). */
-        row_result(g, cid, id, MSG_RETRY_WAIT, g->d->e->settings.engine.retry_min_s, "campaign not loaded");
+        row_held(g, cid, id);
         return NULL;
     }
     if (s->stopped) {
@@ -306,13 +315,19 @@ void dispatch_submit_ready(struct dispatch_gw *g, int64_t now, long day, int max
         dispatch_ready_requeue(g, left_s > 86400 ? 86400 : (int)left_s, "gateway paused");
         return;
     }
+    const struct policy_settings *pol = &g->d->e->settings.policy;
+    int minute = dispatch_local_minute(g->d, now);
     for (int sent = 0; g->ready_head && (max < 0 || sent < max) && throttle_room(&g->th, now, day) > 0; sent++) {
         struct inflight *f = ready_pop(g);
         struct cached_campaign *k = campaign_cache_find(&g->d->campaigns, f->campaign_id);
         const struct cached_step *s = k && k->st == CACHED_READY ? cached_campaign_step(k, f->step) : NULL;
-        if (!s) {
+        if (s && !cached_campaign_sending(k, now, minute, pol->window_start_min, pol->window_end_min)) {
+            /* Its window closed (or its end came) while it waited here. */
+            row_held(g, f->campaign_id, f->id);
+            free(f);
+        } else if (!s) {
             /* The campaign stopped running while its message waited here. */
-            row_result(g, f->campaign_id, f->id, MSG_RETRY_WAIT, es->retry_min_s, "campaign not loaded");
+            row_held(g, f->campaign_id, f->id);
             free(f);
         } else if (s->stopped) {
             /* The gateway refused the step (Zalo -131) while the message waited. */

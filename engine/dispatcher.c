@@ -1,4 +1,5 @@
 #include "engine/dispatcher.h"
+#include "core/clock.h"
 #include "core/tz.h"
 #include "engine/dispatch.h"
 #include "engine/engine.h"
@@ -8,18 +9,21 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t dispatch_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t dispatch_now_ms(void) { return clock_now_ms(); }
 
 long dispatch_today(const struct dispatcher *d, int64_t now)
 {
     long off = 0;
     tz_offset(d->e->settings.policy.timezone, now / 1000, &off);   /* checked at start */
     return throttle_day(now, off);
+}
+
+int dispatch_local_minute(const struct dispatcher *d, int64_t now)
+{
+    long off = 0;
+    tz_offset(d->e->settings.policy.timezone, now / 1000, &off);
+    int64_t s = now / 1000 + off;
+    return (int)(((s % 86400) + 86400) % 86400 / 60);
 }
 
 long dispatcher_today(const struct dispatcher *d, int64_t now) { return dispatch_today(d, now); }

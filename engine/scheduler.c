@@ -19,6 +19,8 @@ struct scheduler {
     struct scheduler_hooks hooks;
     uv_timer_t timer;
     bool running, again, closing, closed;
+    bool refreshing;            /* running_now()'s statement is out */
+    bool timer_closed;
     struct pgarray idem;        /* "{"a","b"}": the idempotent gateways */
     /* The campaign being materialised: its statement is built once (the filter compiled). */
     int64_t mat_id;
@@ -159,10 +161,34 @@ static void use_running(struct scheduler *s, PGresult *res)
     free(ids);
 }
 
+#define RUNNING_SQL "SELECT id FROM campaigns WHERE status = 'running' ORDER BY id LIMIT 500"
+
 static void step_running(struct scheduler *s)
 {
-    hop(s, "running", "SELECT id FROM campaigns WHERE status = 'running' ORDER BY id LIMIT 500", 0, NULL,
-        use_running, step_materialise);
+    hop(s, "running", RUNNING_SQL, 0, NULL, use_running, step_materialise);
+}
+
+static void running_now_done(void *arg, PGresult *res, const char *err)
+{
+    struct scheduler *s = arg;
+    s->refreshing = false;
+    if (err)
+        log_warn("event=scheduler_step_failed step=running_now error=\"%s\"", err);
+    else if (!s->closing)
+        use_running(s, res);
+    if (s->closing && !s->running && s->timer_closed)
+        s->closed = true;
+}
+
+/* A campaign paused, cancelled or resumed while a pass is busy (materialising a large campaign
+ * takes seconds): the dispatcher learns of it now, not when the pass ends, so that a pause holds
+ * back what waits in its queues within a fraction of a second. */
+static void running_now(struct scheduler *s)
+{
+    if (s->refreshing || s->closing || !s->e->db)
+        return;
+    if (pgpool_query(s->e->db, RUNNING_SQL, 0, NULL, running_now_done, s) == 0)
+        s->refreshing = true;
 }
 
 /* ---- materialisation ---- */
@@ -271,13 +297,13 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         "   WHEN h.id <> g.id THEN 'same phone as citizen ' || h.id"
         "   WHEN (SELECT count(*) FROM messages x WHERE x.citizen_id = g.id"
         "           AND x.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')"
-        "           AND x.submitted_at >= now() - make_interval(days => $7::int)) >= $6::int"
+        "           AND x.submitted_at >= loa_now() - make_interval(days => $7::int)) >= $6::int"
         "        THEN 'frequency cap' END AS reason"
         "   FROM seg g LEFT JOIN chosen h ON h.phone = g.phone),"
         " ins AS (INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, reason, final_at)"
         "   SELECT $2::bigint, b.id, $4::smallint, $1::text, $3::text,"
         "          CASE WHEN b.reason IS NULL THEN 'pending' ELSE 'suppressed' END, b.reason,"
-        "          CASE WHEN b.reason IS NOT NULL THEN now() END"
+        "          CASE WHEN b.reason IS NOT NULL THEN loa_now() END"
         "     FROM batch b ORDER BY b.id"
         "   ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING RETURNING reason)"
         " UPDATE campaigns k SET material_cursor = COALESCE((SELECT max(id) FROM seg), k.material_cursor),"
@@ -398,7 +424,8 @@ static void pass_start(struct scheduler *s)
 static void on_closed(uv_handle_t *h)
 {
     struct scheduler *s = h->data;
-    s->closed = true;
+    s->timer_closed = true;
+    s->closed = !s->refreshing;
 }
 
 static void pass_done(struct scheduler *s)
@@ -422,6 +449,8 @@ static void on_notify(void *arg, const char *channel, const char *payload)
 {
     struct scheduler *s = arg;
     log_debug("event=notify channel=%s", channel);
+    if (s->running)
+        running_now(s);
     scheduler_wake(s);
 }
 

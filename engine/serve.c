@@ -1,4 +1,5 @@
 #include "engine/serve.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/fdlimit.h"
 #include "core/httpc.h"
@@ -357,6 +358,10 @@ int serve_run(const struct config *cfg, char *err, size_t errlen)
     log_info("event=started listen=%s port=%u public_url=%s gateways=%s instance=%s",
              config_str(cfg, "http", "listen"), httpd_port(e->httpd), config_str(cfg, "http", "public_url"),
              j ? gws : "(none)", e->instance);
+    if (clock_is_test())
+        log_warn("event=test_clock file=\"%s\" offset=\"%s\" note=\"LOA_TEST_CLOCK is set: every decision by time "
+                 "follows this file, not the real time; never in production\"",
+                 clock_test_file(), clock_offset_text());
     uv_timer_init(&loop, &sv.db_timer);
     sv.db_timer.data = &sv;
     uv_timer_start(&sv.db_timer, check_database, 3000, 30000);

@@ -16,12 +16,12 @@ const char GATEWAY_STATUS_SQL[] =
     " COALESCE(to_char(b.probe_at AT TIME ZONE $2, " ISO "), ''),"
     /* CASE, not AND: SQL does not promise to test the text before it casts it. */
     " COALESCE((SELECT CASE WHEN s.value ~ '^[0-9]{1,12}$' THEN"
-    "                    CASE WHEN to_timestamp(s.value::bigint) > now()"
+    "                    CASE WHEN to_timestamp(s.value::bigint) > loa_now()"
     "                         THEN to_char(to_timestamp(s.value::bigint) AT TIME ZONE $2, " ISO ") END END"
     "             FROM gateway_state s WHERE s.gateway = g.name AND s.key = 'pause_until'), ''),"
     " COALESCE((SELECT CASE WHEN s.value ~ '^[0-9]{1,18}$' THEN s.value::bigint END"
     "             FROM gateway_state s WHERE s.gateway = g.name"
-    "              AND s.key = 'quota:' || to_char(now() AT TIME ZONE $2, 'YYYY-MM-DD')), 0),"
+    "              AND s.key = 'quota:' || to_char(loa_now() AT TIME ZONE $2, 'YYYY-MM-DD')), 0),"
     " (SELECT count(*) FROM messages m WHERE m.gateway = g.name AND m.state = 'leased'),"
     " (SELECT count(*) FROM messages m WHERE m.gateway = g.name AND m.state IN ('pending', 'retry_wait')),"
     /* The daemon sending through it: a lease renewed within its time to live (OWNER_TTL_S in

@@ -1,4 +1,5 @@
 #include "gateways/http_sms.h"
+#include "core/clock.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -372,7 +373,7 @@ static int hs_reload(struct gateway *gw, const struct config *cfg, bool apply, c
 static void hs_answer(struct gateway *gw, CURLcode cc, long status, const char *body, size_t len,
                       struct gw_result *r)
 {
-    http_sms_classify(gw->impl, cc, status, body, len, time(NULL), r);
+    http_sms_classify(gw->impl, cc, status, body, len, (time_t)(clock_now_ms() / 1000), r);
 }
 
 static int hs_submit(struct gateway *gw, const struct gw_message *m, gw_submit_cb cb, void *arg)

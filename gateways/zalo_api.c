@@ -1,4 +1,5 @@
 #include "gateways/zalo_api.h"
+#include "core/clock.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -219,7 +220,7 @@ static void call_done(void *arg, CURLcode cc, long status, const char *body, siz
 {
     struct zalo_call *c = arg;
     struct gw_result r;
-    int code = c->ep->classify(cc, status, body, len, time(NULL), c->conf->utc_offset_s, &r);
+    int code = c->ep->classify(cc, status, body, len, (time_t)(clock_now_ms() / 1000), c->conf->utc_offset_s, &r);
     if (r.fault == GW_FAULT_NONE && r.action != GW_ACT_BACKOFF)
         r.fault = gateway_http_fault(cc, status);
     if (c->ep->answered)

@@ -1,4 +1,5 @@
 #include "gateways/zalo_zns.h"
+#include "core/clock.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -147,7 +148,7 @@ static void quota_note(struct gateway *gw, long remaining)
     /* Answers complete in any order, so the last one to arrive may carry an older figure. The
      * remaining quota only falls during a day, so the lowest figure of the local day is the
      * latest; a new day starts again from its first answer. */
-    long day = (long)(((int64_t)time(NULL) + z->c.utc_offset_s) / 86400);
+    long day = (long)((clock_now_ms() / 1000 + z->c.utc_offset_s) / 86400);
     if (remaining < 0 || (day == z->quota_day && z->quota_remaining >= 0 && remaining >= z->quota_remaining))
         return;
     z->quota_remaining = remaining;

@@ -247,7 +247,7 @@ static void act(struct api_call *c, const struct act *a, const char *to, unsigne
     if (!c->data)
         abort();
     memcpy(c->data, a, sizeof *a);
-    const char *p[8] = {c->id, a->action, to, from, message_states_into(MSG_CANCELLED),
+    const char *p[8] = {c->id, a->action, to, from, message_states_waiting_into(MSG_CANCELLED),
                         needs ? "true" : "false", c->user.id, c->user.name};
     api_query(c, "SELECT done, name, status, reason, messages FROM"
                  " web_campaign_act($1::bigint, $2, $3, $4::text[], $5::text[], $6::boolean, $7::bigint, $8)",

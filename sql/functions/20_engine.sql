@@ -22,8 +22,22 @@ $$;
 -- has none, the policy window (DWS-DWE). '24:00' is a valid end.
 CREATE OR REPLACE FUNCTION loa_window_open(ws time, we time, dws time, dwe time, tz text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT (now() AT TIME ZONE tz)::time >= COALESCE(ws, dws)
-       AND (now() AT TIME ZONE tz)::time < COALESCE(we, dwe)
+    SELECT (loa_now() AT TIME ZONE tz)::time >= COALESCE(ws, dws)
+       AND (loa_now() AT TIME ZONE tz)::time < COALESCE(we, dwe)
+$$;
+
+-- The frequency cap ([policy] frequency_cap, N messages in D days) is one count per recipient
+-- across every campaign and channel: a recipient is a phone number (a household sharing one
+-- phone is one recipient) or, without a phone, the citizen. A message counts once it may have
+-- reached them (submitted, delivered, undelivered, in_doubt: by submitted_at) and while it is
+-- leased (it is on its way). Materialisation suppresses who is over the cap already
+-- (engine/scheduler.c); loa_lease() checks again, since campaigns materialised together, or one
+-- started while another sends, do not see each other's messages there.
+CREATE OR REPLACE FUNCTION loa_cap_counts(p_state text, p_submitted_at timestamptz, p_since timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT p_state = 'leased'
+        OR (p_state IN ('submitted', 'delivered', 'undelivered', 'in_doubt') AND p_submitted_at >= p_since)
 $$;
 
 -- Leases up to P_N due messages of gateway P_GATEWAY of the campaigns P_CAMPAIGNS (those whose
@@ -32,8 +46,18 @@ $$;
 -- "submitting" marker. The dispatcher submits every row it leases at once, so a lease that
 -- expires (the daemon died or hung) may have reached the gateway. P_IN_DOUBT (idempotent
 -- gateways only) also takes in_doubt messages: they are resent with the same key.
+-- P_CAP_N/P_CAP_DAYS: the frequency cap (0: none). A picked message whose recipient has had
+-- P_CAP_N counted messages in P_CAP_DAYS days, those of this lease included (in campaign, id
+-- order), is suppressed with the reason 'frequency cap' instead, in the same statement, and is
+-- not returned. The count is skipped for a campaign that cannot take anyone over the cap (see
+-- capped below): a lone campaign of one message per phone pays nothing for it. Leases are serialised by a transaction advisory lock while a cap applies, so
+-- that two gateways leasing at once each see the other's leases (READ COMMITTED: the UPDATE's
+-- snapshot is taken after the lock). A campaign with a daily cap (campaigns.daily_cap) gives
+-- at most its cap less what it sent today (campaign_days) and what it has leased now.
+DROP FUNCTION IF EXISTS loa_lease(text, text, int, int, bigint[], text, time, time, boolean);
 CREATE OR REPLACE FUNCTION loa_lease(p_gateway text, p_owner text, p_n int, p_lease_s int, p_campaigns bigint[],
-                          p_tz text, p_ws time, p_we time, p_in_doubt boolean)
+                          p_tz text, p_ws time, p_we time, p_in_doubt boolean,
+                          p_cap_n int, p_cap_days int)
 RETURNS TABLE (campaign_id bigint, id bigint, step smallint, attempts smallint, citizen_id bigint,
                full_name text, phone text, commune_code text, commune_name text,
                province_code text, gender text, birth_date text, group_code text, language text,
@@ -44,41 +68,97 @@ LANGUAGE plpgsql AS $$
 DECLARE
     got int;
 BEGIN
+    IF p_cap_n > 0 THEN
+        PERFORM pg_advisory_xact_lock(7140003);
+    END IF;
     -- Per campaign, an index scan of its partition that stops after P_N rows: no sort of every
     -- due row. The state lists are written out so that the partial indexes apply.
     RETURN QUERY
     WITH k AS (
-        SELECT k.id FROM campaigns k
+        SELECT * FROM (
+        SELECT k.id, CASE WHEN k.daily_cap IS NULL THEN p_n
+                          ELSE least(p_n, greatest(0, k.daily_cap
+                                 - COALESCE((SELECT d.sent FROM campaign_days d WHERE d.campaign_id = k.id
+                                               AND d.day = (loa_now() AT TIME ZONE p_tz)::date), 0)
+                                 - (SELECT count(*) FROM messages l
+                                     WHERE l.campaign_id = k.id AND l.state = 'leased'))) END AS room,
+               -- Which counts its rows need. A campaign's own messages reach a citizen once, and
+               -- materialisation checked what others had sent before, so a citizen's own
+               -- messages are counted only when another campaign may have crossed this one within
+               -- the cap's days (crossed), and the others on their phone only then or when the
+               -- campaign sends to every member of a phone (capped).
+               p_cap_n > 0 AND x.crossed AS crossed,
+               p_cap_n > 0 AND (k.per_phone = 'all' OR x.crossed) AS capped
+          FROM campaigns k CROSS JOIN LATERAL (
+               SELECT EXISTS (SELECT 1 FROM campaigns o WHERE o.id <> k.id
+                                 AND (o.status IN ('running', 'paused')
+                                      OR o.completed_at >= loa_now() - make_interval(days => p_cap_days)))
+                      AS crossed) x
          WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
-           AND (k.ends_at IS NULL OR k.ends_at > now())
-           AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
+           AND (k.ends_at IS NULL OR k.ends_at > loa_now())
+           AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)) k0
+         WHERE k0.room > 0
     ), pick AS (
-        SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
-            SELECT m.campaign_id, m.id FROM messages m
+        -- LIMIT P_N, a constant of the statement: with the room (a column) the planner would
+        -- expect thousands of rows and plan for them.
+        SELECT x.campaign_id, x.id, x.citizen_id, k.crossed, k.capped, k.room FROM k CROSS JOIN LATERAL (
+            SELECT m.campaign_id, m.id, m.citizen_id FROM messages m
              WHERE m.campaign_id = k.id AND m.gateway = p_gateway
-               AND m.state IN ('pending', 'retry_wait') AND m.due_at <= now()
+               AND m.state IN ('pending', 'retry_wait') AND m.due_at <= loa_now()
              ORDER BY m.due_at LIMIT p_n
                FOR UPDATE OF m SKIP LOCKED) x
         LIMIT p_n
+    ), capped AS (
+        SELECT r.campaign_id, r.id, r.capped AND r.nth + u.used > p_cap_n AS over
+          FROM (SELECT pick.*, ph.phone,
+                       row_number() OVER (PARTITION BY COALESCE(ph.phone, '#' || pick.citizen_id::text)
+                                          ORDER BY pick.campaign_id, pick.id) AS nth,
+                       row_number() OVER (PARTITION BY pick.campaign_id ORDER BY pick.id) AS nk
+                  -- The phone by its key for each picked row (OFFSET 0 keeps it a lookup per
+                  -- row: joined after the CTE, the planner would hash the whole citizens table).
+                  FROM pick CROSS JOIN LATERAL (SELECT c.phone FROM citizens c
+                                                 WHERE c.id = pick.citizen_id OFFSET 0) ph) r
+          CROSS JOIN LATERAL (
+                -- The citizen's own messages, and those of the others on their phone.
+                SELECT CASE WHEN r.crossed THEN
+                           (SELECT count(*) FROM messages x WHERE x.citizen_id = r.citizen_id
+                               AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days)))
+                       ELSE 0 END
+                     + CASE WHEN r.capped THEN
+                           (SELECT count(*) FROM citizens h JOIN messages x ON x.citizen_id = h.id
+                             WHERE h.phone = r.phone AND h.id <> r.citizen_id
+                               AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days)))
+                       ELSE 0 END AS used) u
+         WHERE r.nk <= r.room
+    ), upd AS (
+        UPDATE messages m
+           SET state = CASE WHEN q.over THEN 'suppressed' ELSE 'leased' END,
+               reason = CASE WHEN q.over THEN 'frequency cap' ELSE m.reason END,
+               final_at = CASE WHEN q.over THEN loa_now() ELSE m.final_at END,
+               lease_owner = CASE WHEN q.over THEN NULL ELSE p_owner END,
+               lease_until = CASE WHEN q.over THEN NULL ELSE loa_now() + make_interval(secs => p_lease_s) END,
+               attempts = CASE WHEN q.over THEN m.attempts ELSE m.attempts + 1 END
+          FROM capped q, citizens c LEFT JOIN communes co ON co.code = c.commune_code
+         WHERE m.campaign_id = q.campaign_id AND m.id = q.id AND c.id = m.citizen_id
+        RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id AS cid, c.full_name, c.phone, c.commune_code,
+                  co.name, c.province_code, c.gender, c.birth_date::text AS bd, c.group_code, c.language,
+                  c.bhxh_code, c.participation, c.voluntary_due_date::text AS vd, c.zalo_user_id,
+                  c.tags::text AS tg, m.state AS st
     )
-    UPDATE messages m
-       SET state = 'leased', lease_owner = p_owner,
-           lease_until = now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
-      FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
-     WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
-    RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
-              co.name, c.province_code, c.gender, c.birth_date::text, c.group_code, c.language,
-              c.bhxh_code, c.participation, c.voluntary_due_date::text, c.zalo_user_id,
-              c.tags::text;
+    SELECT u.campaign_id, u.id, u.step, u.attempts, u.cid, u.full_name, u.phone, u.commune_code, u.name,
+           u.province_code, u.gender, u.bd, u.group_code, u.language, u.bhxh_code, u.participation, u.vd,
+           u.zalo_user_id, u.tg
+      FROM upd u WHERE u.st = 'leased';
     GET DIAGNOSTICS got = ROW_COUNT;
     IF NOT p_in_doubt OR got >= p_n THEN
         RETURN;
     END IF;
+    -- In-doubt messages are resent with the key they went with: no new message, no cap.
     RETURN QUERY
     WITH k AS (
         SELECT k.id FROM campaigns k
          WHERE k.id = ANY (p_campaigns) AND k.status = 'running'
-           AND (k.ends_at IS NULL OR k.ends_at > now())
+           AND (k.ends_at IS NULL OR k.ends_at > loa_now())
            AND loa_window_open(k.window_start, k.window_end, p_ws, p_we, p_tz)
     ), pick AS (
         SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
@@ -90,7 +170,7 @@ BEGIN
     )
     UPDATE messages m
        SET state = 'leased', lease_owner = p_owner,
-           lease_until = now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
+           lease_until = loa_now() + make_interval(secs => p_lease_s), attempts = m.attempts + 1
       FROM pick, citizens c LEFT JOIN communes co ON co.code = c.commune_code
      WHERE m.campaign_id = pick.campaign_id AND m.id = pick.id AND c.id = m.citizen_id
     RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id, c.full_name, c.phone, c.commune_code,
@@ -103,8 +183,11 @@ END $$;
 -- message). Only rows still leased change. A 'fallback' creates the message of the campaign's
 -- next step (its gateway, else P_SMS / P_ZALO for its channel) in the same statement; without a
 -- next step the message is 'failed' with the reason. FLAGS: 1 = Zalo says no account
--- (citizens.has_zalo = false), 2 = phone invalid. Accepted, delivered and in_doubt messages count
--- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ).
+-- (citizens.has_zalo = false), 2 = phone invalid. 'pending' is a message held back unsent
+-- (its campaign stopped running while it waited in the dispatcher's queue): its attempt is given
+-- back, and it is cancelled or expired instead when its campaign was cancelled or has ended. Accepted, delivered and in_doubt messages count
+-- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ), and
+-- against their campaign's daily cap when it has one (campaign_days, 018_daily_cap.sql).
 CREATE OR REPLACE FUNCTION loa_flush(p_gateway text, p_tz text, p_sms text, p_zalo text,
                           p_cid bigint[], p_id bigint[], p_state text[], p_reason text[],
                           p_gwid text[], p_parts int[], p_cost int[], p_delay int[], p_flags int[])
@@ -115,28 +198,36 @@ LANGUAGE sql AS $$
                AS v(campaign_id, id, state, reason, gwid, parts, cost, delay, flags)
     ), cur AS (
         SELECT v.*, m.citizen_id, nx.position AS next_pos, nx.channel AS next_channel,
-               COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw
+               COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw,
+               CASE WHEN v.state <> 'pending' THEN v.state
+                    WHEN ks.status = 'cancelled' THEN 'cancelled'
+                    WHEN ks.status = 'completed' THEN 'expired' ELSE 'pending' END AS held
           FROM v
           JOIN messages m ON m.campaign_id = v.campaign_id AND m.id = v.id
           LEFT JOIN LATERAL (
                 SELECT cc.position, cc.channel, cc.gateway FROM campaign_channels cc
                  WHERE cc.campaign_id = m.campaign_id AND cc.position > m.step
                  ORDER BY cc.position LIMIT 1) nx ON v.state = 'fallback'
+          LEFT JOIN LATERAL (SELECT k.status FROM campaigns k WHERE k.id = v.campaign_id) ks
+            ON v.state = 'pending'
     ), upd AS (
         UPDATE messages m
            SET state = CASE WHEN cur.state = 'fallback' AND cur.next_pos IS NULL THEN 'failed'
-                            ELSE cur.state END,
+                            ELSE cur.held END,
                reason = CASE WHEN cur.state = 'fallback' AND cur.next_pos IS NULL
                              THEN COALESCE(NULLIF(cur.reason, ''), 'fallback') || ' (no further channel)'
+                             WHEN cur.held = 'cancelled' THEN 'campaign cancelled'
+                             WHEN cur.held = 'expired' THEN 'campaign ended'
                              ELSE NULLIF(cur.reason, '') END,
+               attempts = CASE WHEN cur.state = 'pending' THEN greatest(m.attempts - 1, 0) ELSE m.attempts END,
                gateway_msg_id = COALESCE(NULLIF(cur.gwid, ''), m.gateway_msg_id),
                parts = cur.parts, cost_vnd = cur.cost,
                due_at = CASE WHEN cur.state = 'retry_wait'
-                             THEN now() + make_interval(secs => cur.delay) ELSE m.due_at END,
+                             THEN loa_now() + make_interval(secs => cur.delay) ELSE m.due_at END,
                submitted_at = CASE WHEN cur.state IN ('submitted', 'delivered', 'in_doubt')
-                                   THEN now() ELSE m.submitted_at END,
-               final_at = CASE WHEN cur.state IN ('delivered', 'failed', 'fallback')
-                               THEN now() ELSE NULL END,
+                                   THEN loa_now() ELSE m.submitted_at END,
+               final_at = CASE WHEN cur.held IN ('delivered', 'failed', 'fallback', 'cancelled', 'expired')
+                               THEN loa_now() ELSE NULL END,
                lease_owner = NULL, lease_until = NULL
           FROM cur
          WHERE m.campaign_id = cur.campaign_id AND m.id = cur.id AND m.state = 'leased'
@@ -149,7 +240,7 @@ LANGUAGE sql AS $$
                     WHEN r.reason IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
                CASE WHEN u.next_gw IS NULL OR u.next_gw = '' THEN 'no gateway configured for ' || u.next_channel
                     ELSE r.reason END,
-               CASE WHEN u.next_gw IS NULL OR u.next_gw = '' OR r.reason IS NOT NULL THEN now() END
+               CASE WHEN u.next_gw IS NULL OR u.next_gw = '' OR r.reason IS NOT NULL THEN loa_now() END
           FROM upd u
           CROSS JOIN LATERAL (SELECT loa_unsendable_reason(u.citizen_id, u.next_channel) AS reason) r
          WHERE u.state = 'fallback'
@@ -158,18 +249,26 @@ LANGUAGE sql AS $$
     ), facts AS (
         UPDATE citizens c
            SET has_zalo = CASE WHEN f.no_zalo THEN false ELSE c.has_zalo END,
-               phone_invalid = c.phone_invalid OR f.bad_phone, updated_at = now()
+               phone_invalid = c.phone_invalid OR f.bad_phone, updated_at = loa_now()
           FROM (SELECT citizen_id, bool_or(flags & 1 <> 0) AS no_zalo, bool_or(flags & 2 <> 0) AS bad_phone
                   FROM upd WHERE flags <> 0 GROUP BY citizen_id) f
          WHERE c.id = f.citizen_id
         RETURNING 1
     ), quota AS (
         INSERT INTO gateway_state AS g (gateway, key, value)
-        SELECT p_gateway, 'quota:' || to_char(now() AT TIME ZONE p_tz, 'YYYY-MM-DD'), n::text
+        SELECT p_gateway, 'quota:' || to_char(loa_now() AT TIME ZONE p_tz, 'YYYY-MM-DD'), n::text
           FROM (SELECT count(*) AS n FROM upd WHERE state IN ('submitted', 'delivered', 'in_doubt')) s
          WHERE n > 0
         ON CONFLICT (gateway, key) DO UPDATE
-           SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = now()
+           SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = loa_now()
+        RETURNING 1
+    ), days AS (
+        INSERT INTO campaign_days AS d (campaign_id, day, sent)
+        SELECT s.campaign_id, (loa_now() AT TIME ZONE p_tz)::date, s.n
+          FROM (SELECT u.campaign_id, count(*) AS n FROM upd u
+                 WHERE u.state IN ('submitted', 'delivered', 'in_doubt') GROUP BY u.campaign_id) s
+          JOIN campaigns k ON k.id = s.campaign_id AND k.daily_cap IS NOT NULL
+        ON CONFLICT (campaign_id, day) DO UPDATE SET sent = d.sent + EXCLUDED.sent
         RETURNING 1
     )
     SELECT count(*)::int FROM upd
@@ -200,7 +299,7 @@ LANGUAGE sql AS $$
         UPDATE messages m
            SET state = CASE WHEN d.position IS NULL THEN 'failed' ELSE 'fallback' END,
                reason = p_reason || CASE WHEN d.position IS NULL THEN ' (no further channel)' ELSE '' END,
-               final_at = now()
+               final_at = loa_now()
           FROM due d
          WHERE m.campaign_id = d.campaign_id AND m.id = d.id AND m.state IN ('pending', 'retry_wait')
         RETURNING m.campaign_id, m.id, m.state
@@ -211,7 +310,7 @@ LANGUAGE sql AS $$
                     WHEN r.reason IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
                CASE WHEN d.next_gw IS NULL OR d.next_gw = '' THEN 'no gateway configured for ' || d.channel
                     ELSE r.reason END,
-               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' OR r.reason IS NOT NULL THEN now() END
+               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' OR r.reason IS NOT NULL THEN loa_now() END
           FROM due d JOIN moved mv ON mv.campaign_id = d.campaign_id AND mv.id = d.id AND mv.state = 'fallback'
           CROSS JOIN LATERAL (SELECT loa_unsendable_reason(d.citizen_id, d.channel) AS reason) r
         ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING
@@ -256,7 +355,7 @@ BEGIN
     -- A delivery for a message waiting to be resent: an earlier attempt reached the citizen
     -- (see loa_dlr_reconcile), and the resend must not go.
     IF st IN ('submitted', 'in_doubt') OR (st = 'retry_wait' AND p_final = 'delivered') THEN
-        UPDATE messages SET state = p_final, final_at = now(), submitted_at = COALESCE(submitted_at, now()),
+        UPDATE messages SET state = p_final, final_at = loa_now(), submitted_at = COALESCE(submitted_at, loa_now()),
                             reason = CASE WHEN st = 'retry_wait' THEN NULL ELSE reason END
          WHERE campaign_id = cid AND id = mid;
         RETURN 'applied';
@@ -285,12 +384,12 @@ LANGUAGE sql AS $$
          WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id AND m.state <> 'leased'
         RETURNING d.campaign_id, d.message_id, d.final_state
     ), stale AS (
-        DELETE FROM dlr_parked d WHERE d.received_at < now() - interval '1 day'
+        DELETE FROM dlr_parked d WHERE d.received_at < loa_now() - interval '1 day'
         RETURNING 1
     ), upd AS (
-        UPDATE messages m SET state = p.final_state, final_at = now(),
+        UPDATE messages m SET state = p.final_state, final_at = loa_now(),
                               reason = CASE WHEN m.state = 'retry_wait' THEN NULL ELSE m.reason END,
-                              submitted_at = COALESCE(m.submitted_at, now())
+                              submitted_at = COALESCE(m.submitted_at, loa_now())
           FROM p
          WHERE m.campaign_id = p.campaign_id AND m.id = p.message_id
            AND (m.state IN ('submitted', 'in_doubt')

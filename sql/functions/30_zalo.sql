@@ -17,7 +17,7 @@ LANGUAGE sql AS $$
                COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw
           FROM unnest(p_gateways, p_timeouts) AS g(name, timeout_s)
           JOIN messages m ON m.gateway = g.name AND m.channel = 'zalo' AND m.state = 'submitted'
-                         AND m.submitted_at < now() - make_interval(secs => g.timeout_s)
+                         AND m.submitted_at < loa_now() - make_interval(secs => g.timeout_s)
           JOIN campaigns c ON c.id = m.campaign_id AND c.status IN ('running', 'paused')
           CROSS JOIN LATERAL (
                 SELECT cc.position, cc.channel, cc.gateway FROM campaign_channels cc
@@ -28,7 +28,7 @@ LANGUAGE sql AS $$
            FOR UPDATE OF m SKIP LOCKED
     ), moved AS (
         UPDATE messages m
-           SET state = 'fallback', final_at = now(),
+           SET state = 'fallback', final_at = loa_now(),
                reason = 'no zalo receipt within ' || d.timeout_s || 's'
           FROM due d
          WHERE m.campaign_id = d.campaign_id AND m.id = d.id AND m.state = 'submitted'
@@ -40,7 +40,7 @@ LANGUAGE sql AS $$
                     WHEN r.reason IS NOT NULL THEN 'suppressed' ELSE 'pending' END,
                CASE WHEN d.next_gw IS NULL OR d.next_gw = '' THEN 'no gateway configured for ' || d.channel
                     ELSE r.reason END,
-               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' OR r.reason IS NOT NULL THEN now() END
+               CASE WHEN d.next_gw IS NULL OR d.next_gw = '' OR r.reason IS NOT NULL THEN loa_now() END
           FROM due d JOIN moved USING (campaign_id, id)
           CROSS JOIN LATERAL (SELECT loa_unsendable_reason(d.citizen_id, d.channel) AS reason) r
         ON CONFLICT (campaign_id, citizen_id, step) DO NOTHING
@@ -77,7 +77,7 @@ BEGIN
          ORDER BY created_at DESC LIMIT 1 FOR UPDATE;
     END IF;
     IF m.id IS NOT NULL THEN
-        UPDATE citizens SET has_zalo = true, updated_at = now()
+        UPDATE citizens SET has_zalo = true, updated_at = loa_now()
          WHERE id = m.citizen_id AND has_zalo IS DISTINCT FROM true;
     END IF;
     -- A ZNS in retry_wait had an answer that refused it or could not be read (an answer lost
@@ -87,9 +87,9 @@ BEGIN
     IF m.state = 'retry_wait' THEN
         INSERT INTO delivery_events (gateway, campaign_id, message_id, kind, status, raw)
         VALUES (p_gateway, m.campaign_id, m.id, 'zns_receipt', 'delivered', COALESCE(p_raw, ''));
-        UPDATE messages SET state = 'delivered', final_at = now(), reason = NULL,
+        UPDATE messages SET state = 'delivered', final_at = loa_now(), reason = NULL,
                             gateway_msg_id = COALESCE(gateway_msg_id, p_msg_id),
-                            submitted_at = COALESCE(submitted_at, now())
+                            submitted_at = COALESCE(submitted_at, loa_now())
          WHERE campaign_id = m.campaign_id AND id = m.id;
         RETURN 'applied';
     END IF;
@@ -106,7 +106,7 @@ BEGIN
         RETURN 'too_late';
     END IF;
     DELETE FROM messages WHERE campaign_id = nxt.campaign_id AND id = nxt.id;
-    UPDATE messages SET state = 'delivered', final_at = now(),
+    UPDATE messages SET state = 'delivered', final_at = loa_now(),
                         reason = 'receipt after fallback; next step withdrawn',
                         gateway_msg_id = COALESCE(gateway_msg_id, p_msg_id)
      WHERE campaign_id = m.campaign_id AND id = m.id;

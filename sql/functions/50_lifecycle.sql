@@ -13,9 +13,9 @@ RETURNS TABLE (was text, name text)
 LANGUAGE sql AS $$
     UPDATE campaigns c SET status = p_to,
            paused_from = CASE WHEN p_to = 'paused' THEN o.status ELSE NULL END,
-           started_at = CASE WHEN p_to = 'running' THEN coalesce(c.started_at, now())
+           started_at = CASE WHEN p_to = 'running' THEN coalesce(c.started_at, loa_now())
                              ELSE c.started_at END,
-           completed_at = CASE WHEN p_to IN ('completed', 'cancelled') THEN now()
+           completed_at = CASE WHEN p_to IN ('completed', 'cancelled') THEN loa_now()
                                ELSE c.completed_at END
       FROM (SELECT k.id, k.status FROM campaigns k WHERE k.id = p_id FOR UPDATE) o
      WHERE c.id = o.id AND o.status = ANY (p_from)
@@ -28,8 +28,8 @@ $$;
 -- Returns their ids.
 CREATE OR REPLACE FUNCTION loa_campaign_start_due() RETURNS TABLE (id bigint)
 LANGUAGE sql AS $$
-    UPDATE campaigns k SET status = 'running', started_at = COALESCE(k.started_at, now())
-     WHERE k.status = 'scheduled' AND (k.starts_at IS NULL OR k.starts_at <= now())
+    UPDATE campaigns k SET status = 'running', started_at = COALESCE(k.started_at, loa_now())
+     WHERE k.status = 'scheduled' AND (k.starts_at IS NULL OR k.starts_at <= loa_now())
        AND (NOT k.needs_approval OR k.approved_at IS NOT NULL)
     RETURNING k.id
 $$;
@@ -40,11 +40,11 @@ $$;
 CREATE OR REPLACE FUNCTION loa_campaign_end() RETURNS TABLE (id bigint, expired bigint)
 LANGUAGE sql AS $$
     WITH k AS (
-        UPDATE campaigns c SET status = 'completed', completed_at = now(), materialised = true
-         WHERE c.status IN ('running', 'paused') AND c.ends_at <= now()
+        UPDATE campaigns c SET status = 'completed', completed_at = loa_now(), materialised = true
+         WHERE c.status IN ('running', 'paused') AND c.ends_at <= loa_now()
         RETURNING c.id
     ), x AS (
-        UPDATE messages m SET state = 'expired', reason = 'campaign ended', final_at = now()
+        UPDATE messages m SET state = 'expired', reason = 'campaign ended', final_at = loa_now()
           FROM k WHERE m.campaign_id = k.id AND m.state IN ('pending', 'retry_wait')
         RETURNING m.campaign_id
     )
@@ -53,7 +53,8 @@ $$;
 
 -- The scheduler: leases that expired (their daemon died or hung) may have reached the gateway.
 -- On a gateway of P_IDEMPOTENT (it de-duplicates resends by key) the message is pending again;
--- elsewhere it is in_doubt. Returns the messages (one row each, so that the caller's row count
+-- elsewhere it is in_doubt, and counts against the frequency cap from now (loa_cap_counts).
+-- Returns the messages (one row each, so that the caller's row count
 -- is the number of leases expired).
 CREATE OR REPLACE FUNCTION loa_expire_leases(p_idempotent text[])
 RETURNS TABLE (campaign_id bigint, id bigint)
@@ -62,8 +63,10 @@ LANGUAGE sql AS $$
        SET state = CASE WHEN m.gateway = ANY (p_idempotent) THEN 'pending' ELSE 'in_doubt' END,
            reason = CASE WHEN m.gateway = ANY (p_idempotent) THEN m.reason
                          ELSE 'lease expired: the gateway may have taken it' END,
+           submitted_at = CASE WHEN m.gateway = ANY (p_idempotent) THEN m.submitted_at
+                               ELSE COALESCE(m.submitted_at, loa_now()) END,
            lease_owner = NULL, lease_until = NULL
-     WHERE m.state = 'leased' AND m.lease_until < now()
+     WHERE m.state = 'leased' AND m.lease_until < loa_now()
     RETURNING m.campaign_id, m.id
 $$;
 
@@ -77,13 +80,13 @@ $$;
 CREATE OR REPLACE FUNCTION loa_campaign_complete(p_settle_s int, p_idempotent text[])
 RETURNS TABLE (id bigint)
 LANGUAGE sql AS $$
-    UPDATE campaigns k SET status = 'completed', completed_at = now()
+    UPDATE campaigns k SET status = 'completed', completed_at = loa_now()
      WHERE k.status = 'running' AND k.materialised
        AND NOT EXISTS (SELECT 1 FROM campaign_counters n WHERE n.campaign_id = k.id AND n.n > 0
                          AND n.state IN ('pending', 'leased', 'retry_wait'))
        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = k.id
                          AND ((m.state = 'submitted'
-                               AND m.submitted_at > now() - make_interval(secs => p_settle_s))
+                               AND m.submitted_at > loa_now() - make_interval(secs => p_settle_s))
                               OR (m.state = 'in_doubt' AND m.gateway = ANY (p_idempotent))))
        AND NOT zalo_awaiting_receipt(k.id)
        AND NOT EXISTS (SELECT 1 FROM dlr_parked d WHERE d.campaign_id = k.id)
@@ -115,7 +118,7 @@ $$;
 CREATE OR REPLACE FUNCTION loa_cancel_messages(p_campaign bigint, p_from text[]) RETURNS bigint
 LANGUAGE sql AS $$
     WITH c AS (
-        UPDATE messages m SET state = 'cancelled', final_at = now(), reason = 'campaign cancelled'
+        UPDATE messages m SET state = 'cancelled', final_at = loa_now(), reason = 'campaign cancelled'
          WHERE m.campaign_id = p_campaign AND m.state = ANY (p_from)
         RETURNING 1
     )

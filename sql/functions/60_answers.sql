@@ -78,12 +78,12 @@ BEGIN
         RETURN NULL;
     END IF;
     IF p_kind <> 'officer' AND (SELECT count(*) FROM outbound_answers a JOIN replies q ON q.id = a.reply_id
-                                 WHERE q.from_addr = r.from_addr AND q.received_at > now() - interval '1 hour'
-                                   AND a.kind <> 'officer' AND a.created_at > now() - interval '1 hour') >= p_per_hour THEN
+                                 WHERE q.from_addr = r.from_addr AND q.received_at > loa_now() - interval '1 hour'
+                                   AND a.kind <> 'officer' AND a.created_at > loa_now() - interval '1 hour') >= p_per_hour THEN
         RETURN NULL;
     END IF;
     SELECT * INTO z FROM replies q
-     WHERE q.channel = 'zalo' AND q.received_at > now() - interval '7 days'
+     WHERE q.channel = 'zalo' AND q.received_at > loa_now() - interval '7 days'
        AND (q.id = r.id OR (r.channel = 'zalo' AND q.from_addr = r.from_addr)
             OR (r.citizen_id IS NOT NULL AND q.citizen_id = r.citizen_id))
      ORDER BY q.received_at DESC LIMIT 1;
@@ -109,7 +109,7 @@ BEGIN
                                   answered_by, state, reason, final_at)
     SELECT r.id, p_kind, r.citizen_id, v_channel, v_gateway, v_addr,
            replace(t.text, '{{answer}}', COALESCE(p_answer, '')), p_by, v_state, v_reason,
-           CASE WHEN v_state = 'failed' THEN now() END
+           CASE WHEN v_state = 'failed' THEN loa_now() END
       FROM answer_texts t WHERE t.kind = p_kind
     RETURNING id INTO v_id;
     IF v_id IS NOT NULL AND v_state = 'pending' THEN
@@ -149,7 +149,7 @@ BEGIN
     SELECT m.campaign_id, m.citizen_id INTO v_campaign, v_citizen FROM messages m
      WHERE m.citizen_id = ANY (v_cz)
        AND m.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')
-       AND m.submitted_at > now() - make_interval(days => p_window_days)
+       AND m.submitted_at > loa_now() - make_interval(days => p_window_days)
      ORDER BY m.submitted_at DESC LIMIT 1;
     INSERT INTO replies (channel, gateway, external_id, from_addr, citizen_id, campaign_id, body, intent)
     VALUES (p_channel, p_gateway, p_external, p_from, COALESCE(v_citizen, v_cz[1]), v_campaign, p_body, p_intent)
@@ -164,7 +164,7 @@ BEGIN
         SELECT unnest(v_cz), 'all', p_source
         ON CONFLICT (citizen_id, channel) DO NOTHING;
         GET DIAGNOSTICS n = ROW_COUNT;
-        UPDATE messages m SET state = 'suppressed', reason = 'opted out by reply', final_at = now()
+        UPDATE messages m SET state = 'suppressed', reason = 'opted out by reply', final_at = loa_now()
          WHERE m.citizen_id = ANY (v_cz) AND m.state IN ('pending', 'retry_wait');
         v_kind := CASE WHEN n > 0 THEN 'opt_out' END;
     ELSIF p_intent = 'opt_in' THEN
@@ -173,11 +173,11 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
         v_kind := CASE WHEN n > 0 THEN 'opt_in' END;
     ELSIF p_faq_answer IS NOT NULL AND p_intent IN ('question', 'other') THEN
-        UPDATE replies SET answer = p_faq_answer, answered_by = 'faq', answered_at = now() WHERE id = v_id;
+        UPDATE replies SET answer = p_faq_answer, answered_by = 'faq', answered_at = loa_now() WHERE id = v_id;
         v_kind := 'faq';
     ELSIF p_intent = 'other' AND NOT EXISTS (
             SELECT 1 FROM outbound_answers a JOIN replies q ON q.id = a.reply_id
-             WHERE a.kind = 'help' AND a.created_at > now() - make_interval(hours => p_help_hours)
+             WHERE a.kind = 'help' AND a.created_at > loa_now() - make_interval(hours => p_help_hours)
                AND (q.from_addr = p_from OR q.citizen_id = ANY (v_cz))) THEN
         v_kind := 'help';
     END IF;
@@ -206,7 +206,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
 BEGIN
-    UPDATE replies SET answer = p_text, answered_by = p_by, answered_at = now()
+    UPDATE replies SET answer = p_text, answered_by = p_by, answered_at = loa_now()
      WHERE id = p_reply AND answered_at IS NULL;
     IF NOT FOUND THEN
         RETURN;
@@ -228,11 +228,11 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     UPDATE outbound_answers a SET state = 'in_doubt', reason = 'lease expired', lease_owner = NULL
-     WHERE a.state = 'leased' AND a.lease_until < now();
+     WHERE a.state = 'leased' AND a.lease_until < loa_now();
     RETURN QUERY
     WITH due AS (
         SELECT a.id FROM outbound_answers a
-         WHERE a.state IN ('pending', 'retry_wait') AND a.due_at <= now() AND a.channel = p_channel
+         WHERE a.state IN ('pending', 'retry_wait') AND a.due_at <= loa_now() AND a.channel = p_channel
            AND (a.gateway = p_gateway
                 OR (p_catch_all AND (a.gateway IS NULL OR NOT a.gateway = ANY (p_senders))))
          ORDER BY a.due_at, a.id
@@ -240,7 +240,7 @@ BEGIN
          FOR UPDATE SKIP LOCKED
     ), upd AS (
         UPDATE outbound_answers a SET state = 'leased', attempts = a.attempts + 1, lease_owner = p_owner,
-                                      lease_until = now() + make_interval(secs => p_lease_s),
+                                      lease_until = loa_now() + make_interval(secs => p_lease_s),
                                       gateway = p_gateway
           FROM due WHERE a.id = due.id
         RETURNING a.id, a.kind, a.address, a.body, a.attempts, a.citizen_id
@@ -272,11 +272,11 @@ LANGUAGE sql AS $$
                parts = p_parts,
                gateway_msg_id = NULLIF(p_gwid, ''),
                reason = NULLIF(p_reason, ''),
-               due_at = now() + make_interval(secs => COALESCE(p_delay_s, 0)),
-               sent_at = CASE WHEN p_state IN ('submitted', 'delivered', 'in_doubt') THEN now() ELSE o.sent_at END,
+               due_at = loa_now() + make_interval(secs => COALESCE(p_delay_s, 0)),
+               sent_at = CASE WHEN p_state IN ('submitted', 'delivered', 'in_doubt') THEN loa_now() ELSE o.sent_at END,
                final_at = CASE WHEN p_state IN ('delivered', 'failed')
                                  OR (p_state IN ('submitted', 'in_doubt') AND o.parked_dlr IS NOT NULL)
-                                 OR (p_state = 'fallback' AND a.phone IS NULL) THEN now() END,
+                                 OR (p_state = 'fallback' AND a.phone IS NULL) THEN loa_now() END,
                lease_owner = NULL, lease_until = NULL
           FROM a WHERE o.id = a.id
         RETURNING 1
@@ -306,7 +306,7 @@ LANGUAGE sql AS $$
         UPDATE outbound_answers a
            SET state = CASE WHEN a.state = 'leased' THEN a.state ELSE p_final END,
                parked_dlr = CASE WHEN a.state = 'leased' THEN p_final END,
-               final_at = CASE WHEN a.state = 'leased' THEN a.final_at ELSE now() END
+               final_at = CASE WHEN a.state = 'leased' THEN a.final_at ELSE loa_now() END
          WHERE a.id = p_id AND a.gateway = p_gateway AND p_final IN ('delivered', 'undelivered')
            AND a.state IN ('leased', 'submitted', 'in_doubt')
         RETURNING 1

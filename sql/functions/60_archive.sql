@@ -33,7 +33,7 @@ BEGIN
         RAISE EXCEPTION 'campaign ''%'' is %: only a completed or cancelled campaign can be archived', k.name, k.status;
     END IF;
     SELECT COALESCE(sum(cc.n), 0) INTO n FROM campaign_counters cc WHERE cc.campaign_id = p_campaign;
-    UPDATE campaigns SET archived_at = now() WHERE id = p_campaign;
+    UPDATE campaigns SET archived_at = loa_now() WHERE id = p_campaign;
     IF to_regclass(format('%I', part)) IS NULL THEN
         RETURN QUERY SELECT NULL::text, n, 0::bigint;
         RETURN;

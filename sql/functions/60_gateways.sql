@@ -11,15 +11,15 @@ CREATE OR REPLACE FUNCTION loa_breaker_set(p_gateway text, p_state text, p_reaso
                                 p_probe_in_ms bigint) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO gateway_breakers AS b (gateway, state, reason, failures, since, probe_at, updated_at)
-    VALUES (p_gateway, p_state, p_reason, p_failures, now(),
-            now() + make_interval(secs => p_probe_in_ms / 1000.0), now())
+    VALUES (p_gateway, p_state, p_reason, p_failures, loa_now(),
+            loa_now() + make_interval(secs => p_probe_in_ms / 1000.0), loa_now())
     ON CONFLICT (gateway) DO UPDATE
        SET state = EXCLUDED.state,
            reason = CASE WHEN EXCLUDED.state = 'closed' THEN b.reason ELSE EXCLUDED.reason END,
            failures = EXCLUDED.failures,
-           since = CASE WHEN (b.state = 'closed') <> (EXCLUDED.state = 'closed') THEN now() ELSE b.since END,
+           since = CASE WHEN (b.state = 'closed') <> (EXCLUDED.state = 'closed') THEN loa_now() ELSE b.since END,
            probe_at = EXCLUDED.probe_at,
-           updated_at = now()
+           updated_at = loa_now()
 $$;
 
 -- Stops step P_STEP of campaign P_CAMPAIGN on gateway P_GATEWAY for good (its template was
@@ -30,7 +30,7 @@ CREATE OR REPLACE FUNCTION loa_step_stop(p_gateway text, p_campaign bigint, p_st
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE campaign_channels
-       SET stopped_at = now(), stop_reason = p_reason
+       SET stopped_at = loa_now(), stop_reason = p_reason
      WHERE campaign_id = p_campaign AND position = p_step AND stopped_at IS NULL;
     RETURN loa_handover(p_gateway, p_campaign, p_step, p_reason, p_sms, p_zalo);
 END $$;

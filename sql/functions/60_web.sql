@@ -28,7 +28,7 @@ BEGIN
         RETURN QUERY SELECT 'not_supervisor'::text, c.name, c.status, c.approved_by;
         RETURN;
     END IF;
-    UPDATE campaigns k SET approved_by = u.name, approved_at = now() WHERE k.id = p_id;
+    UPDATE campaigns k SET approved_by = u.name, approved_at = loa_now() WHERE k.id = p_id;
     INSERT INTO audit (user_id, user_name, action, object, detail)
     VALUES (u.id, u.name, 'campaign.approve', 'campaign:' || p_id,
             jsonb_build_object('campaign', c.name, 'from', c.status, 'to', c.status));
@@ -72,7 +72,7 @@ BEGIN
         RETURN;
     END IF;
     IF p_action = 'start' THEN
-        IF c.ends_at IS NOT NULL AND c.ends_at <= now() THEN
+        IF c.ends_at IS NOT NULL AND c.ends_at <= loa_now() THEN
             RETURN QUERY SELECT false, c.name, c.status, 'ended'::text, 0::bigint;
             RETURN;
         END IF;
@@ -134,7 +134,7 @@ BEGIN
               ELSE p_starts::timestamptz END;
     e := CASE WHEN p_ends IS NULL THEN NULL WHEN p_ends_local THEN p_ends::timestamp AT TIME ZONE p_tz
               ELSE p_ends::timestamptz END;
-    IF e IS NOT NULL AND e <= now() THEN
+    IF e IS NOT NULL AND e <= loa_now() THEN
         RETURN QUERY SELECT NULL::bigint, format('end %s is already past', p_ends);
         RETURN;
     END IF;

@@ -18,11 +18,11 @@ CAMPAIGN_STATUSES = ["draft", "scheduled", "running", "paused", "completed", "ca
 MESSAGE_EDGES = {
     "pending": {"leased", "suppressed", "expired", "cancelled", "fallback", "failed"},
     "leased": {"submitted", "retry_wait", "failed", "fallback", "in_doubt", "pending",
-               "suppressed", "delivered", "expired"},
+               "suppressed", "delivered", "expired", "cancelled"},
     "submitted": {"delivered", "undelivered", "fallback"},
     "retry_wait": {"leased", "suppressed", "expired", "cancelled", "delivered", "fallback",
                    "failed"},
-    "in_doubt": {"leased", "delivered", "undelivered", "failed", "expired", "cancelled"},
+    "in_doubt": {"leased", "delivered", "undelivered", "failed", "expired"},
     "undelivered": {"fallback"},
     "fallback": {"delivered"},
 }

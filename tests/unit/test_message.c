@@ -53,7 +53,8 @@ static void test_nothing_moves_backwards(void **state)
     assert_false(message_transition_ok(MSG_SUBMITTED, MSG_LEASED));
     /* A message handed to the gateway can no longer be cancelled: it may already be on a phone. */
     assert_false(message_transition_ok(MSG_SUBMITTED, MSG_CANCELLED));
-    assert_false(message_transition_ok(MSG_LEASED, MSG_CANCELLED));
+    /* Nor one in doubt: it may have reached the citizen, and stays shown as in doubt. */
+    assert_false(message_transition_ok(MSG_IN_DOUBT, MSG_CANCELLED));
     assert_false(message_transition_ok(MSG_PENDING, MSG_SUBMITTED));
     assert_false(message_transition_ok((enum msg_state)-1, MSG_PENDING));
     assert_false(message_transition_ok(MSG_PENDING, MSG_NSTATES));
@@ -90,7 +91,9 @@ static void test_outcome_buckets(void **state)
 
 static void test_states_into_lists_the_sources(void **state)
 {
-    assert_string_equal(message_states_into(MSG_CANCELLED), "{\"pending\",\"retry_wait\",\"in_doubt\"}");
+    assert_string_equal(message_states_into(MSG_CANCELLED), "{\"pending\",\"leased\",\"retry_wait\"}");
+    /* A cancel never takes a leased message from its dispatcher. */
+    assert_string_equal(message_states_waiting_into(MSG_CANCELLED), "{\"pending\",\"retry_wait\"}");
     assert_string_equal(message_states_into(MSG_LEASED), "{\"pending\",\"retry_wait\",\"in_doubt\"}");
     assert_string_equal(message_states_into(MSG_SUBMITTED), "{\"leased\"}");
     assert_string_equal(message_states_into(MSG_NSTATES), "{}");

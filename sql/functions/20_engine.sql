@@ -109,12 +109,17 @@ CREATE OR REPLACE FUNCTION loa_flush(p_gateway text, p_tz text, p_sms text, p_za
                           p_cid bigint[], p_id bigint[], p_state text[], p_reason text[],
                           p_gwid text[], p_parts int[], p_cost int[], p_delay int[], p_flags int[])
 RETURNS int
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    written int;
+BEGIN
+    -- PL/pgSQL, not SQL: an SQL function's statement is parsed and planned again on every call,
+    -- and this one is run for every batch of results; PL/pgSQL keeps its plan for the session.
     WITH v AS (
         SELECT * FROM unnest(p_cid, p_id, p_state, p_reason, p_gwid, p_parts, p_cost, p_delay, p_flags)
                AS v(campaign_id, id, state, reason, gwid, parts, cost, delay, flags)
     ), cur AS (
-        SELECT v.*, m.citizen_id, nx.position AS next_pos, nx.channel AS next_channel,
+        SELECT v.*, m.citizen_id, m.state AS cur_state, nx.position AS next_pos, nx.channel AS next_channel,
                COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw
           FROM v
           JOIN messages m ON m.campaign_id = v.campaign_id AND m.id = v.id
@@ -139,7 +144,13 @@ LANGUAGE sql AS $$
                                THEN now() ELSE NULL END,
                lease_owner = NULL, lease_until = NULL
           FROM cur
-         WHERE m.campaign_id = cur.campaign_id AND m.id = cur.id AND m.state = 'leased'
+         -- Only rows still leased, checked again on the row's latest version (a concurrent change
+         -- re-evaluates this WHERE). Not written "m.state = 'leased'": that matches the partial
+         -- index messages_leased, whose statistics say next to no row is leased (leases last
+         -- milliseconds), and the planner then scanned every leased row once per result row.
+         -- Written so, each result row finds its message by the primary key.
+         WHERE m.campaign_id = cur.campaign_id AND m.id = cur.id
+           AND cur.cur_state = 'leased' AND m.state IS NOT DISTINCT FROM cur.cur_state
         RETURNING m.campaign_id, m.citizen_id, m.state, cur.flags, cur.next_pos, cur.next_channel,
                   cur.next_gw
     ), ins AS (
@@ -172,8 +183,9 @@ LANGUAGE sql AS $$
            SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = now()
         RETURNING 1
     )
-    SELECT count(*)::int FROM upd
-$$;
+    SELECT count(*)::int INTO written FROM upd;
+    RETURN written;
+END $$;
 
 -- Hands the waiting messages (pending, retry_wait) of gateway P_GATEWAY over to the next
 -- channel step: all of them (P_CAMPAIGN NULL: the gateway is paused beyond today's window) or
@@ -278,11 +290,23 @@ END $$;
 -- 30_zalo.sql) settles it the same way. Only a delivery settles it so: retry_wait →
 -- undelivered is no transition. Returns the number applied.
 CREATE OR REPLACE FUNCTION loa_dlr_reconcile() RETURNS int
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    n int;
+BEGIN
+    -- The scheduler calls this on every pass, and nearly always nothing is parked: answer that
+    -- from the (tiny) table alone. A join of dlr_parked with messages was planned as a hash
+    -- join over a sequential scan of the partitions, which in a campaign's first minutes walk
+    -- pages of dead row versions: up to 1.5 s a call, on every pass.
+    IF NOT EXISTS (SELECT 1 FROM dlr_parked) THEN
+        RETURN 0;
+    END IF;
+    -- Each parked report finds its message by the primary key (a subquery per row, never a
+    -- scan of messages).
     WITH p AS (
         DELETE FROM dlr_parked d
-         USING messages m
-         WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id AND m.state <> 'leased'
+         WHERE (SELECT m.state FROM messages m
+                 WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id) <> 'leased'
         RETURNING d.campaign_id, d.message_id, d.final_state
     ), stale AS (
         DELETE FROM dlr_parked d WHERE d.received_at < now() - interval '1 day'
@@ -297,6 +321,7 @@ LANGUAGE sql AS $$
                 OR (m.state = 'retry_wait' AND p.final_state = 'delivered'))
         RETURNING 1
     )
-    SELECT count(*)::int FROM upd
-$$;
+    SELECT count(*)::int INTO n FROM upd;
+    RETURN n;
+END $$;
 

@@ -281,6 +281,74 @@ BEGIN
     RETURN 'recorded';
 END $$;
 
+-- Applies many delivery reports in one transaction (engine/events.c gathers those that arrive
+-- within a few milliseconds), with the meaning of loa_apply_dlr() for each, taken in order: the
+-- arrays are parallel, one element per report, and the answer is the array of what
+-- loa_apply_dlr() would have answered for each. Of several final reports for one message the
+-- first that can apply applies and the others are recorded; several for a leased message park
+-- the last. One commit, one statement of each kind and one run of the counters trigger for the
+-- whole batch, instead of one of each per report.
+CREATE OR REPLACE FUNCTION loa_apply_dlrs(p_gateway text[], p_campaign bigint[], p_message bigint[], p_gwid text[],
+                               p_kind text[], p_status text[], p_raw text[], p_final text[]) RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    answers text[];
+BEGIN
+    WITH v AS (
+        SELECT * FROM unnest(p_gateway, p_campaign, p_message, p_gwid, p_kind, p_status, p_raw, p_final)
+               WITH ORDINALITY AS v(gateway, campaign_id, message_id, gwid, kind, status, raw, final, ord)
+    ), t AS (
+        SELECT v.*, COALESCE(a.campaign_id, b.campaign_id) AS cid, COALESCE(a.id, b.id) AS mid,
+               COALESCE(a.state, b.state) AS st
+          FROM v
+          LEFT JOIN LATERAL (
+                SELECT m.campaign_id, m.id, m.state FROM messages m
+                 WHERE v.campaign_id IS NOT NULL AND v.message_id IS NOT NULL
+                   AND m.campaign_id = v.campaign_id AND m.id = v.message_id
+                   FOR UPDATE) a ON true
+          LEFT JOIN LATERAL (
+                SELECT m.campaign_id, m.id, m.state FROM messages m
+                 WHERE (v.campaign_id IS NULL OR v.message_id IS NULL) AND v.gwid IS NOT NULL
+                   AND m.gateway = v.gateway AND m.gateway_msg_id = v.gwid
+                 ORDER BY m.created_at DESC LIMIT 1
+                   FOR UPDATE) b ON true
+    ), ev AS (
+        INSERT INTO delivery_events (gateway, campaign_id, message_id, kind, status, raw)
+        SELECT t.gateway, COALESCE(t.cid, t.campaign_id), COALESCE(t.mid, t.message_id), t.kind, t.status,
+               COALESCE(t.raw, '')
+          FROM t ORDER BY t.ord
+        RETURNING 1
+    ), apply AS (
+        SELECT DISTINCT ON (t.cid, t.mid) t.cid, t.mid, t.st, t.final, t.ord
+          FROM t
+         WHERE t.cid IS NOT NULL AND t.final IS NOT NULL
+           AND (t.st IN ('submitted', 'in_doubt') OR (t.st = 'retry_wait' AND t.final = 'delivered'))
+         ORDER BY t.cid, t.mid, t.ord
+    ), upd AS (
+        UPDATE messages m SET state = a.final, final_at = now(), submitted_at = COALESCE(m.submitted_at, now()),
+                              reason = CASE WHEN a.st = 'retry_wait' THEN NULL ELSE m.reason END
+          FROM apply a
+         WHERE m.campaign_id = a.cid AND m.id = a.mid
+        RETURNING a.ord
+    ), park AS (
+        INSERT INTO dlr_parked (campaign_id, message_id, final_state)
+        SELECT DISTINCT ON (t.cid, t.mid) t.cid, t.mid, t.final
+          FROM t
+         WHERE t.cid IS NOT NULL AND t.final IS NOT NULL AND t.st = 'leased'
+         ORDER BY t.cid, t.mid, t.ord DESC
+        ON CONFLICT (campaign_id, message_id) DO UPDATE SET final_state = EXCLUDED.final_state
+        RETURNING 1
+    )
+    SELECT array_agg(CASE WHEN t.cid IS NULL THEN 'unknown'
+                          WHEN t.final IS NULL THEN 'recorded'
+                          WHEN u.ord IS NOT NULL THEN 'applied'
+                          WHEN t.st = 'leased' THEN 'parked'
+                          ELSE 'recorded' END ORDER BY t.ord)
+      INTO answers
+      FROM t LEFT JOIN upd u ON u.ord = t.ord;
+    RETURN answers;
+END $$;
+
 -- Applies parked reports whose message has left 'leased'; drops those that can no longer apply
 -- (the message failed or was retried: a report for an attempt that the gateway refused is not
 -- a delivery). A message in retry_wait with a report of delivery is the exception: an earlier

@@ -70,6 +70,7 @@ static bool is_answer(const struct gw_event *ev)
 }
 
 /* ---- delivery reports, applied in groups ----
+ * Kannel reports and HTTP SMS callbacks (ZNS receipts go their own way, gateways/zalo_zns.c).
  * Every report was its own transaction: a commit (a WAL flush), a statement and a run of the
  * counters trigger each, the first limit of a campaign with delivery reports. The reports that
  * arrive within DLR_GROUP_MS go in one loa_apply_dlrs() statement instead, and each webhook is

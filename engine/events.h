@@ -5,7 +5,8 @@
 
 #include "gateways/gateway.h"
 
-/* Applies events decoded from gateway webhooks to the database, each event in one statement:
+/* Applies events decoded from gateway webhooks to the database, each event in one statement,
+ * except delivery reports, which are gathered for 2 ms into one loa_apply_dlrs() (see events.c):
  *  DELIVERY  appends the raw report to delivery_events and moves the message submitted /
  *            in_doubt → delivered / undelivered (an intermediate report is only recorded),
  *            found by (campaign_id, message_id) or by (gateway, gateway_msg_id). A duplicate

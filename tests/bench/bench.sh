@@ -13,6 +13,9 @@
 #   pg_cpu_us_per_msg         CPU time of PostgreSQL per message in that run: the postmaster and
 #                             every process under it (backends, writers, autovacuum)
 #   ratio                     e2e_msgs_per_s / sink_ceiling_msgs_per_s
+#   dlr_per_s                 Kannel delivery reports (GETs of their dlr-url) answered a second, wrk
+#                             -t2 -c64 for 5 s at `loa serve` after the 100k run (dlr_loa_cpu_us,
+#                             dlr_pg_cpu_us: CPU per report)
 #   throttle_rate_100/_2000   parts/s achieved against the sink at those settings (one-part SMS)
 #   throttle_rate_k300        the same against real Kannel (tests/kannel.sh), concurrency 10
 #   throttle_error_pct        the worst |achieved - set| / set of those three runs
@@ -413,6 +416,60 @@ stop_daemon() {
 
 kannel_stop() { [ -n "${KANNEL_DIR:-}" ] && "$REPO/tests/kannel.sh" stop "$KANNEL_DIR" >/dev/null 2>&1; KANNEL_DIR=""; }
 
+# dlr_rate: Kannel delivery reports, each a GET of its message's dlr-url as Kannel sends it, posted
+# by wrk (2 threads, 64 connections, BENCH_DLR_SECONDS: 5) to `loa serve` on the database the
+# 100k campaign left (every message submitted; a report moves it to delivered). Sets DLR_RATE
+# (reports answered 200 a second), DLR_LOA_US / DLR_PG_US (CPU per report), or DLR_FAILED.
+dlr_rate() {
+  DLR_RATE="" DLR_LOA_US="" DLR_PG_US="" DLR_FAILED=""
+  command -v wrk >/dev/null || { DLR_FAILED="wrk is not installed"; return 1; }
+  local conf=$RUN_CONF port secret urls="$BENCH_DIR/dlr_urls.txt" lua="$BENCH_DIR/dlr.lua" db_url
+  port=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$conf")
+  db_url=$(sed -n 's/^url = //p' "$conf")
+  "$PGBIN/psql" -X -q -At -d "$db_url" -c "SELECT campaign_id, id FROM messages WHERE state = 'submitted' ORDER BY random()" |
+    python3 -c '
+import sys, hmac, hashlib
+key = sys.argv[1].encode()
+for line in sys.stdin:
+    c, m = line.strip().split("|")
+    t = hmac.new(key, f"{c}.{m}".encode(), hashlib.sha256).hexdigest()[:32]
+    print(f"/hooks/kannel/sink/dlr?c={c}&m={m}&t={t}&s=1&ts=1700000000&id=k{m}")' "$HOOK_SECRET" >"$urls"
+  [ -s "$urls" ] || { DLR_FAILED="no submitted message to report on"; return 1; }
+  # Each wrk thread walks the list from its own random place, one report per message.
+  cat >"$lua" <<EOL
+local urls, i = {}, 0
+init = function(args)
+  for line in io.lines("$urls") do urls[#urls + 1] = line end
+  math.randomseed(tonumber(tostring({}):match("0x(%x+)"), 16) % 2147483647)
+  i = math.random(#urls)
+end
+request = function() i = i % #urls + 1; return wrk.format("GET", urls[i]) end
+EOL
+  "$LOA" -c "$conf" serve >"$BENCH_DIR/daemon_dlr.log" 2>&1 &
+  DAEMON_PID=$!
+  local ok=0
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && { ok=1; break; }
+    sleep 0.1
+  done
+  [ "$ok" = 1 ] || { DLR_FAILED="loa serve did not answer /healthz"; stop_daemon; return 1; }
+  pg_ticks_snapshot
+  local loa0 done_n
+  loa0=$(cpu_ticks "$DAEMON_PID")
+  wrk -t2 -c64 -d"${BENCH_DLR_SECONDS:-5}s" -s "$lua" "http://127.0.0.1:$port" >"$BENCH_DIR/wrk_dlr.log" 2>&1
+  local loa_ticks=$(( $(cpu_ticks "$DAEMON_PID") - loa0 )) pg_ticks
+  pg_ticks=$(pg_ticks_since)
+  stop_daemon || { DLR_FAILED="loa serve did not exit 0 on SIGTERM"; return 1; }
+  done_n=$("$PGBIN/psql" -X -q -At -d "$db_url" -c "SELECT count(*) FROM delivery_events")
+  if grep -q "Non-2xx" "$BENCH_DIR/wrk_dlr.log" || ! [[ "$done_n" =~ ^[1-9][0-9]*$ ]]; then
+    DLR_FAILED="reports refused or not recorded (see $BENCH_DIR/wrk_dlr.log)"; return 1
+  fi
+  DLR_RATE=$(calc "$(sed -n 's/^Requests\/sec: *//p' "$BENCH_DIR/wrk_dlr.log")")
+  DLR_LOA_US=$(calc "$loa_ticks * 1000000 / $CLK_TCK / $done_n")
+  DLR_PG_US=$(calc "$pg_ticks * 1000000 / $CLK_TCK / $done_n")
+  echo "   delivery reports: $DLR_RATE a second ($done_n recorded); CPU/report: loa $DLR_LOA_US µs, PostgreSQL $DLR_PG_US µs"
+}
+
 # The standard runs: the end-to-end campaigns, then the throttle's accuracy.
 bench_standard() {
   local n E2E="" RSS10="" RSS100=""
@@ -425,7 +482,15 @@ bench_standard() {
       100000) RSS100=$RUN_RSS; E2E=$RUN_E2E
         figure loa_cpu_us_per_msg "$RUN_LOA_US" µs "" "CPU of loa serve per message, 100k campaign (materialise to last submit)"
         figure pg_cpu_us_per_msg "$RUN_PG_US" µs "" "CPU of PostgreSQL (every process of the cluster) per message, 100k campaign"
-        figure bytes_per_msg_100k "$RUN_BYTES" B "" "message partition with its indexes, per message, 100k campaign" ;;
+        figure bytes_per_msg_100k "$RUN_BYTES" B "" "message partition with its indexes, per message, 100k campaign"
+        if dlr_rate; then
+          figure dlr_per_s "$DLR_RATE" "DLR/s" "" "Kannel delivery reports applied a second (wrk, 64 connections), after the 100k campaign"
+          figure dlr_loa_cpu_us "$DLR_LOA_US" µs "" "CPU of loa serve per delivery report"
+          figure dlr_pg_cpu_us "$DLR_PG_US" µs "" "CPU of PostgreSQL per delivery report"
+        else
+          problem "delivery reports: $DLR_FAILED"
+          not_measured dlr_per_s "DLR/s" "" "Kannel delivery reports applied a second" "$DLR_FAILED"
+        fi ;;
       *) figure "e2e_msgs_per_s_$n" "$RUN_E2E" msg/s "" "SMS campaign of $n citizens through loa serve to the sink" ;;
       esac
     else

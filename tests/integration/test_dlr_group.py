@@ -1,0 +1,111 @@
+"""Delivery reports applied in groups (loa_apply_dlrs, engine/events.c) mean what they meant one
+by one (loa_apply_dlr): the same reports, in the same order, to two identical campaigns — one
+group statement for the first, one statement per report for the second — give the same answers,
+the same message states, the same parked reports and the same delivery_events."""
+
+# Each message: (state, gateway_msg_id). Reports: (message index or None, gwid, status, final).
+MESSAGES = [("submitted", None), ("submitted", None), ("in_doubt", None), ("leased", None),
+            ("retry_wait", None), ("retry_wait", None), ("delivered", None), ("submitted", "g-7")]
+REPORTS = [
+    (0, None, "1", "delivered"),      # applied
+    (0, None, "2", "undelivered"),    # duplicate after final: recorded
+    (1, None, "8", None),             # intermediate: recorded
+    (1, None, "2", "undelivered"),    # applied
+    (2, None, "1", "delivered"),      # in_doubt → delivered
+    (3, None, "2", "undelivered"),    # leased: parked
+    (3, None, "1", "delivered"),      # parked again, the last wins
+    (4, None, "2", "undelivered"),    # retry_wait → undelivered is no transition: recorded
+    (4, None, "1", "delivered"),      # then a delivery applies
+    (5, None, "2", "undelivered"),    # recorded
+    (6, None, "1", "delivered"),      # already final: recorded
+    (None, "g-7", "1", "delivered"),  # found by the gateway's id
+    (None, "g-none", "1", "delivered"),  # unknown
+    ("missing", None, "1", "delivered"),  # no such message: unknown
+]
+
+
+def seed(psql, name, citizen):
+    rows = psql(f"""
+        INSERT INTO campaigns (name, segment_id) SELECT '{name}', id FROM segments;
+        SELECT campaign_partition_ensure(id) FROM campaigns WHERE name = '{name}';
+        SELECT id FROM campaigns WHERE name = '{name}';
+    """)
+    cid = int(rows[-1][0])
+    ids = []
+    for step, (state, gwid) in enumerate(MESSAGES):
+        g = f"'{name}-{gwid}'" if gwid else "NULL"
+        r = psql(f"""INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, gateway_msg_id)
+                     VALUES ({cid}, {citizen}, {step}, 'sms', 'k', '{state}', {g}) RETURNING id""")
+        ids.append(int(r[-1][0]))
+    return cid, ids
+
+
+def report_args(name, cid, ids, rep):
+    idx, gwid, status, final = rep
+    if idx == "missing":
+        c, m = cid, 999999999
+    elif idx is None:
+        c, m = None, None
+    else:
+        c, m = cid, ids[idx]
+    return c, m, (f"{name}-{gwid}" if gwid else None), status, final
+
+
+def lit(v):
+    return "NULL" if v is None else f"'{v}'"
+
+
+def outcome(psql, cid):
+    states = psql(f"SELECT step, state, final_at IS NOT NULL FROM messages WHERE campaign_id = {cid} ORDER BY step")
+    parked = psql(f"""SELECT m.step, p.final_state FROM dlr_parked p JOIN messages m
+                        ON m.campaign_id = p.campaign_id AND m.id = p.message_id
+                       WHERE p.campaign_id = {cid} ORDER BY m.step""")
+    events = psql(f"""SELECT e.status, m.step FROM delivery_events e
+                        LEFT JOIN messages m ON m.campaign_id = e.campaign_id AND m.id = e.message_id
+                       WHERE e.campaign_id = {cid} ORDER BY e.id""")
+    return states, parked, events
+
+
+def test_a_group_means_what_its_reports_meant_one_by_one(psql):
+    rows = psql("""
+        INSERT INTO segments (name, filter) VALUES ('all', '{}');
+        INSERT INTO citizens (full_name, phone, commune_code, province_code)
+        VALUES ('Nguyễn Văn A', '84912000001', '23200', '52') RETURNING id;
+    """)
+    citizen = int(rows[-1][0])
+    ga, ids_a = seed(psql, "grouped", citizen)
+    gb, ids_b = seed(psql, "single", citizen)
+
+    args = [report_args("grouped", ga, ids_a, r) for r in REPORTS]
+
+    def array(k, typ):
+        return "ARRAY[" + ", ".join(lit(a[k]) for a in args) + f"]::{typ}[]"
+
+    def same(v):
+        return "ARRAY[" + ", ".join([lit(v)] * len(args)) + "]"
+
+    grouped = psql(f"SELECT loa_apply_dlrs({same('k')}, {array(0, 'bigint')}, {array(1, 'bigint')},"
+                   f" {array(2, 'text')}, {same('dlr')}, {array(3, 'text')}, {same('')}, {array(4, 'text')})")
+    grouped = grouped[-1][0].strip("{}").split(",")
+
+    single = []
+    for r in REPORTS:
+        c, m, gwid, status, final = report_args("single", gb, ids_b, r)
+        out = psql(f"SELECT loa_apply_dlr('k', {lit(c)}::bigint, {lit(m)}::bigint, {lit(gwid)}, 'dlr',"
+                   f" {lit(status)}, '', {lit(final)})")
+        single.append(out[-1][0])
+
+    assert grouped == single
+    assert grouped[:3] == ["applied", "recorded", "recorded"]
+    assert grouped[5:7] == ["parked", "parked"]
+    assert grouped[-3:] == ["applied", "unknown", "unknown"]
+    sa, pa, ea = outcome(psql, ga)
+    sb, pb, eb = outcome(psql, gb)
+    assert sa == sb
+    assert pa == pb == [("3", "delivered")]
+    # Every report is recorded with its message (the two unknown ones without).
+    assert [e for e in ea if e[1]] == [e for e in eb if e[1]]
+    assert len([e for e in ea if e[1]]) == len(REPORTS) - 2
+    # The counters moved with the states.
+    counters = psql(f"SELECT state, n FROM campaign_counters WHERE campaign_id = {ga} AND n <> 0 ORDER BY state")
+    assert counters == psql(f"SELECT state, n FROM campaign_counters WHERE campaign_id = {gb} AND n <> 0 ORDER BY state")

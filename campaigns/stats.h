@@ -91,7 +91,7 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
     " to_char(c.starts_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'),"                      \
     " to_char(c.ends_at AT TIME ZONE $2::text, 'YYYY-MM-DD HH24:MI'), c.topic,"               \
     " c.per_phone, c.same_phone, c.daily_cap,"                                                \
-    " (SELECT d.sent FROM campaign_days d WHERE d.campaign_id = c.id"                         \
+    " (SELECT d.sent FROM campaign_daily_sent d WHERE d.campaign_id = c.id"                         \
     "   AND d.day = (loa_now() AT TIME ZONE $2::text)::date)"                                 \
     " FROM campaigns c JOIN segments s ON s.id = c.segment_id WHERE c.id = $1::bigint"
 /* $1 the campaign id: its channel steps (channel, template, gateway) in order. */

@@ -53,7 +53,7 @@ $$;
 -- capped below): a lone campaign of one message per phone pays nothing for it. Leases are serialised by a transaction advisory lock while a cap applies, so
 -- that two gateways leasing at once each see the other's leases (READ COMMITTED: the UPDATE's
 -- snapshot is taken after the lock). A campaign with a daily cap (campaigns.daily_cap) gives
--- at most its cap less what it sent today (campaign_days) and what it has leased now.
+-- at most its cap less what it sent today (campaign_daily_sent) and what it has leased now.
 DROP FUNCTION IF EXISTS loa_lease(text, text, int, int, bigint[], text, time, time, boolean);
 CREATE OR REPLACE FUNCTION loa_lease(p_gateway text, p_owner text, p_n int, p_lease_s int, p_campaigns bigint[],
                           p_tz text, p_ws time, p_we time, p_in_doubt boolean,
@@ -78,7 +78,7 @@ BEGIN
         SELECT * FROM (
         SELECT k.id, CASE WHEN k.daily_cap IS NULL THEN p_n
                           ELSE least(p_n, greatest(0, k.daily_cap
-                                 - COALESCE((SELECT d.sent FROM campaign_days d WHERE d.campaign_id = k.id
+                                 - COALESCE((SELECT d.sent FROM campaign_daily_sent d WHERE d.campaign_id = k.id
                                                AND d.day = (loa_now() AT TIME ZONE p_tz)::date), 0)
                                  - (SELECT count(*) FROM messages l
                                      WHERE l.campaign_id = k.id AND l.state = 'leased'))) END AS room,
@@ -187,7 +187,7 @@ END $$;
 -- (its campaign stopped running while it waited in the dispatcher's queue): its attempt is given
 -- back, and it is cancelled or expired instead when its campaign was cancelled or has ended. Accepted, delivered and in_doubt messages count
 -- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ), and
--- against their campaign's daily cap when it has one (campaign_days, 018_daily_cap.sql).
+-- against their campaign's daily cap when it has one (campaign_daily_sent, 018_daily_cap.sql).
 CREATE OR REPLACE FUNCTION loa_flush(p_gateway text, p_tz text, p_sms text, p_zalo text,
                           p_cid bigint[], p_id bigint[], p_state text[], p_reason text[],
                           p_gwid text[], p_parts int[], p_cost int[], p_delay int[], p_flags int[])
@@ -274,7 +274,7 @@ BEGIN
            SET value = (g.value::bigint + EXCLUDED.value::bigint)::text, updated_at = loa_now()
         RETURNING 1
     ), days AS (
-        INSERT INTO campaign_days AS d (campaign_id, day, sent)
+        INSERT INTO campaign_daily_sent AS d (campaign_id, day, sent)
         SELECT s.campaign_id, (loa_now() AT TIME ZONE p_tz)::date, s.n
           FROM (SELECT u.campaign_id, count(*) AS n FROM upd u
                  WHERE u.state IN ('submitted', 'delivered', 'in_doubt') GROUP BY u.campaign_id) s

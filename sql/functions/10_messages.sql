@@ -110,6 +110,14 @@ $$;
 -- citizens whose messages were created, removed, or moved in or out of delivered.
 CREATE OR REPLACE FUNCTION loa_tally(p_old messages[], p_new messages[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    -- What the statement can change, so that the statements of the dispatcher (leases and
+    -- results by the thousand a second, none of them delivered) skip what they cannot touch.
+    pairs boolean := cardinality(p_old) = 0 OR cardinality(p_new) = 0;
+    delivered boolean := EXISTS (SELECT 1 FROM unnest(p_old) WHERE state = 'delivered')
+                         OR EXISTS (SELECT 1 FROM unnest(p_new) WHERE state = 'delivered');
+    reported boolean := EXISTS (SELECT 1 FROM unnest(p_old) WHERE submitted_at IS NOT NULL)
+                        OR EXISTS (SELECT 1 FROM unnest(p_new) WHERE submitted_at IS NOT NULL);
 BEGIN
     INSERT INTO gateway_queue AS q (gateway, state, n)
     SELECT gateway, state, sum(s)
@@ -119,6 +127,7 @@ BEGIN
      GROUP BY 1, 2 HAVING sum(s) <> 0 ORDER BY 1, 2
     ON CONFLICT (gateway, state) DO UPDATE SET n = q.n + EXCLUDED.n;
 
+    IF reported THEN
     INSERT INTO campaign_days AS k (campaign_id, at, n, sent, delivered, failed)
     SELECT campaign_id, date_bin('15 minutes', at, timestamptz '2000-01-01 00:00+00'), sum(s),
            coalesce(sum(s) FILTER (WHERE state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')), 0),
@@ -135,10 +144,13 @@ BEGIN
     ON CONFLICT (campaign_id, at) DO UPDATE
        SET n = k.n + EXCLUDED.n, sent = k.sent + EXCLUDED.sent, delivered = k.delivered + EXCLUDED.delivered,
            failed = k.failed + EXCLUDED.failed;
+    END IF;
 
-    WITH d AS (SELECT -1 AS s, campaign_id, citizen_id, state FROM unnest(p_old)
-               UNION ALL SELECT 1, campaign_id, citizen_id, state FROM unnest(p_new)),
-    p AS (SELECT campaign_id, citizen_id, sum(s) AS any_d,
+    -- An update moves no message from one citizen to another: only its deliveries count here.
+    IF pairs OR delivered THEN
+    WITH d AS (SELECT -1 AS s, campaign_id, citizen_id, state FROM unnest(p_old) WHERE pairs OR state = 'delivered'
+               UNION ALL SELECT 1, campaign_id, citizen_id, state FROM unnest(p_new) WHERE pairs OR state = 'delivered'),
+    p AS (SELECT campaign_id, citizen_id, CASE WHEN pairs THEN sum(s) ELSE 0 END AS any_d,
                  coalesce(sum(s) FILTER (WHERE state = 'delivered'), 0) AS del_d
             FROM d GROUP BY 1, 2
           HAVING sum(s) <> 0 OR sum(s) FILTER (WHERE state = 'delivered') <> 0),
@@ -154,7 +166,11 @@ BEGIN
      GROUP BY 1, 2, 3 HAVING sum(ch.t) <> 0 OR sum(ch.r) <> 0 ORDER BY 1, 2, 3
     ON CONFLICT (campaign_id, commune_code, group_code) DO UPDATE
        SET targeted = k.targeted + EXCLUDED.targeted, reached = k.reached + EXCLUDED.reached;
+    END IF;
 
+    IF NOT delivered THEN
+        RETURN;
+    END IF;
     WITH d AS (SELECT -1 AS s, campaign_id, citizen_id, coalesce(final_at, submitted_at) AS at FROM unnest(p_old)
                 WHERE state = 'delivered' AND coalesce(final_at, submitted_at) IS NOT NULL
                UNION ALL SELECT 1, campaign_id, citizen_id, coalesce(final_at, submitted_at) FROM unnest(p_new)

@@ -281,9 +281,9 @@ static long long segment_size(PGconn *db, const char *segment, char *err, size_t
     int64_t sid;
     if (segment_load(db, segment, 0, &f, &sid, err, errlen) < 0)
         return -1;
-    char *sql = NULL;
+    char *sql = filter_count_sql(&f);
     long long n = -1;
-    if (asprintf(&sql, "SELECT count(*) FROM citizens c WHERE %s", f.where) < 0) {
+    if (!sql) {
         snprintf(err, errlen, "out of memory");
         filter_sql_free(&f);
         return -1;

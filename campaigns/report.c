@@ -315,7 +315,9 @@ static void write_summary(lxw_workbook *wb, const struct totals *t, const struct
 static int write_xlsx(const struct report_opts *o, const PGresult *const *res, const struct totals *t,
                       char *err, size_t errlen)
 {
-    lxw_workbook *wb = workbook_new(o->out);
+    /* libxlsxwriter's own temporary files go where ours do. */
+    lxw_workbook_options opt = {.tmpdir = (char *)report_tmpdir()};
+    lxw_workbook *wb = workbook_new_opt(o->out, &opt);
     if (!wb) {
         snprintf(err, errlen, "cannot create %s", o->out);
         return -1;
@@ -368,6 +370,12 @@ static void sum_totals(const PGresult *d, const PGresult *cm, struct totals *t)
         if (strtoll(PQgetvalue(cm, i, 5), NULL, 10) > 0)
             t->active_communes++;
     }
+}
+
+const char *report_tmpdir(void)
+{
+    const char *d = getenv("TMPDIR");
+    return d && d[0] ? d : "/tmp";
 }
 
 int report_tables_write(const struct report_opts *o, const PGresult *const *res,

@@ -55,6 +55,9 @@ extern const char *const report_sql[REPORT_NTABLES];
 
 /* Writes the report of O from RES (one result of report_sql per table, in order) and sets SUM.
  * 0, or -1 with ERR. */
+/* Where temporary files go: $TMPDIR when set, else /tmp. */
+const char *report_tmpdir(void);
+
 int report_tables_write(const struct report_opts *o, const PGresult *const *res,
                         struct report_summary *sum, char *err, size_t errlen);
 

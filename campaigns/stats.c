@@ -236,26 +236,23 @@ static void show_text(const PGresult *d, const PGresult *chans, const struct cam
 
 /* ---- the breakdown of `show --by` ---- */
 
+/* From the counters (sql/017_dashboard_counters.sql): campaign_reach per commune and group of
+ * the citizens now, campaign_counters per channel, where each message is one citizen's, since a
+ * campaign names each channel at most once. A commune or group whose citizens all moved away
+ * keeps an empty row, which is left out. */
 const char *campaign_breakdown_sql(const char *by)
 {
     if (strcmp(by, "commune") == 0)
-        return "SELECT c.commune_code, coalesce(co.name, ''),"
-               " count(DISTINCT m.citizen_id),"
-               " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
-               " FROM messages_all m JOIN citizens c ON c.id = m.citizen_id"
-               " LEFT JOIN communes co ON co.code = c.commune_code"
-               " WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 3 DESC, 1";
+        return "SELECT r.commune_code, coalesce(co.name, ''), sum(r.targeted), sum(r.reached)"
+               " FROM campaign_reach r LEFT JOIN communes co ON co.code = r.commune_code"
+               " WHERE r.campaign_id = $1::bigint GROUP BY 1, 2 HAVING sum(r.targeted) > 0 ORDER BY 3 DESC, 1";
     if (strcmp(by, "group") == 0)
-        return "SELECT coalesce(c.group_code, ''), coalesce(g.label_vi, ''),"
-               " count(DISTINCT m.citizen_id),"
-               " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
-               " FROM messages_all m JOIN citizens c ON c.id = m.citizen_id"
-               " LEFT JOIN target_groups g ON g.code = c.group_code"
-               " WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 3 DESC, 1";
+        return "SELECT r.group_code, coalesce(g.label_vi, ''), sum(r.targeted), sum(r.reached)"
+               " FROM campaign_reach r LEFT JOIN target_groups g ON g.code = r.group_code"
+               " WHERE r.campaign_id = $1::bigint GROUP BY 1, 2 HAVING sum(r.targeted) > 0 ORDER BY 3 DESC, 1";
     if (strcmp(by, "channel") == 0)
-        return "SELECT m.channel, m.channel, count(DISTINCT m.citizen_id),"
-               " count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
-               " FROM messages_all m WHERE m.campaign_id = $1::bigint GROUP BY 1, 2 ORDER BY 1";
+        return "SELECT channel, channel, sum(n), coalesce(sum(n) FILTER (WHERE state = 'delivered'), 0)"
+               " FROM campaign_counters WHERE campaign_id = $1::bigint GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1";
     return NULL;
 }
 

@@ -113,8 +113,8 @@ void campaign_show_json(const PGresult *d, const PGresult *chans, const struct c
  * the caller owns it. */
 struct cJSON *campaign_list_entry_json(const PGresult *camps, int i, const struct campaign_stats *s);
 /* `show --by BY` (commune, group, channel; NULL for anything else): $1 the campaign id; rows of
- * code, name, citizens targeted, citizens reached (a delivered message). It reads the
- * campaign's messages joined to citizens: a report, not a counter. */
+ * code, name, citizens targeted, citizens reached (a delivered message), from the counters
+ * that the triggers keep (campaign_reach, campaign_counters). */
 const char *campaign_breakdown_sql(const char *by);
 /* Fills O (empty) with {"id","name","by","rows":[{code,name,targeted,reached,reach_pct}]}. */
 void campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, const char *by,

@@ -22,10 +22,13 @@ const char GATEWAY_STATUS_SQL[] =
     " COALESCE((SELECT CASE WHEN s.value ~ '^[0-9]{1,18}$' THEN s.value::bigint END"
     "             FROM gateway_state s WHERE s.gateway = g.name"
     "              AND s.key = 'quota:' || to_char(loa_now() AT TIME ZONE $2, 'YYYY-MM-DD')), 0),"
-    " (SELECT count(*) FROM messages m WHERE m.gateway = g.name AND m.state = 'leased'),"
-    " (SELECT count(*) FROM messages m WHERE m.gateway = g.name AND m.state IN ('pending', 'retry_wait')),"
+    /* In flight and waiting from gateway_queue, which the messages' triggers keep: counting
+     * a million waiting rows took a second and a half while they were being sent. */
+    " COALESCE((SELECT sum(q.n) FROM gateway_queue q WHERE q.gateway = g.name AND q.state = 'leased'), 0),"
+    " COALESCE((SELECT sum(q.n) FROM gateway_queue q WHERE q.gateway = g.name"
+    "            AND q.state IN ('pending', 'retry_wait')), 0),"
     /* The daemon sending through it: a lease renewed within its time to live (OWNER_TTL_S in
-     * engine/dispatch_owner.c), else nobody. */
+     * engine/dispatch_owner.c), else nobody. Real time, not the test clock, like the lease. */
     " COALESCE((SELECT s.value FROM gateway_state s WHERE s.gateway = g.name AND s.key = 'owner'"
     "            AND s.updated_at > now() - interval '5 seconds'), '')"
     " FROM unnest($1::text[]) WITH ORDINALITY AS g(name, i)"

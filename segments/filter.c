@@ -646,6 +646,16 @@ static void fc_release(struct fc *f)
     free(f->params);
 }
 
+char *filter_count_sql(const struct filter_sql *f)
+{
+    char *sql = NULL;
+    if (strcmp(f->where, "true") == 0 && f->nparams == 0)
+        return strdup("SELECT coalesce(sum(n), 0)::bigint FROM citizen_counts");
+    if (asprintf(&sql, "SELECT count(*) FROM citizens c WHERE %s", f->where) < 0)
+        return NULL;
+    return sql;
+}
+
 int filter_compile(const char *json, int param_base, struct filter_sql *out, char *err,
                    size_t errlen)
 {

@@ -37,6 +37,10 @@ struct filter_sql {
 int filter_compile(const char *json, int param_base, struct filter_sql *out, char *err,
                    size_t errlen);
 void filter_sql_free(struct filter_sql *f);
+/* "SELECT count(*) …" of the citizens F selects (its parameters are F's), malloc'd, or NULL
+ * when out of memory. A filter of every citizen reads the counts on file (citizen_counts, kept
+ * by a trigger) instead of counting a million rows. */
+char *filter_count_sql(const struct filter_sql *f);
 
 /* Loads segment NAME's filter from the database and compiles it. */
 int segment_load(PGconn *db, const char *name, int param_base, struct filter_sql *out,

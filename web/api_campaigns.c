@@ -122,13 +122,11 @@ void api_campaign_show(struct api_call *c)
 /* ---- breakdowns: ?by=commune|group|channel (citizens targeted and reached, as
  * `campaign show --by`) or day (messages sent and delivered per local day) ---- */
 
+/* From campaign_days (quarters of an hour in UTC, so a local day is exact in the policy time
+ * zone): the messages that reached a gateway, by the local day of their outcome. */
 #define DAY_SQL                                                                               \
-    "SELECT to_char(coalesce(m.final_at, m.submitted_at) AT TIME ZONE $2::text, 'YYYY-MM-DD'),"   \
-    " count(*) FILTER (WHERE m.state IN ('submitted','delivered','undelivered','in_doubt')),"  \
-    " count(*) FILTER (WHERE m.state = 'delivered'),"                                          \
-    " count(*) FILTER (WHERE m.state IN ('failed','undelivered'))"                             \
-    " FROM messages m WHERE m.campaign_id = $1::bigint AND m.submitted_at IS NOT NULL"         \
-    " GROUP BY 1 ORDER BY 1"
+    "SELECT to_char(at AT TIME ZONE $2::text, 'YYYY-MM-DD'), sum(sent), sum(delivered), sum(failed)" \
+    " FROM campaign_days WHERE campaign_id = $1::bigint GROUP BY 1 HAVING sum(n) > 0 ORDER BY 1"
 
 static void breakdown_days(struct api_call *c, const PGresult *r)
 {

@@ -17,13 +17,20 @@ static void add_opt(cJSON *o, const char *key, const PGresult *r, int i, int col
         cJSON_AddStringToObject(o, key, PQgetvalue(r, i, col));
 }
 
-static void segments_listed(struct api_call *c, const PGresult *r)
+/* {"KEY": [ROW_JSON(r, i) for every row]}: the answer of a plain list. */
+static void rows_listed(struct api_call *c, const PGresult *r, const char *key,
+                        cJSON *(*row_json)(const PGresult *, int))
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *a = cJSON_AddArrayToObject(o, "segments");
+    cJSON *a = cJSON_AddArrayToObject(o, key);
     for (int i = 0; i < PQntuples(r); i++)
-        cJSON_AddItemToArray(a, segment_row_json(r, i));
+        cJSON_AddItemToArray(a, row_json(r, i));
     api_reply(c, 200, o);
+}
+
+static void segments_listed(struct api_call *c, const PGresult *r)
+{
+    rows_listed(c, r, "segments", segment_row_json);
 }
 
 void api_segments_list(struct api_call *c)
@@ -58,8 +65,8 @@ void api_count_filter(struct api_call *c, const char *filter, api_step next)
         api_error(c, 409, "the segment's filter no longer compiles: %s", err);
         return;
     }
-    char *sql = NULL;
-    if (asprintf(&sql, "SELECT count(*) FROM citizens c WHERE %s", f.where) < 0)
+    char *sql = filter_count_sql(&f);
+    if (!sql)
         abort();
     api_query(c, sql, f.nparams, (const char *const *)f.params, next);
     free(sql);
@@ -102,12 +109,7 @@ void api_templates_list(struct api_call *c)
 
 static void users_listed(struct api_call *c, const PGresult *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *a = cJSON_AddArrayToObject(o, "users");
-    for (int i = 0; i < PQntuples(r); i++) {
-        cJSON_AddItemToArray(a, users_row_json(r, i));
-    }
-    api_reply(c, 200, o);
+    rows_listed(c, r, "users", users_row_json);
 }
 
 void api_users_list(struct api_call *c)

@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* $1 campaign, $2 days. */
+/* $1 campaign, $2 days. The citizens whose participation changed that way are few beside the
+ * campaign's messages: their messages are looked up, rather than every delivered message of the
+ * campaign grouped first. */
 static const char CONVERSIONS_SQL[] =
-    "WITH reached AS (SELECT m.citizen_id, m.channel, min(coalesce(m.final_at, m.submitted_at)) AS at"
-    "   FROM messages m WHERE m.campaign_id = $1::bigint AND m.state = 'delivered' GROUP BY 1, 2),"
+    "WITH joined AS (SELECT DISTINCT citizen_id FROM participation_changes"
+    "   WHERE old_value IN ('none','stopped') AND new_value IN ('voluntary','compulsory')),"
+    " reached AS (SELECT m.citizen_id, m.channel, min(coalesce(m.final_at, m.submitted_at)) AS at"
+    "   FROM joined j JOIN messages m ON m.campaign_id = $1::bigint AND m.citizen_id = j.citizen_id"
+    "   WHERE m.state = 'delivered' GROUP BY 1, 2),"
     " conv AS (SELECT DISTINCT ON (r.citizen_id) r.citizen_id, r.channel FROM reached r"
     "   JOIN participation_changes p ON p.citizen_id = r.citizen_id"
     "    AND p.changed_at >= r.at AND p.changed_at < r.at + $2::int * interval '1 day'"

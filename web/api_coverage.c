@@ -12,16 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* $1 year, $2 topic, $3 time zone. */
+/* $1 year, $2 topic, $3 time zone. From the counters (sql/017_dashboard_counters.sql):
+ * coverage_counts holds the citizens reached in the year whatever the time zone, per commune and
+ * group; to them are added the citizens whose only deliveries of the year in $3 are near a new
+ * year (coverage_edge), counted once each. */
 #define REACHED_CTE                                                                           \
-    "WITH reached AS (SELECT c.commune_code, coalesce(c.group_code, '') AS grp,"              \
-    "   count(DISTINCT m.citizen_id) AS n"                                                     \
-    "   FROM messages m JOIN campaigns ca ON ca.id = m.campaign_id AND ca.topic = $2"          \
-    "   JOIN citizens c ON c.id = m.citizen_id"                                                \
-    "   WHERE m.state = 'delivered'"                                                           \
-    "     AND coalesce(m.final_at, m.submitted_at) >= make_date($1::int, 1, 1)::timestamp AT TIME ZONE $3::text" \
-    "     AND coalesce(m.final_at, m.submitted_at) < make_date($1::int + 1, 1, 1)::timestamp AT TIME ZONE $3::text" \
-    "   GROUP BY 1, 2)"
+    "WITH reached AS (SELECT commune_code, group_code AS grp, sum(n) AS n FROM ("             \
+    "   SELECT commune_code, group_code, n FROM coverage_counts"                               \
+    "    WHERE topic = $2 AND year = $1::int AND n > 0"                                        \
+    "   UNION ALL SELECT c.commune_code, coalesce(c.group_code, ''), count(DISTINCT e.citizen_id)" \
+    "   FROM coverage_edge e JOIN citizens c ON c.id = e.citizen_id"                           \
+    "   WHERE e.topic = $2 AND e.n > 0"                                                        \
+    "     AND e.at >= make_date($1::int, 1, 1)::timestamp AT TIME ZONE $3::text"               \
+    "     AND e.at < make_date($1::int + 1, 1, 1)::timestamp AT TIME ZONE $3::text"            \
+    "     AND NOT EXISTS (SELECT 1 FROM coverage_reach r WHERE r.topic = $2 AND r.year = $1::int" \
+    "                      AND r.citizen_id = e.citizen_id AND r.n > 0)"                       \
+    "   GROUP BY 1, 2) x GROUP BY 1, 2)"
 
 static const char COMMUNES_SQL[] =
     REACHED_CTE ","
@@ -38,7 +44,7 @@ static const char COMMUNES_SQL[] =
 
 static const char GROUPS_SQL[] =
     REACHED_CTE ","
-    " onfile AS (SELECT coalesce(group_code, '') AS grp, count(*) AS n FROM citizens GROUP BY 1),"
+    " onfile AS (SELECT group_code AS grp, sum(n) AS n FROM citizen_counts GROUP BY 1 HAVING sum(n) > 0),"
     " per AS (SELECT grp, sum(n) AS n FROM reached GROUP BY 1)"
     " SELECT onfile.grp, coalesce(g.label_vi, ''), onfile.n, coalesce(per.n, 0),"
     "   round(100.0 * coalesce(per.n, 0) / onfile.n, 2)"

@@ -1,7 +1,7 @@
 /* /api/v1/report?year=YYYY (or from=DATE&to=DATE)[&target=PCT]: the XLSX of `loa report`, from
  * the same statements and the same writer (campaigns/report.h), for the dashboard's button.
- * libxlsxwriter writes files only, so the workbook goes through a private temporary file that
- * is removed before the answer leaves. */
+ * libxlsxwriter writes files only, so the workbook goes through a private temporary file in
+ * $TMPDIR that is removed before the answer leaves. */
 #include "web/api.h"
 #include "campaigns/report.h"
 #include "core/config.h"
@@ -18,51 +18,82 @@ struct report {
     double target;
 };
 
-static void send_file(struct api_call *c, const char *path)
+/* The workbook, written on libuv's thread pool: a year of a province's report takes long
+ * enough that the event loop, which serves every other request and the webhooks, must not wait
+ * for it. The worker reads only the call's kept results and writes only JOB. */
+struct report_job {
+    uv_work_t work;
+    struct api_call *c;
+    char path[4096];
+    char err[600];
+    char *buf;
+    long len;               /* -1: failed, ERR says why */
+};
+
+static void report_work(uv_work_t *w)
 {
+    struct report_job *j = w->data;
+    const struct report *rp = j->c->data;
+    struct report_opts o = {.from = rp->from, .to = rp->to, .format = "xlsx", .out = j->path, .target = rp->target};
+    struct report_summary sum;
+    j->len = -1;
+    if (report_tables_write(&o, (const PGresult *const *)j->c->keep, &sum, j->err, sizeof j->err) == 0) {
+        FILE *f = fopen(j->path, "rb");
+        long n = -1;
+        if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+            (j->buf = malloc((size_t)n + 1)) && fread(j->buf, 1, (size_t)n, f) == (size_t)n)
+            j->len = n;
+        else
+            snprintf(j->err, sizeof j->err, "cannot read the report back");
+        if (f)
+            fclose(f);
+    }
+    unlink(j->path);
+}
+
+static void report_written(uv_work_t *w, int status)
+{
+    struct report_job *j = w->data;
+    struct api_call *c = j->c;
     const struct report *rp = c->data;
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n = -1;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-            n = -1;
+    if (status < 0) {
+        unlink(j->path);
+        api_error(c, 503, "the report was not written: %s", uv_strerror(status));
+    } else if (j->len < 0) {
+        api_error(c, 500, "%s", j->err);
+    } else {
+        char disp[128];
+        snprintf(disp, sizeof disp, "attachment; filename=\"bao-cao-%s-%s.xlsx\"", rp->from, rp->to);
+        http_reply_header(c->req, "Content-Disposition", disp);
+        api_reply_raw(c, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", j->buf,
+                      (size_t)j->len);
     }
-    if (f)
-        fclose(f);
-    unlink(path);
-    if (n < 0) {
-        free(buf);
-        api_error(c, 500, "cannot read the report back");
-        return;
-    }
-    char disp[128];
-    snprintf(disp, sizeof disp, "attachment; filename=\"bao-cao-%s-%s.xlsx\"", rp->from, rp->to);
-    http_reply_header(c->req, "Content-Disposition", disp);
-    api_reply_raw(c, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf, (size_t)n);
-    free(buf);
+    free(j->buf);
+    free(j);
 }
 
 static void write_report(struct api_call *c)
 {
-    const struct report *rp = c->data;
-    char path[] = "/tmp/loa-report-XXXXXX";
-    int fd = mkstemp(path);
+    struct report_job *j = calloc(1, sizeof *j);
+    if (!j)
+        abort();
+    j->c = c;
+    j->work.data = j;
+    /* In $TMPDIR: under systemd (PrivateTmp=true) or anywhere /tmp is not the place. */
+    snprintf(j->path, sizeof j->path, "%s/loa-report-XXXXXX", report_tmpdir());
+    int fd = mkstemp(j->path);
     if (fd < 0) {
-        api_error(c, 500, "cannot create a temporary file: %m");
+        api_error(c, 500, "cannot create a temporary file in %s: %m", report_tmpdir());
+        free(j);
         return;
     }
     close(fd);
-    char err[600];
-    struct report_opts o = {.from = rp->from, .to = rp->to, .format = "xlsx", .out = path, .target = rp->target};
-    struct report_summary sum;
-    if (report_tables_write(&o, (const PGresult *const *)c->keep, &sum, err, sizeof err) < 0) {
-        unlink(path);
-        api_error(c, 500, "%s", err);
-        return;
+    int rc = uv_queue_work(c->w->loop, &j->work, report_work, report_written);
+    if (rc < 0) {
+        unlink(j->path);
+        api_error(c, 503, "the report was not written: %s", uv_strerror(rc));
+        free(j);
     }
-    send_file(c, path);
 }
 
 /* One table after the other, each kept in c->keep[table]. */

@@ -366,6 +366,29 @@ def test_api_report_is_the_xlsx_of_loa_report(loa, psql, users, api):
     assert api.call("GET", "report?from=2026-05-01&to=2026-04-01", token=users["supervisor"])[0] == 400
 
 
+@pytest.fixture
+def report_tmpdir(loa, monkeypatch):
+    """The daemon's $TMPDIR: a folder of the test's own (systemd gives the service a private
+    /tmp; the report must go where TMPDIR says)."""
+    d = loa.dir / "tmp"
+    d.mkdir()
+    monkeypatch.setenv("TMPDIR", str(d))
+    return d
+
+
+def test_api_report_is_written_in_tmpdir_and_removed(report_tmpdir, loa, psql, users, daemon):
+    world(psql, loa)
+    api = Api(daemon)
+    status, body, _ = api.call("GET", "report?year=2026", token=users["supervisor"], raw=True)
+    assert status == 200 and zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert list(report_tmpdir.iterdir()) == [], "nothing is left behind"
+    # Where $TMPDIR says, not /tmp: without the folder there is no report.
+    report_tmpdir.rmdir()
+    status, err = api.call("GET", "report?year=2026", token=users["supervisor"])
+    assert status == 500 and str(report_tmpdir) in err["error"], err
+    assert daemon.get("/healthz")[0] == 200
+
+
 def test_dashboard_is_served_from_the_binary(loa, daemon):
     status, body = daemon.get("/")
     assert status == 200 and "<html" in body.lower() or "<!doctype html" in body.lower()

@@ -60,7 +60,8 @@ $$;
 --                non-fallback message (campaign show's outcomes add up to targeted), and a
 --                cancelled SMS beside a delivered ZNS would count them twice.
 --   'too_late'   the next step is already on its way: only the receipt is recorded.
--- A receipt also records that the citizen has Zalo.
+-- A receipt also records that the citizen has Zalo. A second receipt for a message that has
+-- one already returns 'duplicate' and changes nothing.
 CREATE OR REPLACE FUNCTION zalo_receipt_apply(p_gateway text, p_campaign bigint, p_message bigint,
                                    p_msg_id text, p_raw text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -75,6 +76,15 @@ BEGIN
         SELECT * INTO m FROM messages
          WHERE gateway = p_gateway AND gateway_msg_id = p_msg_id AND channel = 'zalo'
          ORDER BY created_at DESC LIMIT 1 FOR UPDATE;
+    END IF;
+    -- A ZNS has one receipt: another for the same message is Zalo retrying a webhook it got no
+    -- 200 for in time (the daemon answers 503 when the database is slow, and the first write
+    -- still completes). It is recognised here, after the row lock, so two deliveries of one
+    -- receipt racing each other record it once.
+    IF m.id IS NOT NULL AND EXISTS (SELECT 1 FROM delivery_events e
+                                     WHERE e.campaign_id = m.campaign_id AND e.message_id = m.id
+                                       AND e.kind = 'zns_receipt') THEN
+        RETURN 'duplicate';
     END IF;
     IF m.id IS NOT NULL THEN
         UPDATE citizens SET has_zalo = true, updated_at = loa_now()

@@ -208,6 +208,14 @@ def test_zalo_no_receipt_falls_back_to_sms_and_late_receipt_changes_nothing(loa,
     assert psql("SELECT state, count(*) FROM messages GROUP BY 1 ORDER BY 1") == before
     assert psql("SELECT count(*) FROM delivery_events WHERE message_id = :'m' AND kind = 'zns_receipt'",
                 m=mid)[0][0] == "1"
+    # Zalo retrying the same receipt (it got no 200 in time): answered 200, recorded once.
+    r = zalo_double.control(webhook={"event_name": "user_received_message",
+                                     "message": {"msg_id": "late-1", "tracking_id": f"{cid}.{mid}"}})
+    assert r["status"] == 200
+    assert psql("SELECT count(*) FROM delivery_events WHERE message_id = :'m' AND kind = 'zns_receipt'",
+                m=mid)[0][0] == "1"
+    assert psql("SELECT state, count(*) FROM messages GROUP BY 1 ORDER BY 1") == before
+    assert "result=duplicate" in daemon.log()
 
 
 def test_zalo_zns_is_charged_only_when_delivered(loa, zalo_double, esms_double, daemon, psql):

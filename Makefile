@@ -118,13 +118,17 @@ build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libloa.a
 units: $(UNIT_REL) $(UNIT_ASAN)
 fuzzers: $(FUZZ_BINS)
 
+# The builds a target needs run in parallel, one job per core (a fresh clone builds three
+# variants of every file and two of every unit test); the tests themselves start after them.
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory -j$(JOBS) test-run
 test-run: build/loa build/loa-asan build/tests/sink units fuzzers
 	@tests/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory demo-run
+	@$(MAKE) --no-print-directory -j$(JOBS) demo-run
 demo-run: build/loa build/tests/sink
 	@tests/demo.sh
 

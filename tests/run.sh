@@ -9,8 +9,9 @@
 #
 # Environment: FUZZ_SECONDS (6 per fuzzer), UNIT_TIMEOUT (300 s per unit binary),
 # LOA_IT_ASAN (1: also run the integration tests with build/loa-asan; 0: skip that pass),
-# PYTEST_ARGS (extra arguments for pytest, e.g. "-k kannel -x"), LOA_IT_WORKERS (pytest-xdist
-# workers per integration pass, 3 by default; 1: one process each).
+# PYTEST_ARGS (extra arguments for pytest, e.g. "-k kannel -x"), LOA_IT_ASAN_WORKERS (5: the
+# sanitized pass's workers), LOA_IT_WORKERS (pytest-xdist
+# workers of the plain pass, 3 by default; 1: one process each).
 set -u
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -19,6 +20,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-6}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 LOA_IT_ASAN=${LOA_IT_ASAN:-1}
 LOA_IT_WORKERS=${LOA_IT_WORKERS:-3}
+LOA_IT_ASAN_WORKERS=${LOA_IT_ASAN_WORKERS:-5}
 
 # tests/pg.sh from /: as root it runs PostgreSQL's tools as the user `loa`, who may not be
 # able to enter the checkout (under /root, say).
@@ -169,23 +171,36 @@ for kind in rel asan; do
 done
 
 # --------------------------------------------------------------------------------------------
-stage "fuzzers: ${FUZZ_SECONDS}s each"
+stage "fuzzers: ${FUZZ_SECONDS}s each, two at a time"
 t=$(date +%s)
 n=0
 mkdir -p build/fuzz/artifacts
-for bin in build/fuzz/bin/*; do
-  [ -f "$bin" ] && [ -x "$bin" ] || continue
-  name=$(basename "$bin")
-  n=$((n + 1))
+# fuzz_run NAME BIN: one fuzzer, its exit status written to $WORK/fuzz-NAME.rc.
+fuzz_run() {
+  local name=$1 bin=$2 corpus="$WORK/corpus-$1"
   # libFuzzer adds what it finds to its first corpus directory: give it a copy, so the
   # repository stays clean.
-  corpus="$WORK/corpus-$name"
   mkdir -p "$corpus"
   if [ -d "tests/fuzz/corpus/$name" ]; then cp -R "tests/fuzz/corpus/$name/." "$corpus/"; fi
-  log="$WORK/fuzz-$name.log"
   timeout -k 10 $((FUZZ_SECONDS + 120)) "$bin" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
-    -timeout=20 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$name-" "$corpus" >"$log" 2>&1
-  rc=$?
+    -timeout=20 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$name-" "$corpus" \
+    >"$WORK/fuzz-$name.log" 2>&1
+  echo $? >"$WORK/fuzz-$name.rc"
+}
+# Each fuzzer is one process on one core: two run side by side, in half the time.
+fuzzers=()
+for bin in build/fuzz/bin/*; do
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
+  fuzzers+=("$bin")
+  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
+  fuzz_run "$(basename "$bin")" "$bin" &
+done
+wait
+for bin in "${fuzzers[@]}"; do
+  name=$(basename "$bin")
+  n=$((n + 1))
+  log="$WORK/fuzz-$name.log"
+  rc=$(cat "$WORK/fuzz-$name.rc" 2>/dev/null || echo 125)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   if [ "$rc" -eq 0 ]; then
     pass "$name"
@@ -219,13 +234,17 @@ pytest_start() {
   # headless Chromium beside two daemons would cost more than the sanitizer finds there.
   local browser=1
   local -a only=()
-  if [ "$label" = asan ]; then browser=0; only=(-m "not volume"); fi
+  if [ "$label" = asan ]; then browser=0; only=(-m "not volume and not plain_only"); fi
   # Several workers per pass (pytest-xdist), each with its own cluster, Kannel and ports, one
   # test file at a time: the tests mostly wait on the daemon's rates, on Kannel and on the
   # doubles, so two cores carry more than one worker each.
+  # The sanitized pass has more workers: its tests cost more CPU, and the two passes should end
+  # together.
   local -a workers=()
-  if [ "$LOA_IT_WORKERS" -gt 1 ] && "$PY" -c 'import xdist' 2>/dev/null; then
-    workers=(-n "$LOA_IT_WORKERS" --dist loadfile)
+  local nw=$LOA_IT_WORKERS
+  [ "$label" = asan ] && nw=$LOA_IT_ASAN_WORKERS
+  if [ "$nw" -gt 1 ] && "$PY" -c 'import xdist' 2>/dev/null; then
+    workers=(-n "$nw" --dist load)
   fi
   LOA_BROWSER=$browser LOA_BIN=$bin "$PY" -m pytest -q --tb=short -p no:cacheprovider --junitxml="$WORK/pytest-$label.xml" \
     --durations=8 "${workers[@]}" "${only[@]}" "${extra[@]}" tests/integration >"$WORK/pytest-$label.out" 2>&1 &

@@ -114,6 +114,10 @@ def pytest_configure(config):
     # again at volume (thousands of rows, processes or messages), which under ASan costs minutes
     # and finds nothing the smaller tests of the same paths do not.
     config.addinivalue_line("markers", "volume: the same code paths at volume; plain pass only")
+    # Also left out of it: tests whose time goes into waiting on the clock, the gateways or many
+    # short processes (kill loops, takeovers, the help of every command, hundreds of replies),
+    # whose C paths the sanitized pass runs in the smaller tests beside them.
+    config.addinivalue_line("markers", "plain_only: paths the sanitized pass covers in other tests; plain pass only")
 
 
 def _interrupt(signum, frame):
@@ -317,7 +321,10 @@ def pg():
         yield url
     finally:
         subprocess.run([str(PG_SH), "discard", str(d)], capture_output=True, timeout=120, cwd="/")
-        shutil.rmtree(d, ignore_errors=True)
+        # Hundreds of test databases: removed in the background, so that the worker's last test
+        # does not wait for it.
+        subprocess.Popen(["rm", "-rf", str(d)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def _migrate(url, workdir):

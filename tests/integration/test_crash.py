@@ -8,12 +8,15 @@ import os
 import random
 import time
 
+import pytest
+
 from conftest import show, wait_for
 from test_campaign_kannel import OUTCOME_KEYS, seed
 
 KILLS = int(os.environ.get("LOA_SOAK_KILLS", "5"))
 
 
+@pytest.mark.plain_only
 def test_daemon_killed_repeatedly_mid_campaign_sends_nobody_twice(loa, kannel, daemon, psql):
     # Enough citizens that sending outlasts every kill at this rate (about a second apart).
     rate = 30

@@ -6,6 +6,8 @@ near a new year, a message removed and messages waiting in a campaign not starte
 
 import json
 
+import pytest
+
 from test_api import Api, users  # noqa: F401  (fixtures)
 from test_zalo import completed, restart, seed
 
@@ -83,6 +85,7 @@ def check_counters(loa, psql, api, token, cid):
     return psql(REACH)
 
 
+@pytest.mark.plain_only
 def test_counters_match_a_recount_through_a_campaign_with_every_outcome(loa, zalo_double, esms_double,
                                                                         users, daemon, psql):  # noqa: F811
     phones = seed(psql, loa, 40)

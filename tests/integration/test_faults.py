@@ -82,6 +82,7 @@ def test_failed_flush_then_sigterm_and_restart_sends_nobody_twice(loa, kannel, d
     assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == 40
 
 
+@pytest.mark.plain_only
 def test_smsbox_stopped_mid_campaign_nobody_failed_nobody_twice(loa, kannel, daemon, psql):
     n = 300
     phones = seed(psql, loa, n)

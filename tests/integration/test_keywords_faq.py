@@ -5,6 +5,8 @@ never opting out a name or a "yes", and storing text that is not UTF-8 instead o
 
 import urllib.parse
 
+import pytest
+
 from conftest import wait_for
 
 
@@ -94,6 +96,7 @@ def intent_of(psql, phone, body):
     return rows[0][0] if rows else None
 
 
+@pytest.mark.plain_only
 def test_daemon_reads_replies_with_the_table_and_never_opts_out_a_name(loa, kannel, daemon, psql):
     phones = seed(psql, 8)
     replies = [("Đúng", "other"), ("Dũng", "other"), ("Huy đây", "other"), ("dung", "other"),

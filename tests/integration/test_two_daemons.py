@@ -9,6 +9,8 @@ import copy
 import signal
 import time
 
+import pytest
+
 from conftest import Daemon, Loa, _tmpdir, free_port, show, wait_for
 from test_campaign_kannel import OUTCOME_KEYS, seed
 
@@ -47,6 +49,7 @@ def busiest(samples, span=5.0):
     return best
 
 
+@pytest.mark.plain_only
 def test_two_daemons_share_one_gateway_rate_and_take_over(loa, kannel, daemon, psql):
     n = 400
     phones = seed(psql, loa, n)

@@ -37,6 +37,22 @@ def holds(d):
     return owned > standby
 
 
+def start_pair(loa, daemon):
+    """The test's configuration taken by the fixture's daemon (restarted) and by a second one on
+    the same database; once one holds the gateway: (the second daemon, the holder, the other)."""
+    daemon.stop()
+    daemon.start()
+    b = second_daemon(loa)
+    b.start()
+    try:
+        wait_for(lambda: holds(daemon) or holds(b), timeout=15, what="a daemon to hold the gateway")
+    except BaseException:
+        b.stop()
+        raise
+    first, second = (daemon, b) if holds(daemon) else (b, daemon)
+    return b, first, second
+
+
 def busiest(samples, span=5.0):
     """The highest rate over any SPAN seconds of (monotonic time, messages received) samples.
     fakesmsc writes its log about once a second, so shorter spans measure its bursts."""
@@ -58,13 +74,8 @@ def test_two_daemons_share_one_gateway_rate_and_take_over(loa, kannel, daemon, p
     loa.set("engine", "settle_seconds", "1")
     # A lease cut by the kill is taken back (in_doubt) after this, not after two minutes.
     loa.set("engine", "lease_seconds", "5")
-    daemon.stop()
-    daemon.start()
-    b = second_daemon(loa)
-    b.start()
+    b, first, second = start_pair(loa, daemon)
     try:
-        wait_for(lambda: holds(daemon) or holds(b), timeout=15, what="a daemon to hold the gateway")
-        first, second = (daemon, b) if holds(daemon) else (b, daemon)
         wait_for(lambda: "event=gateway_standby" in second.log(), timeout=5, what="the other to stand by")
         assert not holds(second)
         status = {g["name"]: g for g in loa.json("gateway", "status")["gateways"]}
@@ -146,13 +157,8 @@ def test_two_daemons_count_one_daily_quota(loa, kannel, daemon, psql):
     seed(psql, loa, 100)
     loa.sections["gateway.kannel"].update(rate="10", concurrency="5", daily_quota=str(quota))
     loa.set("engine", "settle_seconds", "1")
-    daemon.stop()
-    daemon.start()
-    b = second_daemon(loa)
-    b.start()
+    b, first, second = start_pair(loa, daemon)
     try:
-        wait_for(lambda: holds(daemon) or holds(b), timeout=15, what="a daemon to hold the gateway")
-        first, second = (daemon, b) if holds(daemon) else (b, daemon)
         loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:nhac")
         loa.ok("campaign", "start", "c")
         wait_for(lambda: len(kannel.received()) >= quota // 2, timeout=30, what="half the quota sent")

@@ -424,7 +424,7 @@ BEGIN
            AND (t.st IN ('submitted', 'in_doubt') OR (t.st = 'retry_wait' AND t.final = 'delivered'))
          ORDER BY t.cid, t.mid, t.ord
     ), upd AS (
-        UPDATE messages m SET state = a.final, final_at = now(), submitted_at = COALESCE(m.submitted_at, now()),
+        UPDATE messages m SET state = a.final, final_at = loa_now(), submitted_at = COALESCE(m.submitted_at, loa_now()),
                               reason = CASE WHEN a.st = 'retry_wait' THEN NULL ELSE m.reason END
           FROM apply a
          WHERE m.campaign_id = a.cid AND m.id = a.mid

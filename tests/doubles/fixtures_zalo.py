@@ -10,6 +10,7 @@ Both return a ``Double``: ``.url``, ``.control(**settings)``, ``.state()``, ``.l
 
 import json
 import secrets
+import sys
 import time
 import urllib.request
 
@@ -47,7 +48,7 @@ def _start(loa, script, args, logname):
     # then exits at once, and is started again on another port.
     for attempt in range(3):
         port = harness.free_port()
-        bg = harness.Background(["python3", harness.REPO / "tests" / "doubles" / script,
+        bg = harness.Background([sys.executable, harness.REPO / "tests" / "doubles" / script,
                                  "--port", port, *args], loa.dir / logname).start()
         time.sleep(0.2)
         if bg.proc.poll() is None or attempt == 2:

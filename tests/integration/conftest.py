@@ -76,7 +76,7 @@ process with its log in a file), ``harness.REPO``. For example::
     @pytest.fixture
     def zalo_double(loa):
         port = harness.free_port()
-        p = harness.Background(["python3", harness.REPO / "tests/doubles/zalo_double.py",
+        p = harness.Background([sys.executable, harness.REPO / "tests/doubles/zalo_double.py",
                                 "--port", port], loa.dir / "zalo.log").start()
         harness.wait_http(f"http://127.0.0.1:{port}/healthz", proc=p.proc)
         loa.add_gateway("zalo", type="zalo_zns", api_url=f"http://127.0.0.1:{port}", ...)
@@ -190,14 +190,19 @@ def wait_http(url, timeout=20, status=200, proc=None):
 
 
 def wait_for(pred, timeout=60, what="condition"):
-    """Polls PRED every 0.2 s until it returns something true, which is returned; fails the test
-    after TIMEOUT seconds, naming WHAT it waited for."""
+    """Polls PRED until it returns something true, which is returned; fails the test after
+    TIMEOUT seconds, naming WHAT it waited for. The polls come every 0.05 s at first and then
+    less often, up to every 0.5 s: most predicates start a `loa` process, and polling at a fixed
+    0.2 s, hundreds of waits in parallel took a large share of the CPU the daemons under test
+    needed (under ASan a process costs about 0.1 s of CPU)."""
     deadline = time.monotonic() + timeout
+    pause = 0.05
     while time.monotonic() < deadline:
         v = pred()
         if v:
             return v
-        time.sleep(0.2)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.5)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 

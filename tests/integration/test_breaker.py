@@ -103,8 +103,16 @@ def test_http_sms_with_errors_and_timeouts_ends_with_every_message_final_nobody_
     wait_for(lambda: show(loa, "may")["status"] == "completed", timeout=90, what="the campaign to complete")
     # Every report settles its message, also one whose first attempt timed out and whose resend
     # then met a 500 (loa_dlr_reconcile takes it from retry_wait).
-    s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == 40 else None)(show(loa, "may")),
-                 timeout=15, what="every delivery report")
+    try:
+        s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == 40 else None)(show(loa, "may")),
+                     timeout=30, what="every delivery report")
+    except BaseException:
+        # What a slow machine left unsettled, for the failure report.
+        print("not delivered:", psql("SELECT id, state, attempts, reason, gateway_msg_id FROM messages"
+                                     " WHERE state <> 'delivered' ORDER BY id"))
+        print("parked:", psql("SELECT * FROM dlr_parked"))
+        print("callbacks not answered 200:", [c for c in esms_double.state()["callbacks"] if c[0] != 200])
+        raise
     assert s["outcomes"]["failed"] == 0 and s["outcomes"]["in_doubt"] == 0 and s["outcomes"]["pending"] == 0
     st = esms_double.state()
     assert st["faults"]["errors"] > 0 and st["faults"]["timeouts"] > 0, st["faults"]

@@ -9,6 +9,7 @@ import collections
 import json
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -43,24 +44,32 @@ def assert_each_once(kannel, phones, settle=1.0):
 
 
 def test_failed_flush_then_sigterm_and_restart_sends_nobody_twice(loa, kannel, daemon, psql, db_url):
-    phones = seed(psql, loa, 40)
+    phones = seed(psql, loa, 100)
     fast(loa, 20)
     loa.set("database", "query_timeout_ms", "500")
     daemon.stop()
     daemon.start()
     start_campaign(loa)
     wait_for(lambda: sent_count(psql) >= 5, timeout=30, what="some messages sent")
-    # Lock gateway_state against writes for 4 s: every loa_flush (which counts the day's quota
-    # there) waits for it and is cancelled by statement_timeout, with Kannel's answers in hand,
-    # while leasing goes on.
+    # Lock gateway_state against writes until a result write has failed: every loa_flush (which
+    # counts the day's quota there) waits for it and is cancelled by statement_timeout, with
+    # Kannel's answers in hand, while leasing goes on. The lock is held until the stop has
+    # begun, so the stop itself meets a failed write, and then let go so that it can end.
     locker = subprocess.Popen(
-        [str(_pg_bindir() / "psql"), "-X", "-q", "-d", db_url, "-c",
-         "BEGIN; LOCK TABLE gateway_state IN EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [str(_pg_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: "event=flush_failed" in daemon.log(), timeout=15, what="a failed result write")
+        locker.stdin.write("BEGIN;\nLOCK TABLE gateway_state IN EXCLUSIVE MODE;\n\\echo locked\n")
+        locker.stdin.flush()
+        assert locker.stdout.readline().strip() == "locked", locker.stderr.read()
+        wait_for(lambda: "event=flush_failed" in daemon.log(), timeout=30, what="a failed result write")
+        release = threading.Timer(1.0, lambda: (locker.stdin.write("COMMIT;\n"), locker.stdin.close()))
+        release.start()
         assert daemon.stop() == 0
+        release.join()
     finally:
+        if locker.poll() is None and not locker.stdin.closed:
+            locker.stdin.close()
         locker.wait(timeout=30)
     log = daemon.log()
     assert "note=kept_for_retry" in log
@@ -79,7 +88,7 @@ def test_failed_flush_then_sigterm_and_restart_sends_nobody_twice(loa, kannel, d
     got = assert_each_once(kannel, phones)
     assert sorted(got) == sorted(phones), "everyone reached"
     s = show(loa, "c")
-    assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == 40
+    assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == 100
 
 
 @pytest.mark.plain_only

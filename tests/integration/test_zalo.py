@@ -39,8 +39,11 @@ def seed(psql, loa, n, prefix="849140"):
 
 
 def completed(loa, name, timeout=120):
-    return wait_for(lambda: (lambda s: s if s["status"] == "completed" else None)(show(loa, name)),
-                    timeout=timeout, what=f"campaign {name} to complete")
+    """The campaign completed and every report of what it sent is in: a campaign completes when
+    its last send is answered, and the delivery reports follow."""
+    return wait_for(lambda: (lambda s: s if s["status"] == "completed" and s["outcomes"]["submitted"] == 0
+                             else None)(show(loa, name)),
+                    timeout=timeout, what=f"campaign {name} to complete with every report in")
 
 
 def restart(loa, daemon, **engine):

@@ -238,8 +238,8 @@ pytest_start() {
   local browser=1
   local -a only=()
   if [ "$label" = asan ]; then browser=0; only=(-m "not volume and not plain_only"); fi
-  # Several workers per pass (pytest-xdist), each with its own cluster, Kannel and ports, one
-  # test file at a time: the tests mostly wait on the daemon's rates, on Kannel and on the
+  # Several workers per pass (pytest-xdist), each with its own cluster, Kannel and ports, dealt
+  # one test at a time: the tests mostly wait on the daemon's rates, on Kannel and on the
   # doubles, so two cores carry more than one worker each.
   # The sanitized pass has more workers: its tests cost more CPU, and the two passes should end
   # together.

@@ -224,7 +224,9 @@ def stop_during_a_running_campaign(loa, kannel, psql):
     js = loa.json("replies", "callbacks", "--campaign", "big")["callbacks"]
     assert len(js) == 1 and "***" in js[0]["phone"] and js[0]["full_name"]
     assert loa.run("replies", "callbacks", "--csv", "--json").returncode == 2
-    loa.ok("campaign", "cancel", "big")
+    # Ends the campaign, unless a slow machine let it complete meanwhile.
+    p = loa.run("campaign", "cancel", "big")
+    assert p.returncode == 0 or "is completed" in p.stderr, p.stderr
 
 
 def test_zalo_user_send_text_question_is_answered_by_consultation_message(loa, zalo_double, kannel, psql):

@@ -78,6 +78,9 @@ struct campaign_row {
 /* PER_PHONE is "one" or "all" (`--per-phone`). */
 bool campaign_per_phone_valid(const char *per_phone);
 
+/* The largest `--daily-cap` (the API's "daily_cap"): well above a province's population. */
+#define CAMPAIGN_DAILY_CAP_MAX 100000000
+
 /* Finds campaign KEY: by exact name, else by id when KEY is a number. 0, or -1 with ERR
  * ("no campaign 'x'" or the database's error). */
 int campaign_find(PGconn *db, const char *key, struct campaign_row *out, char *err,

@@ -97,8 +97,9 @@ static int create_parse(int argc, char **argv, struct campaign_new *o, const cha
         case 'D': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < 1 || v > 100000000)
-                return cli_usage(cmd, "--daily-cap takes a number of messages from 1 to 100000000, not '%s'", optarg);
+            if (end == optarg || *end || v < 1 || v > CAMPAIGN_DAILY_CAP_MAX)
+                return cli_usage(cmd, "--daily-cap takes a number of messages from 1 to %d, not '%s'",
+                                 CAMPAIGN_DAILY_CAP_MAX, optarg);
             o->daily_cap = v;
             break;
         }

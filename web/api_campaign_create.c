@@ -1,4 +1,5 @@
-/* POST /api/v1/campaigns {"name","segment","channels","start","end","window","topic"}: a draft
+/* POST /api/v1/campaigns {"name","segment","channels","start","end","window","topic",
+ * "per_phone","daily_cap"}: a draft
  * campaign, with the syntax and checks of `loa campaign create` (campaigns/campaign.h parses
  * the channels and times); what needs the database (the segment, the templates, the end not
  * past) is checked by web_campaign_create() in the statement that creates it. */
@@ -50,7 +51,9 @@ void api_campaign_create(struct api_call *c)
         return;
     const char *name = str(b, "name"), *segment = str(b, "segment"), *channels = str(b, "channels");
     const char *start = str(b, "start"), *end = str(b, "end"), *window = str(b, "window");
-    const char *topic = str(b, "topic");
+    const char *topic = str(b, "topic"), *per_phone = str(b, "per_phone");
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(b, "daily_cap");
+    char captxt[16] = "";
     struct channel_spec steps[CAMPAIGN_MAX_CHANNELS];
     int nsteps = 0, a, z;
     char err[600], starts[48] = "", ends[48] = "", ws[8] = "", we[8] = "";
@@ -63,6 +66,12 @@ void api_campaign_create(struct api_call *c)
         api_error(c, 400, "window '%.32s' is not HH:MM-HH:MM with start before end", window);
     } else if (topic && !campaign_topic_ok(topic)) {
         api_error(c, 400, "topic must be general or voluntary");
+    } else if (cJSON_GetObjectItemCaseSensitive(b, "per_phone") && !campaign_per_phone_valid(per_phone)) {
+        api_error(c, 400, "per_phone takes \"one\" or \"all\"");
+    } else if (cap && !cJSON_IsNull(cap) &&
+               (!cJSON_IsNumber(cap) || !(cap->valuedouble >= 1 && cap->valuedouble <= CAMPAIGN_DAILY_CAP_MAX) ||
+                cap->valuedouble != (double)(long)cap->valuedouble)) {
+        api_error(c, 400, "daily_cap takes a number of messages from 1 to %d", CAMPAIGN_DAILY_CAP_MAX);
     } else if ((start && parse_time(c, "start", start, starts, sizeof starts, &sl) < 0) ||
                (end && parse_time(c, "end", end, ends, sizeof ends, &el) < 0)) {
         ; /* answered */
@@ -91,14 +100,18 @@ void api_campaign_create(struct api_call *c)
             c->data = strdup(name);
             if (!c->data)
                 abort();
-            const char *p[15] = {name, segment, start ? starts : NULL, sl ? "true" : "false",
+            if (cap && cJSON_IsNumber(cap))
+                snprintf(captxt, sizeof captxt, "%ld", (long)cap->valuedouble);
+            const char *p[17] = {name, segment, start ? starts : NULL, sl ? "true" : "false",
                                  end ? ends : NULL, el ? "true" : "false",
                                  config_str(c->w->cfg, "policy", "timezone"), window ? ws : NULL,
                                  window ? we : NULL, topic ? topic : "general", pgarray_end(&ch),
-                                 pgarray_end(&tp), pgarray_end(&gw), c->user.id, c->user.name};
+                                 pgarray_end(&tp), pgarray_end(&gw), c->user.id, c->user.name,
+                                 per_phone, captxt[0] ? captxt : NULL};
             api_query(c, "SELECT id, error FROM web_campaign_create($1, $2, $3, $4::boolean, $5, $6::boolean,"
-                         " $7, $8::time, $9::time, $10, $11::text[], $12::text[], $13::text[], $14::bigint, $15)",
-                      15, p, created);
+                         " $7, $8::time, $9::time, $10, $11::text[], $12::text[], $13::text[], $14::bigint, $15,"
+                         " $16, $17::int)",
+                      17, p, created);
         }
         pgarray_free(&ch);
         pgarray_free(&tp);

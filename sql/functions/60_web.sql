@@ -106,11 +106,16 @@ END $$;
 -- P_GATEWAYS in order; a gateway NULL: the channel's first), its messages' partition, the
 -- audit row and the NOTIFY, in one statement. Times are text: with an offset they are
 -- timestamptz, without one (P_*_LOCAL) local time in P_TZ. A refusal changes nothing and says
--- why in `error` (id NULL), worded as `loa campaign create` words it.
+-- why in `error` (id NULL), worded as `loa campaign create` words it. P_PER_PHONE and
+-- P_DAILY_CAP are `--per-phone` and `--daily-cap` (NULL: the column's default, no cap).
+-- The first release's signature had neither; a call with its 15 arguments would be ambiguous
+-- beside this one, so it goes.
+DROP FUNCTION IF EXISTS web_campaign_create(text, text, text, boolean, text, boolean, text, time, time,
+        text, text[], text[], text[], bigint, text);
 CREATE OR REPLACE FUNCTION web_campaign_create(p_name text, p_segment text, p_starts text,
         p_starts_local boolean, p_ends text, p_ends_local boolean, p_tz text, p_ws time, p_we time,
         p_topic text, p_channels text[], p_templates text[], p_gateways text[], p_user bigint,
-        p_user_name text)
+        p_user_name text, p_per_phone text, p_daily_cap int)
 RETURNS TABLE (id bigint, error text) LANGUAGE plpgsql AS $$
 DECLARE
     seg bigint;
@@ -156,15 +161,18 @@ BEGIN
             RETURN;
         END IF;
     END LOOP;
-    INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic)
-    VALUES (p_name, seg, s, e, p_ws, p_we, p_topic) RETURNING campaigns.id INTO cid;
+    INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic,
+                           per_phone, daily_cap)
+    VALUES (p_name, seg, s, e, p_ws, p_we, p_topic, coalesce(p_per_phone, 'one'), p_daily_cap)
+    RETURNING campaigns.id INTO cid;
     INSERT INTO campaign_channels (campaign_id, position, channel, template_id, gateway)
     SELECT cid, (i - 1)::smallint, p_channels[i], t.id, p_gateways[i]
     FROM generate_subscripts(p_channels, 1) i JOIN templates t ON t.name = p_templates[i];
     PERFORM campaign_partition_ensure(cid);
     INSERT INTO audit (user_id, user_name, action, object, detail)
     VALUES (p_user, p_user_name, 'campaign.create', 'campaign:' || cid,
-            jsonb_build_object('campaign', p_name, 'segment', p_segment, 'topic', p_topic));
+            jsonb_build_object('campaign', p_name, 'segment', p_segment, 'topic', p_topic,
+                               'per_phone', coalesce(p_per_phone, 'one'), 'daily_cap', p_daily_cap));
     PERFORM pg_notify('loa_campaigns', cid::text);
     RETURN QUERY SELECT cid, NULL::text;
 END $$;

@@ -471,7 +471,14 @@ def test_api_campaign_create_checks_like_the_cli(loa, psql, users, api):
     assert show["topic"] == "voluntary" and show["starts_at"] == "2026-05-01T00:00:00Z"
     assert show["ends_at"] == "2099-05-31T14:00:00Z"
     assert [(c["channel"], c["template"]) for c in show["channels"]] == [("zalo", "t_zns"), ("sms", "t_sms")]
+    assert show["per_phone"] == "one" and show["daily_cap"] is None
     assert psql("SELECT user_name, action FROM audit") == [("officer_1", "campaign.create")]
+    # --per-phone and --daily-cap, as the CLI has them.
+    status, out = api.call("POST", "campaigns", {**body, "name": "capped", "per_phone": "all",
+                                                 "daily_cap": 500}, token=off)
+    assert status == 201, out
+    show = loa.json("campaign", "show", "capped")
+    assert show["per_phone"] == "all" and show["daily_cap"] == 500
     before = psql("SELECT count(*) FROM campaigns")
     for bad, says in (({**body}, "already exists"),
                       ({**body, "name": ""}, "name"),
@@ -482,13 +489,19 @@ def test_api_campaign_create_checks_like_the_cli(loa, psql, users, api):
                       ({**body, "name": "b", "channels": "sms@nogw:t_sms"}, "no gateway 'nogw'"),
                       ({**body, "name": "b", "window": "21:00-07:00"}, "window"),
                       ({**body, "name": "b", "topic": "sports"}, "topic"),
+                      ({**body, "name": "b", "per_phone": "some"}, "per_phone"),
+                      ({**body, "name": "b", "per_phone": 1}, "per_phone"),
+                      ({**body, "name": "b", "daily_cap": 0}, "daily_cap"),
+                      ({**body, "name": "b", "daily_cap": 2.5}, "daily_cap"),
+                      ({**body, "name": "b", "daily_cap": 1e300}, "daily_cap"),
+                      ({**body, "name": "b", "daily_cap": "500"}, "daily_cap"),
                       ({**body, "name": "b", "start": "tomorrow"}, "ISO 8601"),
                       ({**body, "name": "b", "end": "2020-01-01"}, "already past"),
                       ({**body, "name": "b", "start": "2099-06-01", "end": "2099-05-01"}, "before end")):
         status, out = api.call("POST", "campaigns", bad, token=off)
         assert status == 400 and says in out["error"], (bad, status, out)
     assert psql("SELECT count(*) FROM campaigns") == before
-    assert psql("SELECT count(*) FROM audit") == [("1",)]
+    assert psql("SELECT count(*) FROM audit") == [("2",)]
 
 
 def test_api_template_preview_renders_for_a_citizen(loa, psql, users, api):

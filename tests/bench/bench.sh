@@ -132,6 +132,8 @@ fresh_db() {
   "$LOA" -c "$BENCH_DIR/migrate.conf" db migrate >"$BENCH_DIR/migrate-$1.log" 2>&1 \
     || { cat "$BENCH_DIR/migrate-$1.log" >&2; return 1; }
 }
+# p95 V...: the 95th percentile of the values (the nearest rank).
+p95() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.95+0.999); if (i>NR) i=NR; print v[i]}'; }
 
 # ---------------------------------------------------------------------------------------------
 echo "== the sink's ceiling (wrk -t2 -c50 -d5s)"
@@ -266,7 +268,7 @@ run_campaign() {
   local db="bench_$label" conf="$BENCH_DIR/campaign_$label.conf" port csv
   RUN_CONF=$conf RUN_LOG="$BENCH_DIR/campaign_$label.log"
   RUN_FAILED="" RUN_E2E="" RUN_RSS="" RUN_TARGETED="" RUN_LOA_US="" RUN_PG_US="" RUN_RATE="" RUN_MAX_1S=""
-  RUN_MAT_S="" RUN_SHOW_P95_MS="" RUN_BYTES="" RUN_ARCHIVE_S=""
+  RUN_MAT_S="" RUN_SHOW_P95_MS="" RUN_BYTES="" RUN_ARCHIVE_S="" RUN_API_P95_MS="" RUN_SHOW_IDLE_MS=""
   : >"$RUN_LOG"
   echo "== campaign $label: $n citizens${rate:+, rate $rate, concurrency $conc}${url:+, $url}"
   fresh_db "$db" || { RUN_FAILED="could not create and migrate database $db"; return 1; }
@@ -282,6 +284,13 @@ run_campaign() {
   step "template create" template create bench_sms --channel sms --file "$BENCH_DIR/template.txt" || return 1
   step "campaign create" campaign create "bench_$label" --segment everyone \
     --channels sms@sink:bench_sms --window 00:00-24:00 --per-phone all || return 1
+
+  # With BENCH_SHOW=1 the dashboard's view of the campaign is timed too: a token for it.
+  local token=""
+  if [ "${BENCH_SHOW:-0}" = 1 ]; then
+    step "user add" user add "bench_$label" --role supervisor --json || return 1
+    token=$(sed -n 's/.*"token":"\([0-9a-f]*\)".*/\1/p' "$BENCH_DIR/step.out")
+  fi
 
   "${L[@]}" serve >"$BENCH_DIR/daemon_$label.log" 2>&1 &
   DAEMON_PID=$!
@@ -317,7 +326,7 @@ run_campaign() {
   [[ "$expected" =~ ^[0-9]+$ ]] || expected=$n
   local timeout=${BENCH_TIMEOUT:-$((60 + n / 100 + (${rate:-0} > 0 ? n * 3 / 2 / ${rate:-1} : 0)))}
   local deadline=$((t0 + timeout * 1000000)) done_=0 cid=0 mat=0 status="" targeted=0 pending=0 last=""
-  local -a show_ms=()
+  local -a show_ms=() api_ms=()
   printf 'seconds\ttargeted\tpending\n' >"$BENCH_DIR/progress_$label.tsv"
   while [ "$(usec)" -lt "$deadline" ]; do
     if ! query "$poll" || ! read -r cid mat status targeted pending <<<"$Q" || ! [[ "$pending" =~ ^[0-9]+$ ]]; then
@@ -335,6 +344,11 @@ run_campaign() {
       local s0; s0=$(usec)
       "${L[@]}" campaign show "bench_$label" --json >/dev/null 2>>"$RUN_LOG"
       show_ms+=($(( ($(usec) - s0) / 1000 )))
+      # The same JSON from GET /api/v1/campaigns/ID: the daemon's pooled connections, no process.
+      local code tt
+      read -r code tt < <(curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
+                            -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/campaigns/$cid")
+      [ "$code" = 200 ] && api_ms+=("$(calc "$tt * 1000" 1)")
     fi
     # A quarter of a second until materialised (that time is a figure), a second after.
     if [ -z "$t_mat" ]; then sleep 0.25; else sleep 1; fi
@@ -366,7 +380,10 @@ run_campaign() {
   RUN_MAT_S=$(calc "$t_mat / 1000000" 2)
   RUN_BYTES=$(calc "$bytes / $targeted")
   if [ ${#show_ms[@]} -gt 0 ]; then
-    RUN_SHOW_P95_MS=$(printf '%s\n' "${show_ms[@]}" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.95+0.999); if (i>NR) i=NR; print v[i]}')
+    RUN_SHOW_P95_MS=$(p95 "${show_ms[@]}")
+  fi
+  if [ ${#api_ms[@]} -gt 0 ]; then
+    RUN_API_P95_MS=$(p95 "${api_ms[@]}")
   fi
   echo "   $targeted messages ($nsub submitted) in $(calc "$t_last - $t0 / 1000000" 2) s ($RUN_E2E msg/s); peak RSS $RUN_RSS kB;" \
        "CPU/msg: loa $RUN_LOA_US µs, PostgreSQL $RUN_PG_US µs${rate:+; $RUN_RATE parts/s achieved, at most $RUN_MAX_1S in a second}"
@@ -377,6 +394,15 @@ run_campaign() {
       [ "$Q" = completed ] && break
       sleep 1
     done
+    # campaign show once sending is over: the process, its connection and its statements
+    # alone, the median of five.
+    local -a idle_ms=()
+    for _ in 1 2 3 4 5; do
+      local s0; s0=$(usec)
+      "${L[@]}" campaign show "bench_$label" --json >/dev/null 2>>"$RUN_LOG"
+      idle_ms+=($(( ($(usec) - s0) / 1000 )))
+    done
+    RUN_SHOW_IDLE_MS=$(printf '%s\n' "${idle_ms[@]}" | sort -n | sed -n 3p)
     local a0; a0=$(usec)
     if step "campaign archive" campaign archive "bench_$label" --json; then
       RUN_ARCHIVE_S=$(calc "($(usec) - $a0) / 1000000" 2)
@@ -563,6 +589,8 @@ bench_scale() {
     figure "e2e_msgs_per_s_$k" "$RUN_E2E" msg/s ">= 20000" "$n-citizen SMS campaign through loa serve to the sink"
     figure "peak_rss_kb_$k" "$RUN_RSS" kB "<= 32768" "daemon peak RSS (VmHWM), $n campaign"
     figure "show_p95_ms_$k" "${RUN_SHOW_P95_MS:-0}" ms "<= 20" "loa campaign show --json while it sends (process start included), p95"
+    [ -n "$RUN_API_P95_MS" ] && figure "show_api_p95_ms_$k" "$RUN_API_P95_MS" ms "" "GET /api/v1/campaigns/ID (the same JSON) while it sends, p95"
+    [ -n "$RUN_SHOW_IDLE_MS" ] && figure "show_idle_ms_$k" "$RUN_SHOW_IDLE_MS" ms "" "loa campaign show --json once sending is over (process start included), median of 5"
     figure "bytes_per_msg_$k" "$RUN_BYTES" B "" "message partition with its indexes, per message"
     figure "loa_cpu_us_per_msg_$k" "$RUN_LOA_US" µs "" "CPU of loa serve per message"
     figure "pg_cpu_us_per_msg_$k" "$RUN_PG_US" µs "" "CPU of PostgreSQL per message"

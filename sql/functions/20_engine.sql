@@ -198,6 +198,14 @@ DECLARE
 BEGIN
     -- PL/pgSQL, not SQL: an SQL function's statement is parsed and planned again on every call,
     -- and this one is run for every batch of results; PL/pgSQL keeps its plan for the session.
+    -- The rows are locked first, in key order, as loa_apply_dlrs() locks its own: a group of
+    -- delivery reports for messages of this batch (Kannel reports within milliseconds) would
+    -- otherwise lock them in another order, and one of the two would wait a second
+    -- (deadlock_timeout) to be refused as a deadlock, holding up the gateway's results.
+    PERFORM 1 FROM messages m
+      JOIN unnest(p_cid, p_id) AS v(campaign_id, id) ON m.campaign_id = v.campaign_id AND m.id = v.id
+     ORDER BY m.campaign_id, m.id
+       FOR UPDATE OF m;
     WITH v AS (
         SELECT * FROM unnest(p_cid, p_id, p_state, p_reason, p_gwid, p_parts, p_cost, p_delay, p_flags)
                AS v(campaign_id, id, state, reason, gwid, parts, cost, delay, flags)
@@ -393,6 +401,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     answers text[];
 BEGIN
+    -- The reports' messages locked first, in key order, as loa_flush() locks the results' (see
+    -- there): locked one by one in the order the reports came, they deadlocked with a flush.
+    PERFORM 1 FROM messages m
+      JOIN unnest(p_campaign, p_message) AS v(campaign_id, id) ON m.campaign_id = v.campaign_id AND m.id = v.id
+     ORDER BY m.campaign_id, m.id
+       FOR UPDATE OF m;
     WITH v AS (
         SELECT * FROM unnest(p_gateway, p_campaign, p_message, p_gwid, p_kind, p_status, p_raw, p_final)
                WITH ORDINALITY AS v(gateway, campaign_id, message_id, gwid, kind, status, raw, final, ord)

@@ -109,3 +109,78 @@ def test_a_group_means_what_its_reports_meant_one_by_one(psql):
     # The counters moved with the states.
     counters = psql(f"SELECT state, n FROM campaign_counters WHERE campaign_id = {ga} AND n <> 0 ORDER BY state")
     assert counters == psql(f"SELECT state, n FROM campaign_counters WHERE campaign_id = {gb} AND n <> 0 ORDER BY state")
+
+
+def test_reports_racing_a_flush_of_the_same_messages_never_deadlock(psql, db_url, tmp_path):
+    """Kannel reports a message within milliseconds of accepting it, so a group of reports and
+    the flush of the same messages' results run at once. Each locks its messages in key order
+    (loa_flush, loa_apply_dlrs); locked in the order of their arrays — here ascending for the
+    flush and descending for the reports — they deadlocked, and the loser waited a second before
+    being refused. Two sessions are started together ROUNDS times on fresh leased messages."""
+    import subprocess
+    import time
+    from conftest import _pg_bindir
+    rounds, n = 40, 40
+    rows = psql("""
+        INSERT INTO segments (name, filter) VALUES ('all', '{}');
+        INSERT INTO citizens (full_name, phone, commune_code, province_code)
+        VALUES ('Nguyễn Văn A', '84912000001', '23200', '52') RETURNING id;
+    """)
+    citizen = int(rows[-1][0])
+    cid = int(psql("""
+        INSERT INTO campaigns (name, segment_id) SELECT 'race', id FROM segments;
+        SELECT campaign_partition_ensure(id) FROM campaigns WHERE name = 'race';
+        SELECT id FROM campaigns WHERE name = 'race';""")[-1][0])
+    ids = [int(r[0]) for r in psql(f"""
+        INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, lease_owner, lease_until)
+        SELECT {cid}, {citizen}, s, 'sms', 'k', 'leased', 'me', now() + interval '1 hour'
+          FROM generate_series(0, {rounds * n - 1}) s ORDER BY s RETURNING id""")]
+    ids.sort()
+    lock0 = 7140900
+
+    def arr(values, typ):
+        return "ARRAY[" + ", ".join(str(v) for v in values) + f"]::{typ}[]"
+
+    flush, dlrs, control = [], [], [f"SELECT pg_advisory_lock({lock0 + r});" for r in range(rounds)]
+    control.append("SELECT pg_sleep(1);")
+    for r in range(rounds):
+        batch = ids[r * n:(r + 1) * n]
+        gate = f"SELECT pg_advisory_lock_shared({lock0 + r}); SELECT pg_advisory_unlock_shared({lock0 + r});"
+        flush.append(gate + f"SELECT loa_flush('k', 'Asia/Ho_Chi_Minh', 'k', NULL, {arr([cid] * n, 'bigint')},"
+                     f" {arr(batch, 'bigint')}, {arr([repr('submitted')] * n, 'text')}, {arr(['NULL'] * n, 'text')},"
+                     f" {arr(['NULL'] * n, 'text')}, {arr([1] * n, 'int')}, {arr([0] * n, 'int')},"
+                     f" {arr([0] * n, 'int')}, {arr([0] * n, 'int')});")
+        back = list(reversed(batch))
+        dlrs.append(gate + f"SELECT loa_apply_dlrs({arr([repr('k')] * n, 'text')}, {arr([cid] * n, 'bigint')},"
+                    f" {arr(back, 'bigint')}, {arr(['NULL'] * n, 'text')}, {arr([repr('dlr')] * n, 'text')},"
+                    f" {arr([repr('1')] * n, 'text')}, {arr([repr('')] * n, 'text')},"
+                    f" {arr([repr('delivered')] * n, 'text')});")
+        control.append(f"SELECT pg_advisory_unlock({lock0 + r}); SELECT pg_sleep(0.03);")
+    cmd = [str(_pg_bindir() / "psql"), "-X", "-q", "-A", "-t", "-d", db_url]
+    ctl = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ctl.stdin.write("\n".join(control[:rounds]) + "\n")
+    ctl.stdin.flush()
+    # The sessions wait at their gates once the controller holds every one.
+    for _ in range(100):
+        if int(psql(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")[0][0]) == rounds:
+            break
+        time.sleep(0.05)
+    # From files: a script larger than a pipe's buffer would block its writer while its
+    # session waits at the first gate.
+    procs = []
+    for i, script in enumerate((flush, dlrs)):
+        f = tmp_path / f"race_{i}.sql"
+        f.write_text("\n".join(script) + "\n")
+        procs.append(subprocess.Popen(cmd + ["-f", str(f)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+    ctl.stdin.write("\n".join(control[rounds:]) + "\n")
+    ctl.stdin.close()
+    outs = [p.communicate(timeout=120) for p in procs]
+    ctl.wait(timeout=60)
+    errors = [e for _, e in outs]
+    assert not any("deadlock" in e for e in errors), errors
+    assert not any(e.strip() for e in errors), errors
+    # Every result was written and every report applied or parked, then reconciled.
+    psql("SELECT loa_dlr_reconcile()")
+    assert psql(f"SELECT state, count(*) FROM messages WHERE campaign_id = {cid} GROUP BY 1") == \
+        [("delivered", str(rounds * n))]

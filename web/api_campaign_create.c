@@ -51,8 +51,11 @@ void api_campaign_create(struct api_call *c)
         return;
     const char *name = str(b, "name"), *segment = str(b, "segment"), *channels = str(b, "channels");
     const char *start = str(b, "start"), *end = str(b, "end"), *window = str(b, "window");
-    const char *topic = str(b, "topic"), *per_phone = str(b, "per_phone");
+    const char *topic = str(b, "topic");
+    /* Absent or null: the default (one message per phone, no daily cap), as the CLI has it. */
+    const cJSON *pp = cJSON_GetObjectItemCaseSensitive(b, "per_phone");
     const cJSON *cap = cJSON_GetObjectItemCaseSensitive(b, "daily_cap");
+    const char *per_phone = cJSON_GetStringValue(pp);
     char captxt[16] = "";
     struct channel_spec steps[CAMPAIGN_MAX_CHANNELS];
     int nsteps = 0, a, z;
@@ -66,7 +69,7 @@ void api_campaign_create(struct api_call *c)
         api_error(c, 400, "window '%.32s' is not HH:MM-HH:MM with start before end", window);
     } else if (topic && !campaign_topic_ok(topic)) {
         api_error(c, 400, "topic must be general or voluntary");
-    } else if (cJSON_GetObjectItemCaseSensitive(b, "per_phone") && !campaign_per_phone_valid(per_phone)) {
+    } else if (pp && !cJSON_IsNull(pp) && !campaign_per_phone_valid(per_phone)) {
         api_error(c, 400, "per_phone takes \"one\" or \"all\"");
     } else if (cap && !cJSON_IsNull(cap) &&
                (!cJSON_IsNumber(cap) || !(cap->valuedouble >= 1 && cap->valuedouble <= CAMPAIGN_DAILY_CAP_MAX) ||

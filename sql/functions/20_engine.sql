@@ -403,6 +403,9 @@ DECLARE
 BEGIN
     -- The reports' messages locked first, in key order, as loa_flush() locks the results' (see
     -- there): locked one by one in the order the reports came, they deadlocked with a flush.
+    -- Held by this transaction, they are read below without FOR UPDATE: the statement's
+    -- snapshot, taken after the locks, has their latest state. Reports found by the
+    -- gateway's id alone (no campaign and message in the report) are locked as they are found.
     PERFORM 1 FROM messages m
       JOIN unnest(p_campaign, p_message) AS v(campaign_id, id) ON m.campaign_id = v.campaign_id AND m.id = v.id
      ORDER BY m.campaign_id, m.id
@@ -417,8 +420,7 @@ BEGIN
           LEFT JOIN LATERAL (
                 SELECT m.campaign_id, m.id, m.state FROM messages m
                  WHERE v.campaign_id IS NOT NULL AND v.message_id IS NOT NULL
-                   AND m.campaign_id = v.campaign_id AND m.id = v.message_id
-                   FOR UPDATE) a ON true
+                   AND m.campaign_id = v.campaign_id AND m.id = v.message_id) a ON true
           LEFT JOIN LATERAL (
                 SELECT m.campaign_id, m.id, m.state FROM messages m
                  WHERE (v.campaign_id IS NULL OR v.message_id IS NULL) AND v.gwid IS NOT NULL

@@ -122,6 +122,7 @@ DECLARE
     s timestamptz;
     e timestamptz;
     cid bigint;
+    pp text;
     tpl bigint;
     kind text;
     want text;
@@ -164,7 +165,7 @@ BEGIN
     INSERT INTO campaigns (name, segment_id, starts_at, ends_at, window_start, window_end, topic,
                            per_phone, daily_cap)
     VALUES (p_name, seg, s, e, p_ws, p_we, p_topic, coalesce(p_per_phone, 'one'), p_daily_cap)
-    RETURNING campaigns.id INTO cid;
+    RETURNING campaigns.id, campaigns.per_phone INTO cid, pp;
     INSERT INTO campaign_channels (campaign_id, position, channel, template_id, gateway)
     SELECT cid, (i - 1)::smallint, p_channels[i], t.id, p_gateways[i]
     FROM generate_subscripts(p_channels, 1) i JOIN templates t ON t.name = p_templates[i];
@@ -172,7 +173,7 @@ BEGIN
     INSERT INTO audit (user_id, user_name, action, object, detail)
     VALUES (p_user, p_user_name, 'campaign.create', 'campaign:' || cid,
             jsonb_build_object('campaign', p_name, 'segment', p_segment, 'topic', p_topic,
-                               'per_phone', coalesce(p_per_phone, 'one'), 'daily_cap', p_daily_cap));
+                               'per_phone', pp, 'daily_cap', p_daily_cap));
     PERFORM pg_notify('loa_campaigns', cid::text);
     RETURN QUERY SELECT cid, NULL::text;
 END $$;

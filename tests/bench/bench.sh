@@ -133,7 +133,7 @@ fresh_db() {
     || { cat "$BENCH_DIR/migrate-$1.log" >&2; return 1; }
 }
 # p95 V...: the 95th percentile of the values (the nearest rank).
-p95() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.95+0.999); if (i>NR) i=NR; print v[i]}'; }
+p95() { printf '%s\n' "$@" | sort -n | awk -f "$REPO/tests/bench/p95.awk"; }
 
 # ---------------------------------------------------------------------------------------------
 echo "== the sink's ceiling (wrk -t2 -c50 -d5s)"

@@ -68,7 +68,7 @@ times() {
   done | awk -v p="$1" '$1 != 200 { print "part_api: " p " answered " $1 > "/dev/stderr"; exit 1 }
                         { printf "%.1f\n", $2 * 1000 }' | sort -n
 }
-p95() { awk '{ v[NR] = $1 } END { i = int(NR * 0.95 + 0.999); if (i < 1) i = 1; print v[i] }'; }
+p95() { awk -f "$(dirname "$0")/p95.awk"; }
 
 worst=0
 for ep in "campaigns" "campaigns/$cid" "campaigns/$cid/breakdown?by=commune" "campaigns/$cid/breakdown?by=group" \

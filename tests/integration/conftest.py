@@ -218,10 +218,14 @@ def _pg_bindir():
     return dirs[-1]
 
 
+def psql_command(url):
+    """The psql command line for URL: unaligned rows, tab-separated, no psqlrc."""
+    return [str(_pg_bindir() / "psql"), "-X", "-q", "-A", "-t", "-F", "\t", "-d", url]
+
+
 def run_psql(url, sql, **variables):
     """Runs SQL on URL with psql; rows as tuples of strings. Fails the test on an error."""
-    cmd = [str(_pg_bindir() / "psql"), "-X", "-q", "-A", "-t", "-F", "\t",
-           "-v", "ON_ERROR_STOP=1", "-d", url]
+    cmd = psql_command(url) + ["-v", "ON_ERROR_STOP=1"]
     for k, v in variables.items():
         cmd += ["-v", f"{k}={v}"]
     # -c does not expand variables; standard input does.

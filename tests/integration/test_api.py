@@ -479,6 +479,13 @@ def test_api_campaign_create_checks_like_the_cli(loa, psql, users, api):
     assert status == 201, out
     show = loa.json("campaign", "show", "capped")
     assert show["per_phone"] == "all" and show["daily_cap"] == 500
+    # null is the default, as when the key is absent.
+    status, out = api.call("POST", "campaigns", {**body, "name": "nulls", "per_phone": None,
+                                                 "daily_cap": None}, token=off)
+    assert status == 201, out
+    show = loa.json("campaign", "show", "nulls")
+    assert show["per_phone"] == "one" and show["daily_cap"] is None
+    assert psql("SELECT detail->>'per_phone' FROM audit WHERE object = 'campaign:%d'" % out["id"]) == [("one",)]
     before = psql("SELECT count(*) FROM campaigns")
     for bad, says in (({**body}, "already exists"),
                       ({**body, "name": ""}, "name"),
@@ -501,7 +508,7 @@ def test_api_campaign_create_checks_like_the_cli(loa, psql, users, api):
         status, out = api.call("POST", "campaigns", bad, token=off)
         assert status == 400 and says in out["error"], (bad, status, out)
     assert psql("SELECT count(*) FROM campaigns") == before
-    assert psql("SELECT count(*) FROM audit") == [("2",)]
+    assert psql("SELECT count(*) FROM audit") == [("3",)]
 
 
 def test_api_template_preview_renders_for_a_citizen(loa, psql, users, api):

@@ -3,6 +3,11 @@ by one (loa_apply_dlr): the same reports, in the same order, to two identical ca
 group statement for the first, one statement per report for the second — give the same answers,
 the same message states, the same parked reports and the same delivery_events."""
 
+import subprocess
+import time
+
+from conftest import psql_command
+
 # Each message: (state, gateway_msg_id). Reports: (message index or None, gwid, status, final).
 MESSAGES = [("submitted", None), ("submitted", None), ("in_doubt", None), ("leased", None),
             ("retry_wait", None), ("retry_wait", None), ("delivered", None), ("submitted", "g-7")]
@@ -117,9 +122,6 @@ def test_reports_racing_a_flush_of_the_same_messages_never_deadlock(psql, db_url
     (loa_flush, loa_apply_dlrs); locked in the order of their arrays — here ascending for the
     flush and descending for the reports — they deadlocked, and the loser waited a second before
     being refused. Two sessions are started together ROUNDS times on fresh leased messages."""
-    import subprocess
-    import time
-    from conftest import _pg_bindir
     rounds, n = 40, 40
     rows = psql("""
         INSERT INTO segments (name, filter) VALUES ('all', '{}');
@@ -156,15 +158,18 @@ def test_reports_racing_a_flush_of_the_same_messages_never_deadlock(psql, db_url
                     f" {arr([repr('1')] * n, 'text')}, {arr([repr('')] * n, 'text')},"
                     f" {arr([repr('delivered')] * n, 'text')});")
         control.append(f"SELECT pg_advisory_unlock({lock0 + r}); SELECT pg_sleep(0.03);")
-    cmd = [str(_pg_bindir() / "psql"), "-X", "-q", "-A", "-t", "-d", db_url]
+    cmd = psql_command(db_url)
     ctl = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ctl.stdin.write("\n".join(control[:rounds]) + "\n")
     ctl.stdin.flush()
     # The sessions wait at their gates once the controller holds every one.
+    held = 0
     for _ in range(100):
-        if int(psql(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")[0][0]) == rounds:
+        held = int(psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")[0][0])
+        if held == rounds:
             break
         time.sleep(0.05)
+    assert held == rounds, f"the controller holds {held} of the {rounds} gates: the sessions would not start together"
     # From files: a script larger than a pipe's buffer would block its writer while its
     # session waits at the first gate.
     procs = []

@@ -144,6 +144,10 @@ DECLARE
     v_answer bigint;
     n bigint := 0;
 BEGIN
+    -- Replies from one sender are taken one at a time: the limits below count the answers
+    -- already queued, and two replies taken at once by two connections each counted the
+    -- other's answer as not yet there (a flood of 8 got 5 answers with a limit of 4).
+    PERFORM pg_advisory_xact_lock(7140004, hashtext(p_from));
     SELECT array_agg(c.id ORDER BY c.id) INTO v_cz FROM citizens c
      WHERE c.phone = p_from OR (p_channel = 'zalo' AND c.zalo_user_id = p_from);
     SELECT m.campaign_id, m.citizen_id INTO v_campaign, v_citizen FROM messages m

@@ -8,10 +8,13 @@ import contextlib
 import csv
 import io
 import json
+import subprocess
 import time
 import urllib.parse
 
-from conftest import Daemon, show, wait_for
+import pytest
+
+from conftest import Daemon, psql_command, show, wait_for
 from test_zalo import mac, post_hook
 
 NAMES = [("Nguyễn Văn Tuấn", "male", "1960-03-01"), ("Trần Thị Hoa", "female", "1958-07-12"),
@@ -169,6 +172,57 @@ def test_faq_officer_help_and_flood(loa, kannel, daemon, psql):
     # Delivery reports of answers come back through their own dlr-url.
     wait_for(lambda: psql("SELECT count(*) FROM outbound_answers WHERE state = 'delivered'")[0][0] == "7",
              what="the answers' delivery reports")
+
+
+@pytest.mark.parametrize("kind", ["faq", "help"])
+def test_two_replies_taken_at_once_keep_the_senders_limits(psql, db_url, kind):
+    """The daemon takes replies on several connections, so two replies from one sender can be
+    taken at once. Each limit counts the answers already queued to the sender (answers_per_hour
+    for the FAQ, the help text once in help_hours); two replies that each counted before the
+    other's answer was committed both got one (a flood of 8 got 5 answers with a limit of 4).
+    Here reply A is taken and its transaction held open; reply B must wait for it, not answer."""
+    phone = "84915000009"
+    psql("INSERT INTO citizens (full_name, phone, commune_code, province_code) "
+         f"VALUES ('Trần Thị Hoa', '{phone}', '23200', '52')")
+    faq, intent, earlier = ("'VssID là ứng dụng của BHXH.'", "question", 3) if kind == "faq" else ("NULL", "other", 0)
+
+    def take(ext):
+        return (f"SELECT answer_kind FROM loa_take_reply('kannel', 'sms', '{phone}', 'VssID?', '{ext}', "
+                f"'{intent}', 'sms_reply', 14, 4, 24, {faq});")
+    for i in range(earlier):
+        assert psql(take(f"e{i}")) == [(kind,)]
+    gate = 7140950
+    cmd = psql_command(db_url) + ["-v", "ON_ERROR_STOP=1"]
+
+    def waiting(gated):
+        """Whether a session waits at the gate (GATED), or for anything else."""
+        at_gate = f"locktype = 'advisory' AND classid = 0 AND objid = {gate}"
+        return psql(f"SELECT count(*) FROM pg_locks WHERE NOT granted AND {'' if gated else 'NOT'} ({at_gate})")[0][0] != "0"
+    ctl = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ctl.stdin.write(f"SELECT pg_advisory_lock({gate});\n")
+    ctl.stdin.flush()
+    wait_for(lambda: psql(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                          f"AND objid = {gate}")[0][0] == "1", what="the gate held")
+    a = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    a.stdin.write(f"BEGIN; {take('a')} SELECT pg_advisory_lock_shared({gate}); COMMIT;\n")
+    a.stdin.close()
+    wait_for(lambda: waiting(True), what="reply A taken, its transaction open")
+    b = subprocess.Popen(cmd + ["-c", take("b")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # B finishes, or waits for a lock A's transaction holds: the sender's, or (before the
+    # sender's lock) the day's answer counter row, after B had counted and queued its answer.
+    wait_for(lambda: b.poll() is not None or waiting(False), what="reply B finished or waiting for A")
+    ctl.stdin.write(f"SELECT pg_advisory_unlock({gate});\n")
+    ctl.stdin.close()
+    a.wait(timeout=30)
+    out_a, err_a = a.stdout.read(), a.stderr.read()
+    out_b, err_b = b.communicate(timeout=30)
+    ctl.wait(timeout=30)
+    assert a.returncode == 0 and b.returncode == 0, (err_a, err_b)
+    assert kind in out_a.split()
+    assert kind not in out_b.split(), f"reply B was answered too: {out_b!r}"
+    assert psql(f"SELECT count(*) FROM replies WHERE from_addr = '{phone}'")[0][0] == str(earlier + 2)
+    assert psql(f"SELECT count(*) FROM outbound_answers a JOIN replies q ON q.id = a.reply_id "
+                f"WHERE q.from_addr = '{phone}'")[0][0] == str(earlier + 1)
 
 
 def test_stop_during_a_running_campaign_is_confirmed_within_5_s(loa, kannel, psql):

@@ -466,7 +466,8 @@ END $$;
 
 -- Applies parked reports whose message has left 'leased'; drops those that can no longer apply
 -- (the message failed or was retried: a report for an attempt that the gateway refused is not
--- a delivery). A message in retry_wait with a report of delivery is the exception: an earlier
+-- a delivery). One whose message is 'pending' again (its lease expired on an idempotent gateway,
+-- which resends it with the same key) waits for that resend, as for a lease. A message in retry_wait with a report of delivery is the exception: an earlier
 -- attempt reached the citizen though its answer was lost (a time-out, then a resend refused
 -- with a 5xx), and the next resend would be answered "duplicate" (eSMS RequestId) with no
 -- second report, or reach the citizen twice; the ZNS receipt (zalo_receipt_apply in
@@ -484,12 +485,21 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM dlr_parked) THEN
         RETURN 0;
     END IF;
-    -- Each parked report finds its message by the primary key (a subquery per row, never a
-    -- scan of messages).
+    -- The parked reports' messages locked first, in key order as loa_flush() locks them, each
+    -- by its primary key (a lookup per parked row, never a scan of messages). Read unlocked,
+    -- a message taken from in_doubt by a lease committing meanwhile (an idempotent resend)
+    -- looked settled to the DELETE and leased to the UPDATE: its report was dropped and
+    -- applied nowhere, and the resend, answered "duplicate" with no report of its own, stayed
+    -- 'submitted'. Locked, the statement below (a new snapshot) reads each state as it stays.
+    PERFORM 1 FROM (SELECT d.campaign_id, d.message_id FROM dlr_parked d
+                     ORDER BY d.campaign_id, d.message_id OFFSET 0) d
+      CROSS JOIN LATERAL (SELECT 1 FROM messages m
+                           WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id
+                             FOR UPDATE) x;
     WITH p AS (
         DELETE FROM dlr_parked d
          WHERE (SELECT m.state FROM messages m
-                 WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id) <> 'leased'
+                 WHERE m.campaign_id = d.campaign_id AND m.id = d.message_id) NOT IN ('leased', 'pending')
         RETURNING d.campaign_id, d.message_id, d.final_state
     ), stale AS (
         DELETE FROM dlr_parked d WHERE d.received_at < loa_now() - interval '1 day'

@@ -6,7 +6,7 @@ the same message states, the same parked reports and the same delivery_events.""
 import subprocess
 import time
 
-from conftest import psql_command
+from conftest import psql_command, wait_for
 
 # Each message: (state, gateway_msg_id). Reports: (message index or None, gwid, status, final).
 MESSAGES = [("submitted", None), ("submitted", None), ("in_doubt", None), ("leased", None),
@@ -43,6 +43,20 @@ def seed(psql, name, citizen):
                      VALUES ({cid}, {citizen}, {step}, 'sms', 'k', '{state}', {g}) RETURNING id""")
         ids.append(int(r[-1][0]))
     return cid, ids
+
+
+def one_citizen_campaign(psql, name):
+    """A segment, one citizen and campaign NAME with its partition: (citizen id, campaign id)."""
+    citizen = int(psql("""
+        INSERT INTO segments (name, filter) VALUES ('all', '{}');
+        INSERT INTO citizens (full_name, phone, commune_code, province_code)
+        VALUES ('Nguyễn Văn A', '84912000001', '23200', '52') RETURNING id;
+    """)[-1][0])
+    cid = int(psql(f"""
+        INSERT INTO campaigns (name, segment_id) SELECT '{name}', id FROM segments;
+        SELECT campaign_partition_ensure(id) FROM campaigns WHERE name = '{name}';
+        SELECT id FROM campaigns WHERE name = '{name}';""")[-1][0])
+    return citizen, cid
 
 
 def report_args(name, cid, ids, rep):
@@ -123,16 +137,7 @@ def test_reports_racing_a_flush_of_the_same_messages_never_deadlock(psql, db_url
     flush and descending for the reports — they deadlocked, and the loser waited a second before
     being refused. Two sessions are started together ROUNDS times on fresh leased messages."""
     rounds, n = 40, 40
-    rows = psql("""
-        INSERT INTO segments (name, filter) VALUES ('all', '{}');
-        INSERT INTO citizens (full_name, phone, commune_code, province_code)
-        VALUES ('Nguyễn Văn A', '84912000001', '23200', '52') RETURNING id;
-    """)
-    citizen = int(rows[-1][0])
-    cid = int(psql("""
-        INSERT INTO campaigns (name, segment_id) SELECT 'race', id FROM segments;
-        SELECT campaign_partition_ensure(id) FROM campaigns WHERE name = 'race';
-        SELECT id FROM campaigns WHERE name = 'race';""")[-1][0])
+    citizen, cid = one_citizen_campaign(psql, "race")
     ids = [int(r[0]) for r in psql(f"""
         INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, lease_owner, lease_until)
         SELECT {cid}, {citizen}, s, 'sms', 'k', 'leased', 'me', now() + interval '1 hour'
@@ -189,3 +194,49 @@ def test_reports_racing_a_flush_of_the_same_messages_never_deadlock(psql, db_url
     psql("SELECT loa_dlr_reconcile()")
     assert psql(f"SELECT state, count(*) FROM messages WHERE campaign_id = {cid} GROUP BY 1") == \
         [("delivered", str(rounds * n))]
+
+
+def test_a_parked_report_is_kept_when_its_message_is_leased_again_during_the_reconcile(psql, db_url):
+    """A report that beat a time-out's answer is parked; the message then becomes in_doubt and an
+    idempotent gateway leases it again to resend it with the same key, which the provider answers
+    "duplicate" with no second report. A reconcile that ran while that lease was being taken saw
+    'in_doubt', deleted the parked report, then found the message leased and applied nothing: the
+    report was lost and the message stayed 'submitted' for ever (CI, test_breaker's eSMS run).
+    Here the lease holds the message's row while the reconcile runs, then commits."""
+    citizen, cid = one_citizen_campaign(psql, "resend")
+    mid = int(psql(f"""INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state)
+                        VALUES ({cid}, {citizen}, 0, 'sms', 'k', 'in_doubt') RETURNING id""")[-1][0])
+    psql(f"INSERT INTO dlr_parked (campaign_id, message_id, final_state) VALUES ({cid}, {mid}, 'delivered')")
+    cmd = psql_command(db_url) + ["-v", "ON_ERROR_STOP=1"]
+    lease = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    lease.stdin.write(f"BEGIN; UPDATE messages SET state = 'leased', lease_owner = 'me', attempts = attempts + 1,"
+                      f" lease_until = now() + interval '1 hour' WHERE campaign_id = {cid} AND id = {mid};\n")
+    lease.stdin.flush()
+    wait_for(lambda: psql(f"SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                          f" WHERE l.locktype = 'transactionid' AND a.state = 'idle in transaction'")[0][0] != "0",
+             what="the lease's transaction open")
+    rec = subprocess.Popen(cmd + ["-c", "SELECT loa_dlr_reconcile()"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: rec.poll() is not None or
+             psql("SELECT count(*) FROM pg_locks WHERE NOT granted")[0][0] != "0",
+             what="the reconcile finished or waiting for the lease")
+    lease.stdin.write("COMMIT;\n")
+    lease.stdin.close()
+    assert lease.wait(timeout=30) == 0, lease.stderr.read()
+    out, err = rec.communicate(timeout=30)
+    assert rec.returncode == 0, err
+    assert psql(f"SELECT state FROM messages WHERE id = {mid}") == [("leased",)]
+    assert psql(f"SELECT final_state FROM dlr_parked WHERE message_id = {mid}") == [("delivered",)], \
+        "the report was dropped while its message was leased"
+    # A lease that expires on an idempotent gateway puts the message back to 'pending', to be
+    # resent with its key: the report waits for that resend too.
+    psql(f"UPDATE messages SET state = 'pending', lease_owner = NULL, lease_until = NULL WHERE id = {mid}")
+    assert psql("SELECT loa_dlr_reconcile()") == [("0",)]
+    assert psql(f"SELECT final_state FROM dlr_parked WHERE message_id = {mid}") == [("delivered",)]
+    psql(f"UPDATE messages SET state = 'leased', lease_owner = 'me' WHERE id = {mid}")
+    # The resend is answered "duplicate": submitted, and the next reconcile delivers it.
+    psql(f"UPDATE messages SET state = 'submitted', lease_owner = NULL, lease_until = NULL WHERE id = {mid}")
+    assert psql("SELECT loa_dlr_reconcile()") == [("1",)]
+    assert psql(f"SELECT state FROM messages WHERE id = {mid}") == [("delivered",)]
+    assert psql("SELECT count(*) FROM dlr_parked") == [("0",)]

@@ -476,3 +476,21 @@ def test_start_refuses_a_template_too_long_for_the_gateway(loa, psql):
     assert "longest rendering" in p.stderr
     assert "Hoàng Lan Anh" in p.stderr
     assert loa.json("campaign", "show", "long", "--json")["status"] == "draft"
+
+
+def test_a_campaign_is_found_by_its_name_before_its_id(loa, psql):
+    """`campaign show KEY` looks KEY up as a name first, then as an id: a campaign named "2"
+    is found by "2" even when another campaign's id is 2; a missing one is refused by name."""
+    seed(psql, 4)
+    gateways(loa)
+    first = create(loa, "may", "sms:t_sms")
+    second = create(loa, "june", "sms:t_sms")
+    named = create(loa, str(second), "sms:t_sms")
+    assert named not in (first, second)
+    assert loa.json("campaign", "show", str(second))["id"] == named
+    assert loa.json("campaign", "show", str(first))["id"] == first
+    assert loa.json("campaign", "show", "june")["id"] == second
+    r = loa.run("campaign", "show", "99999")
+    assert r.returncode == 1 and "no campaign '99999'" in r.stderr
+    r = loa.run("campaign", "show", "nothing")
+    assert r.returncode == 1 and "no campaign 'nothing'" in r.stderr

@@ -25,6 +25,7 @@
  *   dispatch_actions.c    what an answer asks of the gateway: back-off, pause, stop a step
  *   dispatch_drain.c      SIGTERM: wait, flush, return unsent leases
  *   dispatch_owner.c      which gateways this daemon sends through (several daemons, one database)
+ *   dispatch_optout.c     opt-outs that arrive while their citizens' messages wait to be sent
  *   results.c             result batching; campaign_cache.c the templates */
 
 struct engine;
@@ -58,9 +59,10 @@ enum drain_state {
  * throttle), then between submit and answer. Its strings live here until the answer. */
 struct inflight {
     struct dispatch_gw *g;
-    int64_t campaign_id, id;
+    int64_t campaign_id, id, citizen_id;
     int attempts, parts, cost, step;
     bool no_addr;               /* no address for the channel: a submit that cannot start is final */
+    char channel[8];            /* its step's: "sms" or "zalo" */
     char to[LOG_MASK_LEN];      /* masked phone (or Zalo user id) */
     struct gw_message m;        /* what the gateway gets; its strings point into buf */
     struct inflight *prev, *next;
@@ -110,6 +112,10 @@ struct dispatcher {
     int64_t owner_sent_ms;      /* when it was sent (monotonic clock) */
     char owner_dead[96];        /* an owner of this host whose process is gone: taken over */
     bool owner_release;         /* stopping: give the gateways up once it has answered */
+    /* Citizens opted out in the last lease time (NOTIFY loa_opt_outs): a lease that was already
+     * running when the opt-out committed may still bring their messages (dispatch_optout.c). */
+    struct recent_optout *optouts;
+    size_t n_optouts, cap_optouts;
     int pending_closes;
 };
 
@@ -145,6 +151,10 @@ void dispatch_ready_return(struct dispatch_gw *g);
 /* Hands every ready message to the campaign's next channel (fallback, with REASON): a pause to
  * the end of the window does the same with the gateway's waiting rows (loa_handover). */
 void dispatch_ready_hand_over(struct dispatch_gw *g, const char *reason);
+/* Takes every ready message MATCH says yes to (all: MATCH NULL) out of the queue with state ST
+ * and REASON, never sent; the others keep their order. */
+void dispatch_ready_drop(struct dispatch_gw *g, bool (*match)(void *arg, const struct inflight *f), void *arg,
+                         enum msg_state st, const char *reason);
 /* Drops the ready queue without results: when the dispatcher is freed. */
 void dispatch_ready_discard(struct dispatch_gw *g);
 
@@ -170,6 +180,17 @@ void dispatch_drain_unsent_row(struct dispatcher *d, int64_t campaign_id, int64_
 /* Forgets a loa_return_unsent() statement still running (the dispatcher is being freed). */
 void dispatch_drain_detach(struct dispatcher *d);
 bool dispatch_running(const struct dispatcher *d);
+
+/* dispatch_optout.c: NOTIFY loa_opt_outs (sql/functions/60_answers.sql) names the citizens just
+ * opted out, or says '*' when too many to name. Their messages waiting in a ready queue are
+ * suppressed, never handed to a gateway; a message already handed over cannot be called back.
+ * The lease itself skips opted-out citizens (loa_lease), so only a lease running at that moment
+ * needs dispatch_optout_has(). */
+void dispatch_optout_start(struct dispatcher *d);
+/* Whether the citizen opted out of CHANNEL ("sms", "zalo") or of every channel since a lease
+ * time ago. */
+bool dispatch_optout_has(struct dispatcher *d, int64_t citizen_id, const char *channel, int64_t now);
+void dispatch_optout_free(struct dispatcher *d);
 
 /* dispatch_owner.c: each gateway is sent through by one daemon at a time. Start asks at once and
  * then renews every few seconds; a gateway this daemon does not hold leases and sends nothing. */

@@ -222,6 +222,7 @@ static struct inflight *inflight_new(struct dispatch_gw *g, int64_t cid, int64_t
     f->g = g;
     f->campaign_id = cid;
     f->id = id;
+    f->citizen_id = c->id;
     f->attempts = attempts;
     f->parts = rd->info.parts;
     f->step = position;
@@ -266,6 +267,11 @@ void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, lo
     struct cached_step *s = row_step(g, cid, id, position, &k);
     if (!s)
         return;
+    if (dispatch_optout_has(g->d, c.id, s->channel, now)) {
+        /* Opted out while this lease was running: its opt-out could not see the row. */
+        row_result(g, cid, id, MSG_SUPPRESSED, 0, "opted out while leased");
+        return;
+    }
     struct rendered rd;
     if (row_render(g, cid, id, k, s, &c, &rd) < 0)
         return;
@@ -276,6 +282,7 @@ void dispatch_row(struct dispatch_gw *g, PGresult *res, int row, int64_t now, lo
         return;
     }
     f->no_addr = strcmp(s->channel, "sms") == 0 ? !c.phone : !c.phone && !c.zalo_user_id;
+    snprintf(f->channel, sizeof f->channel, "%s", s->channel);
     /* Into the ready queue; dispatch_submit_ready() sends it as soon as the throttle has room. */
     f->next = NULL;
     if (g->ready_tail)
@@ -365,6 +372,30 @@ void dispatch_ready_return(struct dispatch_gw *g)
         dispatch_drain_unsent_row(g->d, f->campaign_id, f->id);
         free(f);
     }
+}
+
+void dispatch_ready_drop(struct dispatch_gw *g, bool (*match)(void *arg, const struct inflight *f), void *arg,
+                         enum msg_state st, const char *reason)
+{
+    struct inflight *keep_head = NULL, *keep_tail = NULL, *f;
+    int kept = 0;
+    while ((f = ready_pop(g))) {
+        if (!match || match(arg, f)) {
+            row_result(g, f->campaign_id, f->id, st, 0, reason);
+            free(f);
+            continue;
+        }
+        f->next = NULL;
+        if (keep_tail)
+            keep_tail->next = f;
+        else
+            keep_head = f;
+        keep_tail = f;
+        kept++;
+    }
+    g->ready_head = keep_head;
+    g->ready_tail = keep_tail;
+    g->n_ready = kept;
 }
 
 void dispatch_ready_discard(struct dispatch_gw *g)

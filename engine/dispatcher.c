@@ -76,6 +76,7 @@ struct dispatcher *dispatcher_new(struct engine *e)
     uv_timer_init(e->loop, &d->grace_timer);
     d->grace_timer.data = d;
     dispatch_owner_start(d);
+    dispatch_optout_start(d);
     return d;
 }
 
@@ -117,6 +118,7 @@ static void handle_closed(uv_handle_t *h)
     for (size_t i = 0; i < d->ng; i++)
         result_batch_free(&d->g[i].results);
     campaign_cache_free(&d->campaigns);
+    dispatch_optout_free(d);
     pgarray_free(&d->unsent_cid);
     pgarray_free(&d->unsent_id);
     while (d->inflight) {

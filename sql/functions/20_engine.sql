@@ -5,12 +5,18 @@
 -- transition is checked, by the trigger on messages (10_messages.sql). Their tables are in
 -- sql/004_engine.sql.
 
+-- True when the citizen refused messages on CHANNEL (or on every channel). Two lookups of
+-- opt_outs' primary key; inlined by the planner where it is used.
+CREATE OR REPLACE FUNCTION loa_opted_out(p_citizen bigint, p_channel text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = p_citizen AND o.channel IN ('all', p_channel))
+$$;
+
 -- Why a citizen cannot be sent to on CHANNEL, or NULL when they can.
 CREATE OR REPLACE FUNCTION loa_unsendable_reason(p_citizen bigint, p_channel text) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT CASE
-        WHEN EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = c.id
-                       AND o.channel IN ('all', p_channel)) THEN 'opted out'
+        WHEN loa_opted_out(c.id, p_channel) THEN 'opted out'
         WHEN p_channel = 'sms' AND (c.phone IS NULL OR c.phone_invalid) THEN 'no usable address'
         WHEN p_channel = 'zalo' AND c.zalo_user_id IS NULL
              AND (c.phone IS NULL OR c.has_zalo IS FALSE) THEN 'no usable address'
@@ -54,6 +60,9 @@ $$;
 -- that two gateways leasing at once each see the other's leases (READ COMMITTED: the UPDATE's
 -- snapshot is taken after the lock). A campaign with a daily cap (campaigns.daily_cap) gives
 -- at most its cap less what it sent today (campaign_daily_sent) and what it has leased now.
+-- A picked message of a citizen who opted out of its channel (an import, a reply whose
+-- transaction began after this lease had locked the row, an officer) is suppressed the same
+-- way, 'opted out', and takes no room; an in_doubt one is never resent.
 DROP FUNCTION IF EXISTS loa_lease(text, text, int, int, bigint[], text, time, time, boolean);
 CREATE OR REPLACE FUNCTION loa_lease(p_gateway text, p_owner text, p_n int, p_lease_s int, p_campaigns bigint[],
                           p_tz text, p_ws time, p_we time, p_in_doubt boolean,
@@ -101,43 +110,45 @@ BEGIN
     ), pick AS (
         -- LIMIT P_N, a constant of the statement: with the room (a column) the planner would
         -- expect thousands of rows and plan for them.
-        SELECT x.campaign_id, x.id, x.citizen_id, k.crossed, k.capped, k.room FROM k CROSS JOIN LATERAL (
-            SELECT m.campaign_id, m.id, m.citizen_id FROM messages m
+        SELECT x.campaign_id, x.id, x.citizen_id, loa_opted_out(x.citizen_id, x.channel) AS opted,
+               k.crossed, k.capped, k.room FROM k CROSS JOIN LATERAL (
+            SELECT m.campaign_id, m.id, m.citizen_id, m.channel FROM messages m
              WHERE m.campaign_id = k.id AND m.gateway = p_gateway
                AND m.state IN ('pending', 'retry_wait') AND m.due_at <= loa_now()
              ORDER BY m.due_at LIMIT p_n
                FOR UPDATE OF m SKIP LOCKED) x
         LIMIT p_n
     ), capped AS (
-        SELECT r.campaign_id, r.id, r.capped AND r.nth + u.used > p_cap_n AS over
+        SELECT r.campaign_id, r.id, r.opted, NOT r.opted AND r.capped AND r.nth + u.used > p_cap_n AS over
           FROM (SELECT pick.*, ph.phone,
-                       row_number() OVER (PARTITION BY COALESCE(ph.phone, '#' || pick.citizen_id::text)
+                       row_number() OVER (PARTITION BY COALESCE(ph.phone, '#' || pick.citizen_id::text), pick.opted
                                           ORDER BY pick.campaign_id, pick.id) AS nth,
-                       row_number() OVER (PARTITION BY pick.campaign_id ORDER BY pick.id) AS nk
+                       row_number() OVER (PARTITION BY pick.campaign_id, pick.opted ORDER BY pick.id) AS nk
                   -- The phone by its key for each picked row (OFFSET 0 keeps it a lookup per
                   -- row: joined after the CTE, the planner would hash the whole citizens table).
                   FROM pick CROSS JOIN LATERAL (SELECT c.phone FROM citizens c
                                                  WHERE c.id = pick.citizen_id OFFSET 0) ph) r
           CROSS JOIN LATERAL (
                 -- The citizen's own messages, and those of the others on their phone.
-                SELECT CASE WHEN r.crossed THEN
+                SELECT CASE WHEN r.crossed AND NOT r.opted THEN
                            (SELECT count(*) FROM messages x WHERE x.citizen_id = r.citizen_id
                                AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days)))
                        ELSE 0 END
-                     + CASE WHEN r.capped THEN
+                     + CASE WHEN r.capped AND NOT r.opted THEN
                            (SELECT count(*) FROM citizens h JOIN messages x ON x.citizen_id = h.id
                              WHERE h.phone = r.phone AND h.id <> r.citizen_id
                                AND loa_cap_counts(x.state, x.submitted_at, loa_now() - make_interval(days => p_cap_days)))
                        ELSE 0 END AS used) u
-         WHERE r.nk <= r.room
+         WHERE r.opted OR r.nk <= r.room
     ), upd AS (
         UPDATE messages m
-           SET state = CASE WHEN q.over THEN 'suppressed' ELSE 'leased' END,
-               reason = CASE WHEN q.over THEN 'frequency cap' ELSE m.reason END,
-               final_at = CASE WHEN q.over THEN loa_now() ELSE m.final_at END,
-               lease_owner = CASE WHEN q.over THEN NULL ELSE p_owner END,
-               lease_until = CASE WHEN q.over THEN NULL ELSE loa_now() + make_interval(secs => p_lease_s) END,
-               attempts = CASE WHEN q.over THEN m.attempts ELSE m.attempts + 1 END
+           SET state = CASE WHEN q.opted OR q.over THEN 'suppressed' ELSE 'leased' END,
+               reason = CASE WHEN q.opted THEN 'opted out' WHEN q.over THEN 'frequency cap' ELSE m.reason END,
+               final_at = CASE WHEN q.opted OR q.over THEN loa_now() ELSE m.final_at END,
+               lease_owner = CASE WHEN q.opted OR q.over THEN NULL ELSE p_owner END,
+               lease_until = CASE WHEN q.opted OR q.over THEN NULL
+                                  ELSE loa_now() + make_interval(secs => p_lease_s) END,
+               attempts = CASE WHEN q.opted OR q.over THEN m.attempts ELSE m.attempts + 1 END
           FROM capped q, citizens c LEFT JOIN communes co ON co.code = c.commune_code
          WHERE m.campaign_id = q.campaign_id AND m.id = q.id AND c.id = m.citizen_id
         RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id AS cid, c.full_name, c.phone, c.commune_code,
@@ -164,6 +175,7 @@ BEGIN
         SELECT x.campaign_id, x.id FROM k CROSS JOIN LATERAL (
             SELECT m.campaign_id, m.id FROM messages m
              WHERE m.campaign_id = k.id AND m.gateway = p_gateway AND m.state = 'in_doubt'
+               AND NOT loa_opted_out(m.citizen_id, m.channel)
              ORDER BY m.due_at LIMIT p_n - got
                FOR UPDATE OF m SKIP LOCKED) x
         LIMIT p_n - got
@@ -239,7 +251,8 @@ BEGIN
                              THEN loa_now() + make_interval(secs => cur.delay) ELSE m.due_at END,
                submitted_at = CASE WHEN cur.state IN ('submitted', 'delivered', 'in_doubt')
                                    THEN loa_now() ELSE m.submitted_at END,
-               final_at = CASE WHEN cur.held IN ('delivered', 'failed', 'fallback', 'cancelled', 'expired')
+               final_at = CASE WHEN cur.held IN ('delivered', 'failed', 'fallback', 'cancelled', 'expired',
+                                                 'suppressed')
                                THEN loa_now() ELSE NULL END,
                lease_owner = NULL, lease_until = NULL
           FROM cur

@@ -73,7 +73,7 @@ $$;
 -- The scheduler: running campaigns with nothing left to do are completed. Nothing waiting (by
 -- the counters, cheap) and no submission younger than P_SETTLE_S seconds (so that most reports
 -- have arrived); in_doubt rows of a gateway of P_IDEMPOTENT are still waiting, since they will
--- be resent; nor a Zalo message that may still fall back (zalo_awaiting_receipt); nor a
+-- be resent (unless their citizen opted out meanwhile: loa_lease never resends those); nor a Zalo message that may still fall back (zalo_awaiting_receipt); nor a
 -- delivery report still parked (it beat its submission's answer, and loa_dlr_reconcile applies
 -- it on a later pass: completing first would freeze the counters one report short). Returns the
 -- ids completed.
@@ -87,7 +87,8 @@ LANGUAGE sql AS $$
        AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = k.id
                          AND ((m.state = 'submitted'
                                AND m.submitted_at > loa_now() - make_interval(secs => p_settle_s))
-                              OR (m.state = 'in_doubt' AND m.gateway = ANY (p_idempotent))))
+                              OR (m.state = 'in_doubt' AND m.gateway = ANY (p_idempotent)
+                                  AND NOT loa_opted_out(m.citizen_id, m.channel))))
        AND NOT zalo_awaiting_receipt(k.id)
        AND NOT EXISTS (SELECT 1 FROM dlr_parked d WHERE d.campaign_id = k.id)
     RETURNING k.id

@@ -334,3 +334,24 @@ LANGUAGE sql AS $$
     )
     SELECT count(*)::int FROM upd
 $$;
+
+-- Every new opt-out, whatever made it (a reply, an import, an officer), is announced with
+-- NOTIFY loa_opt_outs at commit: the daemons drop the citizens' messages they leased before and
+-- hold for room in a throttle (engine/dispatch_optout.c). The payload names each citizen with the
+-- channel refused (CITIZEN_ID:CHANNEL, comma-separated), or is '*' when too many for one
+-- notification (8000 bytes).
+CREATE OR REPLACE FUNCTION opt_outs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids text;
+    n bigint;
+BEGIN
+    SELECT count(*), string_agg(citizen_id::text || ':' || channel, ',') INTO n, ids FROM new_rows;
+    IF n > 0 THEN
+        PERFORM pg_notify('loa_opt_outs', CASE WHEN n <= 300 THEN ids ELSE '*' END);
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS opt_outs_notify_ins ON opt_outs;
+CREATE TRIGGER opt_outs_notify_ins AFTER INSERT ON opt_outs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION opt_outs_notify();

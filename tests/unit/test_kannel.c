@@ -75,7 +75,25 @@ static void test_kannel_sendsms_url_ucs2(void **state)
              tok);
     assert_non_null(strstr(url, want));
     assert_null(strstr(url, "smsc="));
+    assert_null(strstr(url, "priority="));
     assert_true(kannel_url_cap(&k, m.text_len) > (size_t)n);
+}
+
+/* An answer to a citizen (a STOP's confirmation) overtakes the campaign traffic bearerbox holds:
+ * priority=1 on its submission, never on a campaign message's. */
+static void test_kannel_sendsms_url_answer_has_priority(void **state)
+{
+    struct kannel_conf k = conf();
+    struct gw_message m = {.campaign_id = 0, .message_id = 7, .phone = "84912345678", .text = "Da tu choi",
+                           .text_len = 10, .coding = SMS_GSM7, .parts = 1, .priority = true};
+    char url[4096];
+    assert_true(kannel_sendsms_url(&k, &m, url, sizeof url) > 0);
+    assert_non_null(strstr(url, "&priority=1"));
+    assert_non_null(strstr(url, "c%3D0%26m%3D7"));
+    m.priority = false;
+    m.campaign_id = 3;
+    assert_true(kannel_sendsms_url(&k, &m, url, sizeof url) > 0);
+    assert_null(strstr(url, "priority="));
 }
 
 static void test_kannel_sendsms_url_gsm_with_smsc(void **state)
@@ -249,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_kannel_dlr_of_an_answer_has_campaign_0),
         cmocka_unit_test(test_kannel_urlencode),
         cmocka_unit_test(test_kannel_sendsms_url_ucs2),
+        cmocka_unit_test(test_kannel_sendsms_url_answer_has_priority),
         cmocka_unit_test(test_kannel_sendsms_url_gsm_with_smsc),
         cmocka_unit_test(test_kannel_classify_answers),
         cmocka_unit_test(test_gateway_http_fault_of_transport_and_5xx),

@@ -59,7 +59,8 @@ CREATE TRIGGER outbound_answers_count_del AFTER DELETE ON outbound_answers
 -- the gateway is the one the chosen channel's reply came in on (the daemon maps a gateway that
 -- cannot send it to one that can). An automatic answer (every kind but 'officer') is not queued
 -- when P_PER_HOUR of them went to the same sender in the last hour: a flood is stored, not
--- answered. Returns the answer's id, or NULL when none was queued.
+-- answered. An opt-out's confirmation counts only earlier confirmations: a STOP after a few
+-- questions is confirmed, and only a new opt-out is confirmed at all (loa_take_reply). Returns the answer's id, or NULL when none was queued.
 CREATE OR REPLACE FUNCTION loa_answer_queue(p_reply bigint, p_kind text, p_answer text, p_by text,
                                             p_per_hour int) RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -79,7 +80,8 @@ BEGIN
     END IF;
     IF p_kind <> 'officer' AND (SELECT count(*) FROM outbound_answers a JOIN replies q ON q.id = a.reply_id
                                  WHERE q.from_addr = r.from_addr AND q.received_at > loa_now() - interval '1 hour'
-                                   AND a.kind <> 'officer' AND a.created_at > loa_now() - interval '1 hour') >= p_per_hour THEN
+                                   AND a.kind <> 'officer' AND a.created_at > loa_now() - interval '1 hour'
+                                   AND (p_kind <> 'opt_out' OR a.kind = 'opt_out')) >= p_per_hour THEN
         RETURN NULL;
     END IF;
     SELECT * INTO z FROM replies q

@@ -103,6 +103,31 @@ def test_the_lease_never_takes_an_opted_out_citizen_nor_resends_one_in_doubt(psq
     assert psql("SELECT count(*) FROM loa_campaign_complete(0, ARRAY['k'])") == [("1",)]
 
 
+def test_a_stop_after_a_flood_of_questions_is_still_confirmed(loa, kannel, daemon, psql):
+    (asker,) = seed(psql, loa, 1)
+    loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:nhac", "--window", closed_window())
+    loa.ok("campaign", "start", "c")
+    wait_for(lambda: psql("SELECT count(*) FROM messages WHERE state = 'pending'")[0][0] == "1", what="pending")
+    send_mos(kannel, [(asker, "VssID là gì?")] * 5)
+    wait_for(lambda: psql("SELECT count(*) FROM replies")[0][0] == "5", what="the questions stored")
+    wait_for(lambda: settled(psql), what="the answers sent")
+    assert len(wait_for(lambda: to(kannel, asker) if len(to(kannel, asker)) >= 4 else None,
+                        what="four answers")) == 4
+    # Over the hour's limit of answers, a STOP is applied and confirmed all the same.
+    send_mos(kannel, [(asker, "TC")])
+    got = wait_for(lambda: [t for t in to(kannel, asker) if "từ chối nhận tin" in t], timeout=20,
+                   what="the confirmation")
+    assert len(got) == 1
+    assert state_of(psql, asker) == ("suppressed", "opted out by reply")
+    # Two stops more: no new opt-out, no second confirmation.
+    send_mos(kannel, [(asker, "HUY"), (asker, "STOP")])
+    wait_for(lambda: psql("SELECT count(*) FROM replies")[0][0] == "8", what="every reply stored")
+    wait_for(lambda: settled(psql), what="nothing left to send")
+    time.sleep(0.5)
+    assert len([t for t in to(kannel, asker) if "từ chối nhận tin" in t]) == 1
+    assert len(to(kannel, asker)) == 5
+
+
 def test_a_reply_from_a_number_not_on_file_is_stored_and_matched_to_nobody(loa, kannel, daemon, psql):
     (known,) = seed(psql, loa, 1)
     loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:nhac", "--window", closed_window())

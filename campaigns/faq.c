@@ -158,7 +158,9 @@ long long faq_bank_id(const struct faq_bank *b, int i) { return b->v[i].id; }
 const char *faq_bank_question(const struct faq_bank *b, int i) { return b->v[i].question; }
 const char *faq_bank_answer(const struct faq_bank *b, int i) { return b->v[i].answer; }
 
-const char FAQ_BANK_SQL[] = "SELECT id, question, answer FROM faq ORDER BY id";
+const char FAQ_BANK_SQL[] = "SELECT id, question, loa_policy_text(answer, (loa_now() AT TIME ZONE $1::text)::date)"
+                            " FROM faq ORDER BY id";
+const char FAQ_LIST_SQL[] = "SELECT id, question, answer FROM faq ORDER BY id";
 
 struct faq_bank *faq_bank_from_result(const PGresult *res)
 {

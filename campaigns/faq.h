@@ -32,8 +32,12 @@ long long faq_bank_id(const struct faq_bank *b, int i);
 const char *faq_bank_question(const struct faq_bank *b, int i);
 const char *faq_bank_answer(const struct faq_bank *b, int i);
 
-/* The query that loads the bank (columns id, question, answer) and the loader of its result. */
+/* The query that loads the bank (columns id, question, answer), its one parameter the time zone
+ * of the local day whose policy figures fill the answers' placeholders (loa_policy_text() in
+ * sql/functions/60_answers.sql), and the loader of its result. FAQ_LIST_SQL: the rows as
+ * written, placeholders and all, for the officers who edit them. */
 extern const char FAQ_BANK_SQL[];
+extern const char FAQ_LIST_SQL[];
 struct faq_bank *faq_bank_from_result(const PGresult *res);
 
 #endif

@@ -1,5 +1,6 @@
 #include "cli/cmd_faq.h"
 #include "campaigns/faq.h"
+#include "core/config.h"
 #include "core/db.h"
 #include "segments/csvfile.h"
 
@@ -27,9 +28,23 @@ static const char *clean_pair(const char *q, const char *a, char *qo, char *ao)
 }
 
 /* Upserts one pair; 1 added, 0 updated, -1 with ERR. */
+/* Adds or replaces the answer A of question Q: 1 added, 0 replaced, -1 a database error, -2 an
+ * answer with a placeholder the bank cannot fill (ERR says which). */
 static int faq_put(PGconn *db, const char *q, const char *a, long long *id, char *err, size_t errlen)
 {
     const char *p[2] = {q, a};
+    PGresult *u = db_query(db, err, errlen, "SELECT loa_policy_text_unknown($1)", 1, p + 1);
+    if (!u)
+        return -1;
+    if (!PQgetisnull(u, 0, 0)) {
+        snprintf(err, errlen, "the answer has an unknown placeholder {{%.60s}} (known: {{name}}, "
+                 "{{min_contribution_vnd}}, {{poverty_line_vnd}}, {{contribution_pct}}, {{policy_source}}, "
+                 "{{policy_from}}, {{support_pct:CODE}}, {{support_vnd:CODE}}, {{own_vnd:CODE}} for a policy CODE)",
+                 PQgetvalue(u, 0, 0));
+        PQclear(u);
+        return -2;
+    }
+    PQclear(u);
     PGresult *r = db_query(db, err, errlen,
                            "INSERT INTO faq (question, answer) VALUES ($1, $2) ON CONFLICT (question)"
                            " DO UPDATE SET answer = EXCLUDED.answer, updated_at = now() RETURNING id, (xmax = 0)",
@@ -122,6 +137,11 @@ static int import_row(void *ud, const struct csvfile_row *row, char *err, size_t
     }
     long long id;
     int added = faq_put(im->db, q, a, &id, err, errlen);
+    if (added == -2) {
+        reject(im, row->line, err);
+        err[0] = '\0';
+        return 0;
+    }
     if (added < 0)
         return -1;
     if (added)
@@ -187,7 +207,7 @@ int cmd_faq_list(struct cli *c, int argc, char **argv)
     if (!db)
         return CLI_REFUSED;
     char err[ERRLEN];
-    PGresult *r = db_query(db, err, sizeof err, FAQ_BANK_SQL, 0, NULL);
+    PGresult *r = db_query(db, err, sizeof err, FAQ_LIST_SQL, 0, NULL);
     if (!r)
         return cli_refuse("%s", err);
     if (c->json) {
@@ -251,7 +271,8 @@ int cmd_faq_match(struct cli *c, int argc, char **argv)
     if (!db)
         return CLI_REFUSED;
     char err[ERRLEN];
-    PGresult *r = db_query(db, err, sizeof err, FAQ_BANK_SQL, 0, NULL);
+    const char *tzp[1] = {config_str(c->cfg, "policy", "timezone")};
+    PGresult *r = db_query(db, err, sizeof err, FAQ_BANK_SQL, 1, tzp);
     if (!r)
         return cli_refuse("%s", err);
     struct faq_bank *b = faq_bank_from_result(r);

@@ -97,7 +97,7 @@ static void reply_classified(void *arg, const struct kw_table *t)
     j->intent = kw_intent_name(in);
     /* A question, or text no keyword reads, may be one the bank answers. */
     if ((in == KW_QUESTION || in == KW_OTHER) &&
-        pgpool_query(j->e->db, FAQ_BANK_SQL, 0, NULL, faq_loaded, j) == 0)
+        pgpool_query(j->e->db, FAQ_BANK_SQL, 1, (const char *[]){j->e->settings.policy.timezone}, faq_loaded, j) == 0)
         return;
     take(j);
 }

@@ -357,3 +357,68 @@ END $$;
 DROP TRIGGER IF EXISTS opt_outs_notify_ins ON opt_outs;
 CREATE TRIGGER opt_outs_notify_ins AFTER INSERT ON opt_outs
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION opt_outs_notify();
+
+-- The policy figures an FAQ answer may quote, so that the bank follows the law as the policies
+-- table holds it (sql/003_policy.sql: a new decree is a new row) instead of repeating figures
+-- that go stale. Rendered when the bank is loaded (FAQ_BANK_SQL, campaigns/faq.c), for the
+-- local day P_DAY:
+--   {{poverty_line_vnd}} {{contribution_pct}} {{min_contribution_vnd}} {{policy_source}}
+--   {{policy_from}}          of the policy of the rule that matches everybody (match 'any');
+--   {{support_pct:CODE}} {{support_vnd:CODE}} {{own_vnd:CODE}}   of policy CODE (poor, near_poor,
+--                            ethnic_minority, other…): the state's share in percent, in đồng,
+--                            and what the citizen pays on the minimum.
+-- Amounts and percentages are written as templates write them (campaigns/policy.c): 330.000 đ,
+-- 22, 12,5. {{name}} is left for the answer's rendering (campaigns/answer.c).
+CREATE OR REPLACE FUNCTION loa_vnd_text(p_vnd numeric) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT replace(to_char(round(p_vnd), 'FM999,999,999,999,990'), ',', '.') || ' đ'
+$$;
+
+CREATE OR REPLACE FUNCTION loa_pct_text(p_pct numeric) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT replace(trim_scale(p_pct)::text, '.', ',')
+$$;
+
+CREATE OR REPLACE FUNCTION loa_policy_text(p_text text, p_day date) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_out text := p_text;
+    v_base_code text;
+    p record;
+    v_min numeric;
+    v_support numeric;
+BEGIN
+    IF p_text IS NULL OR position('{{' IN p_text) = 0 THEN
+        RETURN p_text;
+    END IF;
+    SELECT policy_code INTO v_base_code FROM policy_rules WHERE match_field = 'any' ORDER BY priority LIMIT 1;
+    FOR p IN SELECT code, poverty_line_vnd, contribution_pct, support_pct, source, valid_from FROM policies
+              WHERE valid_from <= p_day AND (valid_to IS NULL OR valid_to > p_day) ORDER BY code LOOP
+        -- As campaigns/policy.c rounds it: to the đồng, half up.
+        v_min := round(p.poverty_line_vnd * p.contribution_pct / 100);
+        v_support := round(v_min * p.support_pct / 100);
+        v_out := replace(v_out, '{{support_pct:' || p.code || '}}', loa_pct_text(p.support_pct));
+        v_out := replace(v_out, '{{support_vnd:' || p.code || '}}', loa_vnd_text(v_support));
+        v_out := replace(v_out, '{{own_vnd:' || p.code || '}}', loa_vnd_text(v_min - v_support));
+        IF p.code = v_base_code THEN
+            v_out := replace(v_out, '{{poverty_line_vnd}}', loa_vnd_text(p.poverty_line_vnd));
+            v_out := replace(v_out, '{{contribution_pct}}', loa_pct_text(p.contribution_pct));
+            v_out := replace(v_out, '{{min_contribution_vnd}}', loa_vnd_text(v_min));
+            v_out := replace(v_out, '{{policy_source}}', COALESCE(p.source, ''));
+            v_out := replace(v_out, '{{policy_from}}', to_char(p.valid_from, 'DD/MM/YYYY'));
+        END IF;
+    END LOOP;
+    RETURN v_out;
+END $$;
+
+-- The first placeholder of P_TEXT that loa_policy_text() does not know, or NULL: `loa faq add`
+-- and `import` refuse an answer that would reach citizens with braces in it.
+CREATE OR REPLACE FUNCTION loa_policy_text_unknown(p_text text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT t.m[1] FROM regexp_matches(p_text, '\{\{([^{}]*)\}\}', 'g') AS t(m)
+     WHERE t.m[1] NOT IN ('name', 'poverty_line_vnd', 'contribution_pct', 'min_contribution_vnd',
+                          'policy_source', 'policy_from')
+       AND NOT EXISTS (SELECT 1 FROM policies p
+                        WHERE t.m[1] IN ('support_pct:' || p.code, 'support_vnd:' || p.code, 'own_vnd:' || p.code))
+     LIMIT 1
+$$;

@@ -49,7 +49,8 @@ def test_keywords_list_add_test_and_remove(loa):
 def test_faq_add_import_list_match_and_remove(loa, psql):
     bank = loa.json("faq", "list")["faq"]
     assert len(bank) >= 20
-    assert any("1.500.000" in q["answer"] for q in bank)
+    # The list shows the answers as written: the policy figures are placeholders.
+    assert any("{{min_contribution_vnd}}" in q["answer"] for q in bank)
     m = loa.json("faq", "match", "muc dong bhxh tu nguyen thap nhat bao nhieu")
     assert m["confident"] is True and m["score"] >= 0.5 and "330.000" in m["answer"]
     m = loa.json("faq", "match", "Nhà tôi có con chó bị ốm")
@@ -81,6 +82,40 @@ def test_faq_add_import_list_match_and_remove(loa, psql):
     assert p.returncode == 1 and "question,answer" in p.stderr
     assert loa.run("faq", "add", "chỉ câu hỏi").returncode == 2
     assert loa.run("faq", "add", "", "trả lời").returncode == 2
+
+
+def test_faq_answers_follow_the_policies_table(loa, psql):
+    """The starter answers quote the figures of the policies table, so a new decree (a new
+    policies row) changes what citizens are told without touching the bank; an answer with a
+    placeholder the bank cannot fill is refused, by `faq add` and by line in `faq import`."""
+    m = loa.json("faq", "match", "Hộ nghèo được hỗ trợ bao nhiêu?")
+    assert m["confident"] and m["answer"] == ("Người thuộc hộ nghèo được Nhà nước hỗ trợ 50% mức đóng theo chuẩn "
+                                              "nghèo nông thôn: hỗ trợ 165.000 đ, còn tự đóng 165.000 đ/tháng.")
+    # A decree from yesterday: a rural poverty line of 2,000,000 đ and 60% for the poor.
+    psql("""UPDATE policies SET valid_to = current_date - 1 WHERE valid_to IS NULL;
+            INSERT INTO policies (code, valid_from, poverty_line_vnd, contribution_pct, support_pct, label_vi, source)
+            SELECT code, current_date - 1, 2000000, 22, CASE code WHEN 'poor' THEN 60 ELSE support_pct END,
+                   label_vi, 'Nghị định mới' FROM policies WHERE valid_to = current_date - 1""")
+    m = loa.json("faq", "match", "Hộ nghèo được hỗ trợ bao nhiêu?")
+    assert "hỗ trợ 60%" in m["answer"] and "hỗ trợ 264.000 đ, còn tự đóng 176.000 đ/tháng" in m["answer"], m
+    m = loa.json("faq", "match", "Mức đóng BHXH tự nguyện thấp nhất là bao nhiêu một tháng?")
+    assert "22% thu nhập" in m["answer"] and "2.000.000 đ/tháng, tức 440.000 đ/tháng" in m["answer"], m
+    m = loa.json("faq", "match", "Nhà nước hỗ trợ bao nhiêu phần trăm tiền đóng BHXH tự nguyện?")
+    assert "(Nghị định mới)" in m["answer"] and "hộ nghèo 60%" in m["answer"], m
+    # An officer's placeholder must be one the bank fills: refused whole by add, by line by import.
+    p = loa.run("faq", "add", "Mức đóng của tôi?", "Bạn đóng {{muc_dong}} mỗi tháng.")
+    assert p.returncode == 1 and "{{muc_dong}}" in p.stderr and "{{min_contribution_vnd}}" in p.stderr
+    assert psql("SELECT count(*) FROM faq WHERE question = 'Mức đóng của tôi?'") == [("0",)]
+    ok = loa.json("faq", "add", "Cận nghèo đóng bao nhiêu?", "Bạn tự đóng từ {{own_vnd:near_poor}}/tháng, {{name}}.")
+    assert ok["added"] is True
+    csv = loa.write_file("faq.csv", "question,answer\n"
+                         "Hộ nghèo tự đóng bao nhiêu?,Từ {{own_vnd:poor}}/tháng.\n"
+                         "Sai chỗ?,Bạn đóng {{support_pct:giau}}%.\n")
+    r = loa.json("faq", "import", csv)
+    assert (r["imported"], r["rejected"]) == (1, 1) and r["rejects"][0]["line"] == 3, r
+    assert "{{support_pct:giau}}" in r["rejects"][0]["reason"]
+    m = loa.json("faq", "match", "Hộ nghèo tự đóng bao nhiêu?")
+    assert m["answer"] == "Từ 176.000 đ/tháng.", m
 
 
 def seed(psql, n):

@@ -26,7 +26,7 @@ static int setup(void **state)
     int applied;
     PGconn *db = db_connect(url, err, sizeof err);
     PGresult *r = db && db_migrate(db, &applied, err, sizeof err) == 0
-        ? db_query(db, err, sizeof err, FAQ_BANK_SQL, 0, NULL) : NULL;
+        ? db_query(db, err, sizeof err, FAQ_BANK_SQL, 1, (const char *[]){"Asia/Ho_Chi_Minh"}) : NULL;
     if (!r) {
         fprintf(stderr, "%s\n", err);
         if (db)
@@ -139,11 +139,35 @@ static void test_faq_starter_bank_answers_the_common_questions(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The starter answers quote the policies table, rendered for today (after 1 July 2025: Law
+ * 41/2024): every placeholder filled, the figures those of sql/003_policy.sql. */
+static void test_faq_starter_answers_carry_the_policy_figures(void **state)
+{
+    int figures = 0;
+    for (size_t i = 0; i < faq_bank_count(shipped); i++) {
+        const char *a = faq_bank_answer(shipped, (int)i);
+        assert_null(strstr(a, "{{"));
+        figures += strstr(a, "330.000 đ") != NULL || strstr(a, "1.500.000 đ") != NULL;
+    }
+    assert_true(figures >= 3);
+    double s;
+    int i = faq_bank_match(shipped, "Hộ cận nghèo được hỗ trợ bao nhiêu?", &s);
+    assert_true(i >= 0);
+    assert_string_equal(faq_bank_answer(shipped, i),
+                        "Người thuộc hộ cận nghèo được hỗ trợ 40%: hỗ trợ 132.000 đ, còn tự đóng từ 198.000 đ/tháng.");
+    i = faq_bank_match(shipped, "Nhà nước hỗ trợ bao nhiêu phần trăm tiền đóng BHXH tự nguyện?", &s);
+    assert_true(i >= 0);
+    assert_string_equal(faq_bank_answer(shipped, i),
+                        "Từ 01/07/2025 (Luật BHXH 41/2024/QH15), Nhà nước hỗ trợ trên mức đóng theo chuẩn nghèo nông "
+                        "thôn: hộ nghèo 50%, hộ cận nghèo 40%, người dân tộc thiểu số 30%, người khác 20%.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faq_score_is_one_for_the_same_words_and_zero_for_none),
         cmocka_unit_test(test_faq_starter_bank_answers_the_common_questions),
+        cmocka_unit_test(test_faq_starter_answers_carry_the_policy_figures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

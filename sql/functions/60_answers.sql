@@ -59,7 +59,7 @@ CREATE TRIGGER outbound_answers_count_del AFTER DELETE ON outbound_answers
 -- the gateway is the one the chosen channel's reply came in on (the daemon maps a gateway that
 -- cannot send it to one that can). An automatic answer (every kind but 'officer') is not queued
 -- when P_PER_HOUR of them went to the same sender in the last hour: a flood is stored, not
--- answered. An opt-out's confirmation counts only earlier confirmations: a STOP after a few
+-- answered; a citizen who writes both by SMS and on Zalo has one limit. An opt-out's confirmation counts only earlier confirmations: a STOP after a few
 -- questions is confirmed, and only a new opt-out is confirmed at all (loa_take_reply). Returns the answer's id, or NULL when none was queued.
 CREATE OR REPLACE FUNCTION loa_answer_queue(p_reply bigint, p_kind text, p_answer text, p_by text,
                                             p_per_hour int) RETURNS bigint
@@ -79,7 +79,8 @@ BEGIN
         RETURN NULL;
     END IF;
     IF p_kind <> 'officer' AND (SELECT count(*) FROM outbound_answers a JOIN replies q ON q.id = a.reply_id
-                                 WHERE q.from_addr = r.from_addr AND q.received_at > loa_now() - interval '1 hour'
+                                 WHERE (q.from_addr = r.from_addr OR q.citizen_id = r.citizen_id)
+                                   AND q.received_at > loa_now() - interval '1 hour'
                                    AND a.kind <> 'officer' AND a.created_at > loa_now() - interval '1 hour'
                                    AND (p_kind <> 'opt_out' OR a.kind = 'opt_out')) >= p_per_hour THEN
         RETURN NULL;
@@ -152,6 +153,12 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7140004, hashtext(p_from));
     SELECT array_agg(c.id ORDER BY c.id) INTO v_cz FROM citizens c
      WHERE c.phone = p_from OR (p_channel = 'zalo' AND c.zalo_user_id = p_from);
+    -- And one citizen at a time, whichever address they write from (their phone by SMS, their
+    -- Zalo id): the limits count per citizen too. Always after the sender's lock, so that two
+    -- replies never wait for each other in opposite orders.
+    IF v_cz IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(7140004, hashtext('citizen:' || v_cz[1]::text));
+    END IF;
     SELECT m.campaign_id, m.citizen_id INTO v_campaign, v_citizen FROM messages m
      WHERE m.citizen_id = ANY (v_cz)
        AND m.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')

@@ -225,6 +225,25 @@ def test_two_replies_taken_at_once_keep_the_senders_limits(psql, db_url, kind):
                 f"WHERE q.from_addr = '{phone}'")[0][0] == str(earlier + 1)
 
 
+def test_a_citizen_writing_by_sms_and_on_zalo_has_one_limit(psql):
+    """answers_per_hour counts the citizen's answers whichever address they wrote from: four FAQ
+    answers by SMS leave none for a question on Zalo, while another citizen is answered."""
+    psql("INSERT INTO citizens (full_name, phone, commune_code, province_code, zalo_user_id) VALUES "
+         "('Trần Thị Hoa', '84915000009', '23200', '52', 'zu-9'), ('Lê Văn Nam', '84915000008', '23200', '52', 'zu-8')")
+
+    def take(channel, sender, ext):
+        return psql(f"SELECT COALESCE(answer_kind, '-') FROM loa_take_reply('{'oa' if channel == 'zalo' else 'kannel'}', "
+                    f"'{channel}', '{sender}', 'VssID?', '{ext}', 'question', '{channel}_reply', 14, 4, 24, "
+                    f"'VssID là ứng dụng của BHXH.')")[0][0]
+    assert [take("sms", "84915000009", f"s{i}") for i in range(4)] == ["faq"] * 4
+    assert take("zalo", "zu-9", "z1") == "-", "a fifth answer within the hour, on Zalo"
+    assert take("zalo", "zu-8", "z2") == "faq"
+    # The opt-out's confirmation is not held back by the questions' limit.
+    assert psql("SELECT answer_kind FROM loa_take_reply('oa', 'zalo', 'zu-9', 'TC', 'z3', 'opt_out', "
+                "'zalo_reply', 14, 4, 24, NULL)") == [("opt_out",)]
+    assert psql("SELECT count(*) FROM replies") == [("7",)]
+
+
 def test_stop_during_a_running_campaign_is_confirmed_within_5_s(loa, kannel, psql):
     # A slow gateway: the campaign holds it for well over the 5 s.
     loa.sections["gateway.kannel"]["rate"] = "4"

@@ -113,15 +113,16 @@ static const char COVERAGE_SQL[] =
     " ORDER BY t.year, t.topic, co.name, t.commune_code";
 
 /* Conversions of the period's campaigns: citizens reached whose participation went from none
- * or stopped to voluntary or compulsory within 90 days of the delivery, each counted once per
- * campaign, for the channel that reached them first (as GET /api/v1/campaigns/ID/conversions). */
+ * or stopped to voluntary or compulsory within $4 days of the delivery ([report]
+ * conversion_days), each counted once per campaign, for the channel that reached them first (as
+ * GET /api/v1/campaigns/ID/conversions). */
 static const char CONVERSIONS_SQL[] =
     PERIOD_CTE ","
     " reached AS (SELECT m.campaign_id, m.citizen_id, m.channel, min(coalesce(m.final_at, m.submitted_at)) AS at"
     "   FROM messages m JOIN camp ON camp.id = m.campaign_id WHERE m.state = 'delivered' GROUP BY 1, 2, 3),"
     " conv AS (SELECT DISTINCT ON (r.campaign_id, r.citizen_id) r.campaign_id, r.citizen_id, r.channel"
     "   FROM reached r JOIN participation_changes p ON p.citizen_id = r.citizen_id"
-    "    AND p.changed_at >= r.at AND p.changed_at < r.at + interval '90 days'"
+    "    AND p.changed_at >= r.at AND p.changed_at < r.at + make_interval(days => $4::int)"
     "    AND p.old_value IN ('none','stopped') AND p.new_value IN ('voluntary','compulsory')"
     "   ORDER BY r.campaign_id, r.citizen_id, r.at)"
     " SELECT camp.id, camp.name, c.commune_code, coalesce(co.name, ''), coalesce(c.group_code, ''),"
@@ -134,6 +135,8 @@ const char *const report_sql[REPORT_NTABLES] = {
     DETAIL_SQL, COMMUNE_SQL, GROUPS_SQL, CHANNELS_SQL, REPLIES_SQL, COVERAGE_SQL,
     CONVERSIONS_SQL,
 };
+const int report_nparams[REPORT_NTABLES] = {3, 3, 3, 3, 3, 3, 4};
+_Static_assert(REPORT_NTABLES + 1 <= 8, "report_summary.files holds every CSV and the summary");
 
 /* A column of an output table: its CSV name, its XLSX title, and whether it is a number. */
 struct column {
@@ -190,21 +193,37 @@ static const struct column conversion_cols[] = {
     {"campaign_id", "Mã chiến dịch", true},   {"campaign", "Chiến dịch", false},
     {"commune_code", "Mã xã", false},         {"commune", "Xã/phường", false},
     {"group_code", "Mã nhóm", false},         {"channel", "Kênh", false},
-    {"converted", "Số người tham gia BHXH trong 90 ngày", true},
+    {"converted", "Số người tham gia BHXH trong", true},
 };
 
-/* The sheets after "Chiến dịch" and "Xã phường", in order (REPORT_GROUPS…). */
+/* Every table of the report, in the order of report_sql: its XLSX sheet and the suffix of its
+ * CSV file beside FILE (none: FILE itself). */
 static const struct {
-    const char *sheet;
+    const char *sheet, *suffix;
     const struct column *cols;
     int ncols;
-} more_sheets[] = {
-    {"Nhóm đối tượng", group_cols, sizeof group_cols / sizeof group_cols[0]},
-    {"Kênh", channel_cols, sizeof channel_cols / sizeof channel_cols[0]},
-    {"Phản hồi", reply_cols, sizeof reply_cols / sizeof reply_cols[0]},
-    {"Độ bao phủ", coverage_cols, sizeof coverage_cols / sizeof coverage_cols[0]},
-    {"Chuyển đổi", conversion_cols, sizeof conversion_cols / sizeof conversion_cols[0]},
+} tables[REPORT_NTABLES] = {
+    {"Chiến dịch", "", detail_cols, DETAIL_NCOLS},
+    {"Xã phường", "communes", commune_cols, COMMUNE_NCOLS},
+    {"Nhóm đối tượng", "groups", group_cols, sizeof group_cols / sizeof group_cols[0]},
+    {"Kênh", "channels", channel_cols, sizeof channel_cols / sizeof channel_cols[0]},
+    {"Phản hồi", "replies", reply_cols, sizeof reply_cols / sizeof reply_cols[0]},
+    {"Độ bao phủ", "coverage", coverage_cols, sizeof coverage_cols / sizeof coverage_cols[0]},
+    {"Chuyển đổi", "conversions", conversion_cols, sizeof conversion_cols / sizeof conversion_cols[0]},
 };
+
+/* A column's header: its Vietnamese title (the conversions' names their window), or with
+ * --csv-header codes its code. */
+static const char *header_of(const struct column *c, const struct report_opts *o, bool codes, char *buf,
+                             size_t len)
+{
+    if (codes)
+        return c->csv;
+    if (strcmp(c->csv, "converted") != 0)
+        return c->title;
+    snprintf(buf, len, "%s %d ngày", c->title, report_conversion_days(o));
+    return buf;
+}
 
 /* The value of cell (ROW, COL) of a table: the query's columns, then for the communes table
  * the computed "meets target". */
@@ -219,6 +238,13 @@ static const char *cell(const PGresult *r, int row, int col, const struct report
 
 /* ---- CSV ---- */
 
+static void csv_field(FILE *f, const char *v, bool first)
+{
+    if (!first)
+        fputc(',', f);
+    csv_fwrite(f, v, strlen(v));
+}
+
 static int write_csv(const char *path, const PGresult *r, const struct column *cols, int ncols,
                      const struct report_opts *o)
 {
@@ -226,19 +252,13 @@ static int write_csv(const char *path, const PGresult *r, const struct column *c
     if (!f)
         return -1;
     fputs("\xEF\xBB\xBF", f);
-    for (int j = 0; j < ncols; j++) {
-        if (j)
-            fputc(',', f);
-        csv_fwrite(f, cols[j].csv, strlen(cols[j].csv));
-    }
+    char buf[128];
+    for (int j = 0; j < ncols; j++)
+        csv_field(f, header_of(&cols[j], o, o->csv_codes, buf, sizeof buf), j == 0);
     fputs("\r\n", f);
     for (int i = 0; i < PQntuples(r); i++) {
-        for (int j = 0; j < ncols; j++) {
-            const char *v = cell(r, i, j, o);
-            if (j)
-                fputc(',', f);
-            csv_fwrite(f, v, strlen(v));
-        }
+        for (int j = 0; j < ncols; j++)
+            csv_field(f, cell(r, i, j, o), j == 0);
         fputs("\r\n", f);
     }
     bool bad = ferror(f) != 0;
@@ -259,8 +279,9 @@ static void write_sheet(lxw_workbook *wb, const char *name, const PGresult *r,
 {
     lxw_format *bold = fm->bold;
     lxw_worksheet *ws = workbook_add_worksheet(wb, name);
+    char buf[128];
     for (int j = 0; j < ncols; j++) {
-        worksheet_write_string(ws, 0, (lxw_col_t)j, cols[j].title, bold);
+        worksheet_write_string(ws, 0, (lxw_col_t)j, header_of(&cols[j], o, false, buf, sizeof buf), bold);
         worksheet_set_column(ws, (lxw_col_t)j, (lxw_col_t)j, cols[j].number ? 14 : 24, NULL);
     }
     worksheet_freeze_panes(ws, 1, 0);
@@ -280,6 +301,32 @@ struct totals {
     long long communes, active_communes;
 };
 
+/* The totals of the summary, as (code, title, value) rows: the sheet "Tổng hợp" and FILE-summary.csv. */
+struct summary_row {
+    const char *code, *title;
+    double v;
+};
+enum { SUMMARY_ROWS = 11 };
+
+static void summary_rows(const struct totals *t, struct summary_row *rows)
+{
+    const struct summary_row r[SUMMARY_ROWS] = {
+        {"campaigns", "Số chiến dịch", (double)t->campaigns},
+        {"targeted", "Số đối tượng", (double)t->targeted},
+        {"sent", "Đã gửi", (double)t->sent},
+        {"delivered", "Đã nhận", (double)t->delivered},
+        {"failed", "Không thành công", (double)t->failed},
+        {"replies", "Phản hồi", (double)t->replies},
+        {"opted_out", "Từ chối nhận tin", (double)t->opted_out},
+        {"cost_vnd", "Chi phí (VND)", (double)t->cost},
+        {"communes", "Số xã/phường có dân trong danh sách", (double)t->communes},
+        {"active_communes", "Số xã/phường có người đã nhận tin", (double)t->active_communes},
+        {"active_communes_pct", "Tỷ lệ xã/phường có hoạt động (%)",
+         t->communes ? (double)(long long)(1000.0 * (double)t->active_communes / (double)t->communes + 0.5) / 10 : 0},
+    };
+    memcpy(rows, r, sizeof r);
+}
+
 static void write_summary(lxw_workbook *wb, const struct totals *t, const struct report_opts *o,
                           lxw_format *bold)
 {
@@ -292,24 +339,40 @@ static void write_summary(lxw_workbook *wb, const struct totals *t, const struct
     worksheet_write_string(ws, 1, 1, o->from, NULL);
     worksheet_write_string(ws, 2, 0, "Đến ngày", NULL);
     worksheet_write_string(ws, 2, 1, o->to, NULL);
-    const struct { const char *label; double v; } rows[] = {
-        {"Số chiến dịch", (double)t->campaigns},
-        {"Số đối tượng", (double)t->targeted},
-        {"Đã gửi", (double)t->sent},
-        {"Đã nhận", (double)t->delivered},
-        {"Không thành công", (double)t->failed},
-        {"Phản hồi", (double)t->replies},
-        {"Từ chối nhận tin", (double)t->opted_out},
-        {"Chi phí (VND)", (double)t->cost},
-        {"Số xã/phường có dân trong danh sách", (double)t->communes},
-        {"Số xã/phường có người đã nhận tin", (double)t->active_communes},
-        {"Tỷ lệ xã/phường có hoạt động (%)",
-         t->communes ? (double)(long long)(1000.0 * (double)t->active_communes / (double)t->communes + 0.5) / 10 : 0},
-    };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        worksheet_write_string(ws, (lxw_row_t)(i + 3), 0, rows[i].label, NULL);
+    struct summary_row rows[SUMMARY_ROWS];
+    summary_rows(t, rows);
+    for (size_t i = 0; i < SUMMARY_ROWS; i++) {
+        worksheet_write_string(ws, (lxw_row_t)(i + 3), 0, rows[i].title, NULL);
         worksheet_write_number(ws, (lxw_row_t)(i + 3), 1, rows[i].v, NULL);
     }
+}
+
+static int write_summary_csv(const char *path, const struct totals *t, const struct report_opts *o)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs("\xEF\xBB\xBF", f);
+    csv_field(f, o->csv_codes ? "figure" : "Chỉ tiêu", true);
+    csv_field(f, o->csv_codes ? "value" : "Giá trị", false);
+    fputs("\r\n", f);
+    struct summary_row rows[SUMMARY_ROWS];
+    summary_rows(t, rows);
+    const char *head[2][3] = {{"from", "Từ ngày", o->from}, {"to", "Đến ngày", o->to}};
+    for (int i = 0; i < 2; i++) {
+        csv_field(f, head[i][o->csv_codes ? 0 : 1], true);
+        csv_field(f, head[i][2], false);
+        fputs("\r\n", f);
+    }
+    for (int i = 0; i < SUMMARY_ROWS; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "%.15g", rows[i].v);
+        csv_field(f, o->csv_codes ? rows[i].code : rows[i].title, true);
+        csv_field(f, v, false);
+        fputs("\r\n", f);
+    }
+    bool bad = ferror(f) != 0;
+    return fclose(f) == 0 && !bad ? 0 : -1;
 }
 
 static int write_xlsx(const struct report_opts *o, const PGresult *const *res, const struct totals *t,
@@ -326,11 +389,8 @@ static int write_xlsx(const struct report_opts *o, const PGresult *const *res, c
     format_set_bold(fm.bold);
     format_set_num_format(fm.whole, "#,##0");
     format_set_num_format(fm.share, "0.0#");
-    write_sheet(wb, "Chiến dịch", res[REPORT_DETAIL], detail_cols, DETAIL_NCOLS, o, &fm);
-    write_sheet(wb, "Xã phường", res[REPORT_COMMUNES], commune_cols, COMMUNE_NCOLS, o, &fm);
-    for (int i = REPORT_GROUPS; i < REPORT_NTABLES; i++)
-        write_sheet(wb, more_sheets[i - REPORT_GROUPS].sheet, res[i], more_sheets[i - REPORT_GROUPS].cols,
-                    more_sheets[i - REPORT_GROUPS].ncols, o, &fm);
+    for (int i = 0; i < REPORT_NTABLES; i++)
+        write_sheet(wb, tables[i].sheet, res[i], tables[i].cols, tables[i].ncols, o, &fm);
     write_summary(wb, t, o, fm.bold);
     lxw_error e = workbook_close(wb);
     if (e != LXW_NO_ERROR) {
@@ -340,14 +400,20 @@ static int write_xlsx(const struct report_opts *o, const PGresult *const *res, c
     return 0;
 }
 
-void report_communes_path(const char *out, char *buf, size_t len)
+void report_csv_path(const char *out, const char *suffix, char *buf, size_t len)
 {
     size_t n = strlen(out);
-    if (n > 4 && strcasecmp(out + n - 4, ".csv") == 0)
-        snprintf(buf, len, "%.*s-communes.csv", (int)(n - 4), out);
+    if (!suffix[0])
+        snprintf(buf, len, "%s", out);
+    else if (n > 4 && strcasecmp(out + n - 4, ".csv") == 0)
+        snprintf(buf, len, "%.*s-%s.csv", (int)(n - 4), out, suffix);
     else
-        snprintf(buf, len, "%s-communes.csv", out);
+        snprintf(buf, len, "%s-%s.csv", out, suffix);
 }
+
+void report_communes_path(const char *out, char *buf, size_t len) { report_csv_path(out, "communes", buf, len); }
+
+int report_conversion_days(const struct report_opts *o) { return o->conversion_days > 0 ? o->conversion_days : 90; }
 
 static void sum_totals(const PGresult *d, const PGresult *cm, struct totals *t)
 {
@@ -386,12 +452,18 @@ int report_tables_write(const struct report_opts *o, const PGresult *const *res,
     sum_totals(d, cm, &t);
     int rc = 0;
     sum->communes_out[0] = '\0';
+    sum->nfiles = 0;
     if (strcmp(o->format, "csv") == 0) {
         report_communes_path(o->out, sum->communes_out, sizeof sum->communes_out);
-        if (write_csv(o->out, d, detail_cols, DETAIL_NCOLS, o) < 0 ||
-            write_csv(sum->communes_out, cm, commune_cols, COMMUNE_NCOLS, o) < 0) {
-            snprintf(err, errlen, "cannot write %s: %s", o->out, strerror(errno));
-            rc = -1;
+        for (int i = 0; i <= REPORT_NTABLES && rc == 0; i++) {
+            char *path = sum->files[sum->nfiles];
+            report_csv_path(o->out, i < REPORT_NTABLES ? tables[i].suffix : "summary", path, sizeof sum->files[0]);
+            if ((i < REPORT_NTABLES ? write_csv(path, res[i], tables[i].cols, tables[i].ncols, o)
+                                    : write_summary_csv(path, &t, o)) < 0) {
+                snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+                rc = -1;
+            } else
+                sum->nfiles++;
         }
     } else if (write_xlsx(o, res, &t, err, errlen) < 0)
         rc = -1;
@@ -405,11 +477,13 @@ int report_tables_write(const struct report_opts *o, const PGresult *const *res,
 int report_write(PGconn *db, const struct report_opts *o, const char *tz,
                  struct report_summary *sum, char *err, size_t errlen)
 {
-    const char *p[3] = {o->from, o->to, tz};
+    char days[16];
+    snprintf(days, sizeof days, "%d", report_conversion_days(o));
+    const char *p[4] = {o->from, o->to, tz, days};
     PGresult *res[REPORT_NTABLES] = {0};
     int rc = 0;
     for (int i = 0; i < REPORT_NTABLES && rc == 0; i++)
-        if (!(res[i] = db_query(db, err, errlen, report_sql[i], 3, p)))
+        if (!(res[i] = db_query(db, err, errlen, report_sql[i], report_nparams[i], p)))
             rc = -1;
     if (rc == 0)
         rc = report_tables_write(o, (const PGresult *const *)res, sum, err, errlen);

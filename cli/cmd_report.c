@@ -16,7 +16,8 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
         {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
         {"format", required_argument, NULL, 'F'}, {"out", required_argument, NULL, 'o'},
         {"target", required_argument, NULL, 'T'}, {"json", no_argument, NULL, 'j'},
-        {"year", required_argument, NULL, 'y'},   {NULL, 0, NULL, 0}};
+        {"year", required_argument, NULL, 'y'},   {"csv-header", required_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0}};
     static char year_from[11], year_to[11];
     const char *year = NULL;
     o->target = -1;
@@ -36,6 +37,11 @@ static int parse_opts(int argc, char **argv, struct report_opts *o)
             break;
         }
         case 'y': year = optarg; break;
+        case 'H':
+            if (strcmp(optarg, "codes") != 0 && strcmp(optarg, "titles") != 0)
+                return cli_usage(cmd, "--csv-header takes titles (Vietnamese, the default) or codes, not '%s'", optarg);
+            o->csv_codes = strcmp(optarg, "codes") == 0;
+            break;
         case 'j': break;
         default: return cli_bad_option(cmd, ch, argv);
         }
@@ -81,7 +87,8 @@ int cmd_report(struct cli *c, int argc, char **argv)
     if (!db)
         return CLI_REFUSED;
     char err[4700];
-    struct report_summary s;
+    o.conversion_days = config_int(c->cfg, "report", "conversion_days");
+    static struct report_summary s;
     if (report_write(db, &o, config_str(c->cfg, "policy", "timezone"), &s, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     if (c->json) {
@@ -93,10 +100,19 @@ int cmd_report(struct cli *c, int argc, char **argv)
         cJSON_AddNumberToObject(x, "rows", s.rows);
         cJSON_AddNumberToObject(x, "communes", s.communes);
         cJSON_AddNumberToObject(x, "active_communes", (double)s.active_communes);
+        if (s.nfiles) {
+            cJSON *f = cJSON_AddArrayToObject(x, "files");
+            for (int i = 0; i < s.nfiles; i++)
+                cJSON_AddItemToArray(f, cJSON_CreateString(s.files[i]));
+        }
         cli_print_json(x);
     } else
-        printf("report %s..%s: %lld campaign(s), %d row(s), %d commune(s) (%lld reached) -> %s%s%s\n",
+    {
+        printf("report %s..%s: %lld campaign(s), %d row(s), %d commune(s) (%lld reached) -> %s%s\n",
                o.from, o.to, s.campaigns, s.rows, s.communes, s.active_communes, o.out,
-               s.communes_out[0] ? ", " : "", s.communes_out);
+               s.nfiles > 1 ? " and beside it:" : "");
+        for (int i = 1; i < s.nfiles; i++)
+            printf("  %s\n", s.files[i]);
+    }
     return CLI_OK;
 }

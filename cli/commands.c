@@ -40,7 +40,7 @@ const struct cli_command cli_commands[] = {
     {"faq import", cmd_faq_import, "FILE.csv [--json]", "add or update questions from a CSV with the columns question,answer (or cau_hoi,tra_loi)"},
     {"faq remove", cmd_faq_remove, "ID|QUESTION [--json]", "remove a question from the bank"},
     {"faq match", cmd_faq_match, "TEXT [--json]", "the question of the bank that best matches a reply, with its score (confident from 0.5)"},
-    {"report", cmd_report, "--from DATE --to DATE (or --year YYYY) --format xlsx|csv --out FILE [--target PCT] [--json]", "the supervisors' report per campaign, commune, group and channel, with reach per commune, coverage against the targets and conversions"},
+    {"report", cmd_report, "--from DATE --to DATE (or --year YYYY) --format xlsx|csv --out FILE [--target PCT] [--csv-header titles|codes] [--json]", "the supervisors' report per campaign, commune, group and channel, with reach per commune, coverage against the targets and conversions"},
     {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--password-file F] [--json]", "add a user of the API and the dashboard (password from the first line of F, or asked on the terminal) and print their API token once"},
     {"user list", cmd_user_list, "[--json]", "the users of the API and the dashboard, with their roles"},
     {"user disable", cmd_user_disable, "NAME [--json]", "refuse a user from now on (their sessions end at once)"},

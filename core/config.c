@@ -58,6 +58,8 @@ static const struct cfg_key base_keys[] = {
     {"replies", "answers_per_hour", CFG_INT, "4", 1, 1000,
      "automatic answers (confirmations, FAQ, help) to one sender per hour; a flood beyond it is stored, not answered"},
     {"replies", "help_hours", CFG_INT, "24", 1, 8760, "the help text goes to one sender at most once in this many hours"},
+    {"report", "conversion_days", CFG_INT, "90", 1, 730,
+     "a citizen reached whose participation begins within this many days counts as the campaign's conversion"},
     {"gateway", "type", CFG_STR, NULL, 0, 32, "kannel, http_sms, zalo_zns or zalo_oa"},
     {"gateway", "rate", CFG_DOUBLE, "10", 0.01, 100000, "SMS parts (or Zalo messages) per second"},
     {"gateway", "concurrency", CFG_INT, "10", 1, 1000, "requests in flight"},
@@ -497,7 +499,7 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
             return -1;
         }
     }
-    static const char *const fixed[] = {"database", "http", "policy", "engine", "replies"};
+    static const char *const fixed[] = {"database", "http", "policy", "engine", "replies", "report"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (fill_defaults(cfg, fixed[i], base_keys, fixed[i], err, errlen) < 0)
             goto fail;

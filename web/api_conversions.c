@@ -1,8 +1,9 @@
-/* /api/v1/campaigns/ID/conversions?days=N (default 90): the citizens a campaign reached (a
- * delivered message) whose participation then changed from none or stopped to voluntary or
- * compulsory within N days (participation_changes, written by every import), per channel,
- * commune and target group. A citizen counts once, for the channel that reached them first. */
+/* /api/v1/campaigns/ID/conversions?days=N (default [report] conversion_days, 90): the citizens
+ * a campaign reached (a delivered message) whose participation then changed from none or
+ * stopped to voluntary or compulsory within N days (participation_changes, written by every
+ * import), per channel, commune and target group. A citizen counts once, for the channel that reached them first. */
 #include "web/api.h"
+#include "core/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,7 @@ static void found(struct api_call *c, const PGresult *r)
 
 void api_campaign_conversions(struct api_call *c)
 {
-    c->n = 90;
+    c->n = config_int(c->w->cfg, "report", "conversion_days");
     if (api_query_int(c, "days", 1, 3660, &c->n) < 0)
         return;
     const char *p[1] = {c->id};

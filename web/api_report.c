@@ -16,6 +16,7 @@ _Static_assert((int)REPORT_NTABLES <= (int)API_KEEP, "every table of the report 
 struct report {
     char from[11], to[11];
     double target;
+    char days[16];          /* [report] conversion_days */
 };
 
 /* The workbook, written on libuv's thread pool: a year of a province's report takes long
@@ -34,7 +35,8 @@ static void report_work(uv_work_t *w)
 {
     struct report_job *j = w->data;
     const struct report *rp = j->c->data;
-    struct report_opts o = {.from = rp->from, .to = rp->to, .format = "xlsx", .out = j->path, .target = rp->target};
+    struct report_opts o = {.from = rp->from, .to = rp->to, .format = "xlsx", .out = j->path, .target = rp->target,
+                            .conversion_days = atoi(rp->days)};
     struct report_summary sum;
     j->len = -1;
     if (report_tables_write(&o, (const PGresult *const *)j->c->keep, &sum, j->err, sizeof j->err) == 0) {
@@ -105,8 +107,8 @@ static void table_done(struct api_call *c, const PGresult *r)
         write_report(c);
         return;
     }
-    const char *p[3] = {rp->from, rp->to, config_str(c->w->cfg, "policy", "timezone")};
-    api_query(c, report_sql[c->n], 3, p, table_done);
+    const char *p[4] = {rp->from, rp->to, config_str(c->w->cfg, "policy", "timezone"), rp->days};
+    api_query(c, report_sql[c->n], report_nparams[c->n], p, table_done);
 }
 
 static bool date_ok(const char *s)
@@ -136,11 +138,12 @@ void api_report(struct api_call *c)
         api_error(c, 400, "give year=YYYY, or from=YYYY-MM-DD and to=YYYY-MM-DD with from <= to");
         return;
     }
+    snprintf(rp.days, sizeof rp.days, "%ld", config_int(c->w->cfg, "report", "conversion_days"));
     c->data = malloc(sizeof rp);
     if (!c->data)
         abort();
     memcpy(c->data, &rp, sizeof rp);
-    const char *p[3] = {rp.from, rp.to, config_str(c->w->cfg, "policy", "timezone")};
+    const char *p[4] = {rp.from, rp.to, config_str(c->w->cfg, "policy", "timezone"), rp.days};
     c->n = 0;
-    api_query(c, report_sql[0], 3, p, table_done);
+    api_query(c, report_sql[0], report_nparams[0], p, table_done);
 }

@@ -79,7 +79,7 @@ def read_csv(path):
 def test_report_csv_reads_back(loa, psql, seeded):
     out = loa.dir / "bao-cao-2025.csv"
     res = loa.json("report", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv",
-                   "--out", out)
+                   "--out", out, "--csv-header", "codes")
     assert res["campaigns"] == 1          # "Tết 2025" started on 1 January 2026 in Vietnam
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
     rows = read_csv(out)
@@ -121,7 +121,7 @@ def test_report_csv_reads_back(loa, psql, seeded):
 def test_report_period_and_target(loa, psql, seeded):
     out = loa.dir / "r.csv"
     loa.ok("report", "--from", "2024-01-01", "--to", "2026-01-31", "--format", "csv", "--out", out,
-           "--target", "60")
+           "--target", "60", "--csv-header", "codes")
     rows = read_csv(out)
     assert {r["campaign"] for r in rows} == {"Tháng vận động 2025", "Tết 2025", 'Cũ, "2024"'}
     old = [r for r in rows if r["campaign"] == 'Cũ, "2024"']
@@ -131,7 +131,7 @@ def test_report_period_and_target(loa, psql, seeded):
     # every citizen reached by "old": 100% everywhere
     assert all(r["reach_pct"] == "100.0" and r["meets_target"] == "yes" for r in by.values())
     loa.ok("report", "--from", "2025-01-01", "--to", "2025-12-31", "--format", "csv", "--out", out,
-           "--target", "50")
+           "--target", "50", "--csv-header", "codes")
     by = {r["commune_code"]: r["meets_target"] for r in read_csv(loa.dir / "r-communes.csv")}
     assert by == {"23200": "yes", "23203": "yes", "23206": "no"}
     # A period with nothing: headers only.
@@ -231,3 +231,43 @@ def test_report_year_has_groups_channels_replies_and_coverage(loa, psql, seeded)
         assert 'formatCode="#,##0"' in styles
     p = loa.run("report", "--year", "25", "--format", "xlsx", "--out", out)
     assert p.returncode == 2 and "--year" in p.stderr
+
+
+def test_report_csv_has_every_sheet_with_vietnamese_headers_and_the_conversion_window(loa, psql, seeded):
+    """`--format csv` writes one file per sheet of the workbook, headed as the workbook is, with
+    the same rows; `--csv-header codes` gives scripts the columns' codes. The conversions' window
+    is [report] conversion_days (90): one of the two citizens who joined did so after 121 days."""
+    psql("UPDATE messages SET final_at = '2025-05-03 10:00+07' WHERE state = 'delivered'")
+    reached = [r[0] for r in psql("SELECT DISTINCT m.citizen_id FROM messages m JOIN campaigns c"
+                                  " ON c.id = m.campaign_id WHERE m.state = 'delivered'"
+                                  " AND c.name = 'Tháng vận động 2025' ORDER BY 1 LIMIT 2")]
+    psql(f"""INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value) VALUES
+             ({reached[0]}, '2025-05-10', 'none', 'voluntary'), ({reached[1]}, '2025-09-01', 'none', 'voluntary')""")
+    xlsx, out = loa.dir / "nam.xlsx", loa.dir / "nam.csv"
+    loa.ok("report", "--year", "2025", "--format", "xlsx", "--out", xlsx)
+    res = loa.json("report", "--year", "2025", "--format", "csv", "--out", out)
+    suffixes = ["", "-communes", "-groups", "-channels", "-replies", "-coverage", "-conversions", "-summary"]
+    assert res["files"] == [str(loa.dir / f"nam{s}.csv") for s in suffixes]
+    assert res["communes_out"] == str(loa.dir / "nam-communes.csv")
+    with zipfile.ZipFile(xlsx) as z:
+        for n, path in enumerate(res["files"][:7], start=1):
+            with open(path, newline="", encoding="utf-8-sig") as f:
+                rows = list(csv.reader(f))
+            sheet = sheet_rows(z, n)
+            assert rows[0] == sheet[0], path          # the same Vietnamese headers
+            assert len(rows) == len(sheet), path      # and the same rows
+    with open(res["files"][6], newline="", encoding="utf-8-sig") as f:
+        conv = list(csv.reader(f))
+    assert conv[0][6] == "Số người tham gia BHXH trong 90 ngày" and [r[6] for r in conv[1:]] == ["1"]
+    with open(res["files"][7], newline="", encoding="utf-8-sig") as f:
+        summary = dict(csv.reader(f))
+    show = loa.json("campaign", "show", "Tháng vận động 2025")
+    assert summary["Từ ngày"] == "2025-01-01" and summary["Chi phí (VND)"] == str(show["cost_vnd"])
+    # A longer window counts the September joiner too; codes for scripts.
+    loa.set("report", "conversion_days", "150")
+    res = loa.json("report", "--year", "2025", "--format", "csv", "--out", out, "--csv-header", "codes")
+    by = read_csv(res["files"][6])
+    assert list(by[0])[6] == "converted" and sum(int(r["converted"]) for r in by) == 2
+    assert dict((r["figure"], r["value"]) for r in read_csv(res["files"][7]))["campaigns"] == "1"
+    p = loa.run("report", "--year", "2025", "--format", "csv", "--out", out, "--csv-header", "english")
+    assert p.returncode == 2 and "--csv-header" in p.stderr

@@ -1,7 +1,9 @@
 // The dashboard as a supervisor and an officer use it, in headless Chromium (Debian's
 // /usr/bin/chromium driven by playwright-core; no browser is downloaded). Started by
-// tests/browser/test_dashboard.py, which prepares the database and the daemon and passes:
-//   LOA_URL, OFFICER, SUPERVISOR, PASSWORD, CAMPAIGN_ID, EXPECT_DELIVERED, REPORT_YEAR, SHOTS
+// tests/integration/test_dashboard_browser.py, which prepares the database and the daemon and
+// passes: LOA_URL, OFFICER, SUPERVISOR, PASSWORD, CAMPAIGN_ID, EXPECT_DELIVERED,
+// EXPECT_PROGRESS (per cent, as the CLI's figures give it), REPORT_YEAR, SHOTS.
+// The page runs under the daemon's own Content-Security-Policy: any violation fails the test.
 // Saves a screenshot of each page under SHOTS and the downloaded report as SHOTS/report.xlsx.
 // Exits 0 when every step saw what it should, else 1 with the step that failed.
 import { chromium } from "playwright-core";
@@ -19,6 +21,27 @@ fs.mkdirSync(shots, { recursive: true });
 function check(cond, what) {
   if (!cond) throw new Error(`failed: ${what}`);
   console.log(`ok   ${what}`);
+}
+
+// Polls PREDICATE(ARG) in the page until it is true. Playwright's waitForFunction evaluates a
+// string, which the page's CSP (no 'unsafe-eval') refuses; page.evaluate does not.
+async function until(page, predicate, arg, what, ms = 15000) {
+  const deadline = Date.now() + ms;
+  while (!(await page.evaluate(predicate, arg))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+// Every CSP violation of a context's pages, from the page's securitypolicyviolation events
+// (listened to from before the page's own scripts run) and Chromium's console errors.
+async function watchCsp(ctx, violations) {
+  await ctx.exposeBinding("loaCspViolation", (_, v) => violations.push(v));
+  await ctx.addInitScript(() => document.addEventListener("securitypolicyviolation", e =>
+    window.loaCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`)));
+  ctx.on("console", m => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) violations.push("console: " + m.text());
+  });
 }
 
 async function login(page, name) {
@@ -42,9 +65,9 @@ const browser = await chromium.launch({
 });
 let failed = false;
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, locale: "vi-VN",
-    // Playwright evaluates its wait predicates as strings, which the page's CSP forbids.
-    bypassCSP: true });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, locale: "vi-VN" });
+  const csp = [];
+  await watchCsp(ctx, csp);
   const page = await ctx.newPage();
   const errors = [];
   page.on("pageerror", e => errors.push(String(e)));
@@ -55,7 +78,7 @@ try {
   await page.fill("#login-name", env("OFFICER"));
   await page.fill("#login-password", "not the password");
   await page.click("#login-form button[type=submit]");
-  await page.waitForFunction(() => document.querySelector("#login-error").textContent.length > 0);
+  await until(page, () => document.querySelector("#login-error").textContent.length > 0, null, "the login error");
   check((await page.textContent("#login-error")).includes("Sai"), "a wrong password is refused");
   await page.screenshot({ path: path.join(shots, "login.png") });
 
@@ -63,11 +86,20 @@ try {
   await login(page, env("OFFICER"));
   const row = `#campaigns tr[data-id="${cid}"]`;
   check((await page.textContent(row)).includes("Bản nháp"), "the campaign is listed as a draft");
+  // Its progress bar is as full as the campaign is done: the width set under the CSP.
+  const bar = await page.$eval(`${row} .bar`, b => ({
+    whole: b.getBoundingClientRect().width, fill: b.firstElementChild.getBoundingClientRect().width,
+    now: b.getAttribute("aria-valuenow"), title: b.parentElement.title }));
+  const want = +env("EXPECT_PROGRESS"), drawn = 100 * bar.fill / bar.whole;
+  check(want > 0 && want < 100 && Math.abs(drawn - want) < 1 && Math.abs(+bar.now - want) < 0.1,
+        `the progress bar is drawn ${drawn.toFixed(1)}% full for ${want}% done`);
+  const title = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 1 }).format(+want.toFixed(1)) + "%";
+  check(bar.title === title, `the progress reads ${title} (${bar.title})`);
   await page.screenshot({ path: path.join(shots, "campaigns.png"), fullPage: true });
 
   // An officer may not approve: the page says so and nothing changes.
   await page.click(`${row} button[data-approve]`);
-  await page.waitForFunction(() => document.querySelector("#notice").textContent.length > 0);
+  await until(page, () => document.querySelector("#notice").textContent.length > 0, null, "a notice");
   check((await page.textContent("#notice")).includes("không có quyền"), "an officer is refused the approval");
   const still = await page.evaluate(async id => (await (await fetch(`/api/v1/campaigns/${id}`)).json()).approved_by, cid);
   check(still === null, "the refused approval changed nothing");
@@ -92,7 +124,7 @@ try {
   await page.fill("#replies li[data-reply] textarea", "Dạ, mức đóng thấp nhất là 330.000 đồng mỗi tháng.");
   await page.screenshot({ path: path.join(shots, "replies.png"), fullPage: true });
   await page.click("#replies li[data-reply] button");
-  await page.waitForFunction(() => document.querySelector("#notice").textContent.includes("Đã gửi"));
+  await until(page, () => document.querySelector("#notice").textContent.includes("Đã gửi"), null, "the answer sent");
   await page.waitForSelector("#replies li[data-reply] textarea", { state: "detached", timeout: 5000 }).catch(() => {});
   check((await page.$$("#replies li[data-reply] textarea")).length === 0, "the answered reply left the queue");
 
@@ -108,8 +140,8 @@ try {
   // The supervisor approves, and downloads the yearly report.
   await login(page, env("SUPERVISOR"));
   await page.click(`${row} button[data-approve]`);
-  await page.waitForFunction(() => document.querySelector("#notice").textContent.includes("Đã phê duyệt"));
-  await page.waitForFunction(sel => document.querySelector(sel).textContent.includes("✔"), row);
+  await until(page, () => document.querySelector("#notice").textContent.includes("Đã phê duyệt"), null, "the approval");
+  await until(page, sel => document.querySelector(sel).textContent.includes("✔"), row, "the approver in the list");
   check((await page.textContent(row)).includes(env("SUPERVISOR")), "the supervisor is the approver on record");
   await page.screenshot({ path: path.join(shots, "approved.png"), fullPage: true });
   await page.goto(url + "/#/report");
@@ -122,13 +154,26 @@ try {
   await page.screenshot({ path: path.join(shots, "report.png") });
 
   // On a phone's width.
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "vi-VN", bypassCSP: true });
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "vi-VN" });
+  await watchCsp(phone, csp);
   const p2 = await phone.newPage();
   await login(p2, env("SUPERVISOR"));
   await p2.goto(url + `/#/campaigns/${cid}`);
   await p2.waitForSelector('[data-funnel="all"] svg');
   await p2.screenshot({ path: path.join(shots, "campaign-phone.png"), fullPage: true });
   check(errors.length === 0, `no script error and nothing fetched elsewhere (${errors.join("; ")})`);
+  check(csp.length === 0, `the daemon's CSP refused nothing the page did (${csp.join("; ")})`);
+
+  // The watch sees what the CSP refuses: a style attribute, the kind the progress bar once had.
+  const probe = [];
+  const pctx = await browser.newContext();
+  await watchCsp(pctx, probe);
+  const p3 = await pctx.newPage();
+  await p3.goto(url + "/");
+  await p3.evaluate(() => { const s = document.createElement("span"); s.setAttribute("style", "width:5px"); document.body.append(s); });
+  const seen = () => probe.some(v => v.startsWith("style-src")) && probe.some(v => v.startsWith("console:"));
+  for (const end = Date.now() + 5000; !seen() && Date.now() < end;) await new Promise(r => setTimeout(r, 50));
+  check(seen(), `a style attribute is seen as a violation, as an event and on the console (${probe.join("; ")})`);
 } catch (e) {
   failed = true;
   console.error(String(e && e.stack || e));

@@ -7,6 +7,7 @@ import http.client
 import io
 import json
 import urllib.parse
+import urllib.request
 import zipfile
 
 import pytest
@@ -392,8 +393,13 @@ def test_api_report_is_written_in_tmpdir_and_removed(report_tmpdir, loa, psql, u
 def test_dashboard_is_served_from_the_binary(loa, daemon):
     status, body = daemon.get("/")
     assert status == 200 and "<html" in body.lower() or "<!doctype html" in body.lower()
-    for path in ("/app.js", "/app.css", "/charts.js"):
+    for path in ("/", "/app.js", "/app.css", "/charts.js"):
         assert daemon.get(path)[0] == 200, path
+        # Strict: the page works without inline styles or scripts, or eval (the browser test
+        # fails on any violation), so none is allowed.
+        with urllib.request.urlopen(daemon.url + path, timeout=10) as r:
+            csp = r.headers["Content-Security-Policy"]
+        assert csp.startswith("default-src 'self';") and "unsafe" not in csp, (path, csp)
     assert daemon.get("/nothing.js")[0] == 404
 
 

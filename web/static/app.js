@@ -25,6 +25,9 @@
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      /* Styles through the CSSOM: the daemon's CSP (style-src 'self') refuses a style attribute,
+       * and an inline handler, but not a property set from this script. */
+      else if (k === "style") Object.assign(e.style, v);
       else e.setAttribute(k, v);
     }
     for (const k of kids) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
@@ -114,7 +117,9 @@
   function progress(c) {
     const done = c.targeted - c.outcomes.pending;
     const p = c.targeted ? 100 * done / c.targeted : 0;
-    return h("div", {title: pct(p)}, h("div", {class: "bar"}, h("span", {style: `width:${p.toFixed(1)}%`})));
+    return h("div", {title: pct(p)}, h("div", {class: "bar", role: "progressbar", "aria-valuemin": 0,
+                                                "aria-valuemax": 100, "aria-valuenow": p.toFixed(1)},
+                                             h("span", {style: {width: `${p.toFixed(1)}%`}})));
   }
 
   async function approve(c) {

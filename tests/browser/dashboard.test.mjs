@@ -44,6 +44,35 @@ async function watchCsp(ctx, violations) {
   });
 }
 
+// Vietnamese number formats, written out here rather than taken from Intl as the page does:
+// a dot between thousands (12.345), a comma before the decimals (42,9%), one decimal at most.
+const viNum = n => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+const viPct = x => String(Math.round(x * 10) / 10).replace(".", ",") + "%";
+
+// The JSON the dashboard's session gets from the API for each of PATHS.
+const apiGet = (page, paths) => page.evaluate(ps => Promise.all(ps.map(async p =>
+  (await fetch("/api/v1/" + p)).json())), paths);
+
+// Each body row of TABLE as its cells' texts, and whether it is shown.
+const tableRows = (page, table) => page.$$eval(`${table} tbody tr`, trs => trs.map(tr =>
+  ({ cells: [...tr.cells].map(td => td.textContent), shown: !tr.hidden })));
+
+// The rows the API gives, as the table should show them, and the table's rows, by code.
+function sameRows(shown, want, what) {
+  const got = Object.fromEntries(shown.map(r => [r.cells[0], r.cells]));
+  const bad = want.filter(w => JSON.stringify(got[w[0]]) !== JSON.stringify(w));
+  check(shown.length === want.length && bad.length === 0,
+        `${what}: ${want.length} rows show the API's figures (${bad.map(w => `${JSON.stringify(got[w[0]])} ≠ ${JSON.stringify(w)}`).join("; ")})`);
+}
+
+// Types Q into the filter box of TABLE; checks the rows shown are those holding Q.
+async function filtered(page, table, q, codes, what) {
+  await page.fill(`input.filter[data-table="${table.slice(1)}"]`, q);
+  const shown = (await tableRows(page, table)).filter(r => r.shown).map(r => r.cells[0]);
+  check(JSON.stringify(shown.sort()) === JSON.stringify([...codes].sort()),
+        `${what}: filtering by “${q}” shows ${JSON.stringify(codes)} (${JSON.stringify(shown)})`);
+}
+
 async function login(page, name) {
   await page.goto(url + "/");
   await page.waitForSelector("#login-form", { state: "visible" });
@@ -116,6 +145,36 @@ try {
   await page.click("#c-communes th:nth-child(3)");
   const firsts = await page.$$eval("#c-communes tbody tr td:nth-child(3)", tds => tds.map(td => +td.dataset.sort));
   check(firsts.every((v, i) => i === 0 || firsts[i - 1] >= v), "the commune table sorts by a column");
+
+  // The figures as the API gives them, in Vietnamese formats.
+  const [camp, communes, groups] = await apiGet(page, [`campaigns/${cid}`, `campaigns/${cid}/breakdown?by=commune`,
+                                                        `campaigns/${cid}/breakdown?by=group`]);
+  const cards = await page.$$eval("#c-cards .card", cs => cs.map(c => c.querySelector("b").textContent));
+  const wantCards = [camp.targeted, camp.outcomes.delivered, camp.outcomes.pending, camp.replies, camp.opted_out,
+                     camp.cost_vnd].map(viNum);
+  check(JSON.stringify(cards) === JSON.stringify(wantCards) && camp.cost_vnd >= 1000 && cards[5].includes("."),
+        `the campaign's cards read ${cards.join(" · ")}, the cost with a dot between thousands`);
+  const reachRow = r => [r.code, r.name, viNum(r.targeted), viNum(r.reached), viPct(r.reach_pct)];
+  sameRows(await tableRows(page, "#c-communes"), communes.rows.map(reachRow), "by commune");
+  const groupRows = await tableRows(page, "#c-groups");
+  sameRows(groupRows, groups.rows.map(reachRow), "by group");
+  check(groupRows.some(r => /^\d+,\d%$/.test(r.cells[4])), "a share with decimals has a decimal comma");
+
+  // Filtering: by code, by a name typed in capitals, by what nobody has; and kept across the
+  // page's redraw every 5 s, as is the order.
+  const byName = groups.rows.find(r => r.code === "farmer");
+  await filtered(page, "#c-communes", "23203", ["23203"], "by commune");
+  await filtered(page, "#c-communes", "không có xã này", [], "by commune");
+  await filtered(page, "#c-groups", byName.name.toLocaleUpperCase("vi"), ["farmer"], "by group");
+  await page.fill('input.filter[data-table="c-communes"]', "23203");
+  await page.$eval("#c-communes tbody", b => { b.dataset.old = "1"; });
+  await until(page, () => !document.querySelector("#c-communes tbody").dataset.old, null, "the page's redraw");
+  const after = (await tableRows(page, "#c-communes")).filter(r => r.shown).map(r => r.cells[0]);
+  check(JSON.stringify(after) === '["23203"]', `the filter holds after the redraw (${after})`);
+  check(await page.$eval("#c-communes th:nth-child(3)", th => th.classList.contains("sorted-desc")),
+        "the order holds after the redraw");
+  await page.fill('input.filter[data-table="c-communes"]', "");
+  await page.fill('input.filter[data-table="c-groups"]', "");
   await page.screenshot({ path: path.join(shots, "campaign.png"), fullPage: true });
 
   // The replies queue: answer one.
@@ -134,6 +193,23 @@ try {
   await page.click("#cov-form button");
   await page.waitForSelector("#cov-communes tbody tr");
   check((await page.$$("#cov-communes tr.below .tag.below")).length >= 1, "a commune below its target is marked");
+  const [cov] = await apiGet(page, [`coverage?year=${env("REPORT_YEAR")}&topic=general`]);
+  const orDash = (v, f) => v === null ? "—" : f(v);
+  const covRows = await tableRows(page, "#cov-communes");
+  sameRows(covRows, cov.communes.map(r => [r.code, r.name, r.province, orDash(r.population, viNum), viNum(r.reached),
+    orDash(r.reached_pct, viPct), orDash(r.target_pct, viPct),
+    r.below_target === null ? "—" : (r.below_target ? "Dưới chỉ tiêu" : "Đạt")]), "coverage by commune");
+  check(covRows.some(r => /^\d+\.\d{3}$/.test(r.cells[3])) && covRows.some(r => /^\d+,\d%$/.test(r.cells[6])),
+        "a population has a dot between thousands and a target a decimal comma");
+  const covCards = await page.$$eval("#cov-cards .card b", bs => bs.map(b => b.textContent));
+  const act = cov.activity;
+  check(JSON.stringify(covCards) === JSON.stringify([viNum(cov.totals.reached), viNum(cov.totals.population),
+    viPct(cov.totals.reached_pct), viNum(cov.totals.communes_below_target),
+    `${viNum(act.active)}/${viNum(act.communes)} · ${viPct(act.share_pct)}`]),
+        `the coverage cards read ${covCards.join(" · ")}`);
+  const below = cov.communes.find(r => r.below_target);
+  await filtered(page, "#cov-communes", below.name.toLocaleLowerCase("vi"), [below.code], "coverage");
+  check((await page.$$("#cov-communes tr.below:not([hidden]) .tag.below")).length === 1, "the commune found is marked below");
   await page.screenshot({ path: path.join(shots, "coverage.png"), fullPage: true });
   await logout(page);
 

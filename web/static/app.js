@@ -87,13 +87,18 @@
       body.append(tr);
     }
     t.append(body);
-    t.querySelectorAll("th").forEach(th => th.addEventListener("click", () => sortBy(t, th)));
+    t.querySelectorAll("th").forEach(th => th.addEventListener("click", () =>
+      sortBy(t, +th.dataset.col, !th.classList.contains("sorted-asc"))));
+    /* The views redraw every few seconds: keep the reader's order and filter across a redraw. */
+    if (t.dataset.sortCol !== undefined) sortBy(t, +t.dataset.sortCol, t.dataset.sortAsc === "1");
+    filterRows(t);
   }
 
-  function sortBy(t, th) {
-    const i = +th.dataset.col, asc = !th.classList.contains("sorted-asc");
+  function sortBy(t, i, asc) {
+    t.dataset.sortCol = i;
+    t.dataset.sortAsc = asc ? "1" : "0";
     t.querySelectorAll("th").forEach(x => x.classList.remove("sorted-asc", "sorted-desc"));
-    th.classList.add(asc ? "sorted-asc" : "sorted-desc");
+    t.tHead.rows[0].cells[i].classList.add(asc ? "sorted-asc" : "sorted-desc");
     const body = t.tBodies[0];
     const rows = [...body.rows];
     rows.sort((a, b) => {
@@ -105,11 +110,16 @@
     body.append(...rows);
   }
 
-  document.querySelectorAll("input.filter").forEach(inp => inp.addEventListener("input", () => {
-    const q = inp.value.toLocaleLowerCase("vi");
-    const t = document.getElementById(inp.dataset.table);
-    for (const tr of t.tBodies[0]?.rows || []) tr.hidden = q && !tr.textContent.toLocaleLowerCase("vi").includes(q);
-  }));
+  /* Rows holding the text of the table's filter box, whatever the case; NFC on both sides, as
+   * keyboards may type Vietnamese letters decomposed. */
+  const folded = s => s.normalize("NFC").toLocaleLowerCase("vi");
+  function filterRows(t) {
+    const inp = document.querySelector(`input.filter[data-table="${t.id}"]`);
+    const q = inp ? folded(inp.value.trim()) : "";
+    for (const tr of t.tBodies[0]?.rows || []) tr.hidden = q !== "" && !folded(tr.textContent).includes(q);
+  }
+  document.querySelectorAll("input.filter").forEach(inp => inp.addEventListener("input", () =>
+    filterRows(document.getElementById(inp.dataset.table))));
 
   /* ---- campaigns ---- */
   function statusTag(s) { return h("span", {class: "tag " + s}, STATUS[s] || s); }

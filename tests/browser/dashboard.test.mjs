@@ -207,6 +207,14 @@ try {
     viPct(cov.totals.reached_pct), viNum(cov.totals.communes_below_target),
     `${viNum(act.active)}/${viNum(act.communes)} · ${viPct(act.share_pct)}`]),
         `the coverage cards read ${covCards.join(" · ")}`);
+  // Each province's active communes against the target imported for it.
+  const provRows = await tableRows(page, "#cov-provinces");
+  sameRows(provRows, act.provinces.map(r => [r.code, r.name, viNum(r.communes), viNum(r.active), viPct(r.share_pct),
+    viPct(r.target_pct) + (r.target_source === "default" ? " (mặc định)" : ""), r.below_target ? "Dưới chỉ tiêu" : "Đạt"]),
+    "active communes by province");
+  check(act.target_pct === 75.5 && provRows[0].cells[5] === "75,5%" &&
+        (await page.textContent("#cov-cards")).includes("chỉ tiêu 75,5%"),
+        "the province's imported activity target, 75,5%, is the one shown");
   const below = cov.communes.find(r => r.below_target);
   await filtered(page, "#cov-communes", below.name.toLocaleLowerCase("vi"), [below.code], "coverage");
   check((await page.$$("#cov-communes tr.below:not([hidden]) .tag.below")).length === 1, "the commune found is marked below");

@@ -440,7 +440,10 @@ def test_api_coverage_marks_communes_below_target(loa, psql, users, api):
     assert b["reached"] == int(by_commune["23203"]) and b["below_target"] is True
     assert cov["totals"]["reached"] == 9 and cov["totals"]["population"] == 110
     assert cov["activity"] == {"communes": 2, "active": 2, "share_pct": 100, "target_pct": 70,
-                               "below_target": False}
+                               "below_target": False,
+                               "provinces": [{"code": "52", "name": "Gia Lai", "communes": 2, "active": 2,
+                                              "share_pct": 100, "target_pct": 70, "target_source": "default",
+                                              "below_target": False}]}
     assert sum(g["reached"] for g in cov["groups"]) == 9
     # Another year and another topic reach nobody.
     status, cov = api.call("GET", "coverage?year=2025", token=users["officer"])

@@ -47,9 +47,10 @@ def test_dashboard_in_chromium(loa, psql, daemon):
     waiting = [int(r[0]) for r in psql("SELECT id FROM citizens ORDER BY id OFFSET 10 LIMIT 3")]
     messages(psql, cid, [(c, 0, "zalo", "pending", 0, 0) for c in waiting])
     psql("UPDATE campaigns SET started_at = '2026-05-04 08:00+07'")
-    # Figures that show the formats: 12.345 people, a target of 45,5%.
-    psql("INSERT INTO coverage_targets (year, commune_code, population, target_pct) VALUES"
-         " (2026, '23200', 12, 30), (2026, '23203', 12345, 45.5)")
+    # Figures that show the formats: 12.345 people, a target of 45,5%; and Gia Lai's target
+    # share of active communes, 75,5%, imported with them.
+    loa.ok("targets", "import", loa.write_file("targets.csv", "year,commune_code,population,target_pct,"
+                                               "activity_target_pct\n2026,23200,12,30,\n2026,23203,12345,45.5,75.5\n"))
     show = loa.json("campaign", "show", str(cid))
     delivered = sum(ch["delivered"] for ch in show["by_channel"].values())
     progress = round(100 * (show["targeted"] - show["outcomes"]["pending"]) / show["targeted"], 1)

@@ -242,6 +242,8 @@
   $("#r-all").addEventListener("change", viewReplies);
 
   /* ---- coverage ---- */
+  const verdict = {title: "Đánh giá", get: r => r.below_target ? "dưới" : "đạt",
+    show: r => r.below_target === null ? "—" : (r.below_target ? h("span", {class: "tag below"}, "Dưới chỉ tiêu") : "Đạt")};
   async function viewCoverage() {
     const y = $("#cov-year").value || new Date().getFullYear();
     $("#cov-year").value = y;
@@ -255,15 +257,22 @@
         h("b", {"data-below": cov.totals.communes_below_target}, fmt(cov.totals.communes_below_target))),
       h("div", {class: "card" + (act.below_target ? " bad" : "")}, `Xã có hoạt động (chỉ tiêu ${pct(act.target_pct)})`,
         h("b", {}, `${fmt(act.active)}/${fmt(act.communes)} · ${pct(act.share_pct)}`)));
+    /* Each province's share of active communes against its plan's target (the one imported
+     * with the targets, else 70%). */
+    table("cov-provinces", [
+      {title: "Mã tỉnh", get: r => r.code}, {title: "Tỉnh", get: r => r.name},
+      {title: "Xã có chỉ tiêu", num: true, get: r => r.communes}, {title: "Xã có hoạt động", num: true, get: r => r.active},
+      {title: "Tỷ lệ", num: true, get: r => r.share_pct, show: r => pct(r.share_pct)},
+      {title: "Chỉ tiêu", num: true, get: r => r.target_pct,
+       show: r => pct(r.target_pct) + (r.target_source === "default" ? " (mặc định)" : "")},
+      verdict], act.provinces, r => r.below_target ? "below" : "");
     table("cov-communes", [
       {title: "Mã xã", get: r => r.code}, {title: "Xã/phường", get: r => r.name}, {title: "Tỉnh", get: r => r.province},
       {title: "Dân số", num: true, get: r => r.population ?? "", show: r => r.population === null ? "—" : fmt(r.population)},
       {title: "Đã tiếp cận", num: true, get: r => r.reached},
       {title: "Tỷ lệ", num: true, get: r => r.reached_pct ?? "", show: r => r.reached_pct === null ? "—" : pct(r.reached_pct)},
       {title: "Chỉ tiêu", num: true, get: r => r.target_pct ?? "", show: r => r.target_pct === null ? "—" : pct(r.target_pct)},
-      {title: "Đánh giá", get: r => r.below_target ? "dưới" : "đạt",
-       show: r => r.below_target === null ? "—" : (r.below_target ? h("span", {class: "tag below"}, "Dưới chỉ tiêu") : "Đạt")}],
-      cov.communes, r => r.below_target ? "below" : "");
+      verdict], cov.communes, r => r.below_target ? "below" : "");
     table("cov-groups", [
       {title: "Mã nhóm", get: r => r.code}, {title: "Nhóm", get: r => r.name},
       {title: "Trong danh sách", num: true, get: r => r.citizens}, {title: "Đã tiếp cận", num: true, get: r => r.reached},

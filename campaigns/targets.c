@@ -85,12 +85,13 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
     if (!*p || *end || pop < 0 || pop > 100000000)
         return reject(r, row->line, "population must be a whole number from 0 to 100000000"), 0;
     double pct = strtod(pc, &end);
-    if (!*pc || *end || pct < 0 || pct > 100)
+    /* Written so that a "nan" fails too. */
+    if (!*pc || *end || !(pct >= 0 && pct <= 100))
         return reject(r, row->line, "target_pct must be a percentage from 0 to 100"), 0;
     double activity = -1;       /* none given */
     if (*ac) {
         activity = strtod(ac, &end);
-        if (*end || activity < 0 || activity > 100)
+        if (*end || !(activity >= 0 && activity <= 100))
             return reject(r, row->line, "activity_target_pct must be a percentage from 0 to 100"), 0;
     }
     if (!*topic)

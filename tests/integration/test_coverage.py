@@ -15,14 +15,15 @@ def test_targets_import_keeps_good_rows_and_names_bad_ones(loa, psql):
                        "26;23200;10;10;\n"
                        "2026;23200;10;101;\n"
                        "2026;23200;10;10;sports\n"
-                       "2026;23203;-5;10;\n")
+                       "2026;23203;-5;10;\n"
+                       "2026;23203;5;NaN;\n")
     p = loa.run("targets", "import", f, "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     # "15,5" is not a number here (the separator is ';'), so that row is refused too.
-    assert out == {"imported": 1, "rejected": 6, "activity_targets": 0}
+    assert out == {"imported": 1, "rejected": 7, "activity_targets": 0}
     for line, why in ((3, "target_pct"), (4, "no such commune_code"), (5, "year"), (6, "target_pct"),
-                      (7, "topic"), (8, "population")):
+                      (7, "topic"), (8, "population"), (9, "target_pct")):
         assert f"line {line} rejected: " in p.stderr and why in p.stderr, (line, why)
     assert psql("SELECT year, commune_code, topic, population, target_pct FROM coverage_targets") == \
         [("2026", "23200", "general", "1200", "45.00")]
@@ -76,7 +77,7 @@ def test_activity_targets_are_imported_with_the_targets_and_used_by_coverage(loa
                        "2026,23200,20,15,80\n"
                        "2026,23203,20,15,62.5\n"       # later for Gia Lai 2026: wins
                        "2026,23206,20,15,101\n"        # refused whole
-                       "2026,23209,20,15,many\n"
+                       "2026,23209,20,15,nan\n"
                        "2026,30300,20,15,\n"           # An Giang: no activity target
                        "2027,23200,20,15,90\n")
     p = loa.run("targets", "import", f, "--json")

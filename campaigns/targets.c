@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_YEAR, T_COMMUNE, T_POP, T_PCT, T_TOPIC, T_COUNT };
+enum { T_YEAR, T_COMMUNE, T_POP, T_PCT, T_TOPIC, T_ACTIVITY, T_COUNT };
 
 static const struct {
     const char *name;
@@ -20,11 +20,12 @@ static const struct {
     {"population", T_POP},    {"dan_so", T_POP},
     {"target_pct", T_PCT},    {"chi_tieu", T_PCT},
     {"topic", T_TOPIC},       {"chu_de", T_TOPIC},
+    {"activity_target_pct", T_ACTIVITY}, {"chi_tieu_hoat_dong", T_ACTIVITY},
 };
 
 struct run {
     int col[T_COUNT];
-    struct pgarray year, commune, pop, pct, topic;
+    struct pgarray year, commune, pop, pct, topic, activity;
     long *lines;              /* the line of each kept row, to name it if the database refuses */
     size_t kept, rejected;
     targets_reject_fn on_reject;
@@ -57,7 +58,7 @@ static int header(struct run *r, const struct csvfile_row *row, char *err, size_
     }
     if (row->problem || r->col[T_YEAR] < 0 || r->col[T_COMMUNE] < 0 || r->col[T_POP] < 0 || r->col[T_PCT] < 0) {
         snprintf(err, errlen, "no valid header row: the first line must name year, commune_code, "
-                              "population and target_pct (and topic)");
+                              "population and target_pct (and topic, activity_target_pct)");
         return -1;
     }
     return 0;
@@ -74,7 +75,7 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
     }
     char *end;
     const char *y = field(r, row, T_YEAR), *code = field(r, row, T_COMMUNE), *p = field(r, row, T_POP);
-    const char *pc = field(r, row, T_PCT), *topic = field(r, row, T_TOPIC);
+    const char *pc = field(r, row, T_PCT), *topic = field(r, row, T_TOPIC), *ac = field(r, row, T_ACTIVITY);
     long year = strtol(y, &end, 10);
     if (!*y || *end || year < 2000 || year > 2999)
         return reject(r, row->line, "year must be 2000 to 2999"), 0;
@@ -84,8 +85,15 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
     if (!*p || *end || pop < 0 || pop > 100000000)
         return reject(r, row->line, "population must be a whole number from 0 to 100000000"), 0;
     double pct = strtod(pc, &end);
-    if (!*pc || *end || pct < 0 || pct > 100)
+    /* Written so that a "nan" fails too. */
+    if (!*pc || *end || !(pct >= 0 && pct <= 100))
         return reject(r, row->line, "target_pct must be a percentage from 0 to 100"), 0;
+    double activity = -1;       /* none given */
+    if (*ac) {
+        activity = strtod(ac, &end);
+        if (*end || !(activity >= 0 && activity <= 100))
+            return reject(r, row->line, "activity_target_pct must be a percentage from 0 to 100"), 0;
+    }
     if (!*topic)
         topic = "general";
     if (!campaign_topic_ok(topic))
@@ -94,13 +102,15 @@ static int on_row(void *ud, const struct csvfile_row *row, char *err, size_t err
         snprintf(err, errlen, "more than %d rows", TARGETS_MAX_ROWS);
         return -1;
     }
-    char pcts[32];
+    char pcts[32], acts[32];
     snprintf(pcts, sizeof pcts, "%.2f", pct);
+    snprintf(acts, sizeof acts, "%.2f", activity);
     pgarray_int(&r->year, year);
     pgarray_text(&r->commune, code);
     pgarray_int(&r->pop, pop);
     pgarray_text(&r->pct, pcts);
     pgarray_text(&r->topic, topic);
+    pgarray_text(&r->activity, activity < 0 ? NULL : acts);
     r->lines[r->kept++] = row->line;
     return 0;
 }
@@ -128,30 +138,39 @@ static void run_free(struct run *r)
     pgarray_free(&r->pop);
     pgarray_free(&r->pct);
     pgarray_free(&r->topic);
+    pgarray_free(&r->activity);
     free(r->lines);
 }
 
-/* The rows of known communes, in one statement. */
-static int upsert(PGconn *db, struct run *r, long long *stored, char *err, size_t errlen)
+/* The rows of known communes, and the activity targets they carry for their provinces, in one
+ * statement: both tables change or neither. */
+static int upsert(PGconn *db, struct run *r, struct targets_result *out, char *err, size_t errlen)
 {
-    const char *p[5] = {pgarray_end(&r->year), pgarray_end(&r->commune), pgarray_end(&r->pop),
-                        pgarray_end(&r->pct), pgarray_end(&r->topic)};
+    const char *p[6] = {pgarray_end(&r->year), pgarray_end(&r->commune), pgarray_end(&r->pop),
+                        pgarray_end(&r->pct), pgarray_end(&r->topic), pgarray_end(&r->activity)};
     err[0] = '\0';
     reject_unknown_communes(db, r, p[1], err, errlen);
     if (err[0])
         return -1;
     PGresult *res = db_query(db, err, errlen,
-        "INSERT INTO coverage_targets (year, commune_code, population, target_pct, topic)"
-        " SELECT DISTINCT ON (y, code, t) y, code, pop, pct, t"
-        " FROM unnest($1::int[], $2::text[], $3::bigint[], $4::numeric[], $5::text[])"
-        "   WITH ORDINALITY u(y, code, pop, pct, t, i)"
-        " WHERE EXISTS (SELECT 1 FROM communes c WHERE c.code = u.code)"
-        " ORDER BY y, code, t, i DESC"
-        " ON CONFLICT (year, commune_code, topic) DO UPDATE"
-        " SET population = excluded.population, target_pct = excluded.target_pct", 5, p);
+        "WITH u AS (SELECT u.*, c.province_code"
+        "   FROM unnest($1::int[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::numeric[])"
+        "     WITH ORDINALITY u(y, code, pop, pct, t, act, i)"
+        "   JOIN communes c ON c.code = u.code),"
+        " by_commune AS (INSERT INTO coverage_targets (year, commune_code, population, target_pct, topic)"
+        "   SELECT DISTINCT ON (y, code, t) y, code, pop, pct, t FROM u"
+        "   ORDER BY y, code, t, i DESC"
+        "   ON CONFLICT (year, commune_code, topic) DO UPDATE"
+        "   SET population = excluded.population, target_pct = excluded.target_pct RETURNING 1),"
+        " by_province AS (INSERT INTO activity_targets (year, province_code, target_pct)"
+        "   SELECT DISTINCT ON (y, province_code) y, province_code, act FROM u WHERE act IS NOT NULL"
+        "   ORDER BY y, province_code, i DESC"
+        "   ON CONFLICT (year, province_code) DO UPDATE SET target_pct = excluded.target_pct RETURNING 1)"
+        " SELECT (SELECT count(*) FROM by_commune), (SELECT count(*) FROM by_province)", 6, p);
     if (!res)
         return -1;
-    *stored = strtoll(PQcmdTuples(res), NULL, 10);
+    out->stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    out->activity = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
     return 0;
 }
@@ -171,6 +190,7 @@ int targets_import(PGconn *db, const char *path, targets_reject_fn on_reject, vo
     pgarray_init(&r.pop);
     pgarray_init(&r.pct);
     pgarray_init(&r.topic);
+    pgarray_init(&r.activity);
     char why[600];
     int rc = 0;
     if (csvfile_read(f, on_row, &r, why, sizeof why) < 0) {
@@ -178,9 +198,9 @@ int targets_import(PGconn *db, const char *path, targets_reject_fn on_reject, vo
         rc = -1;
     }
     csvfile_close(f);
-    out->stored = 0;
+    out->stored = out->activity = 0;
     if (rc == 0)
-        rc = upsert(db, &r, &out->stored, err, errlen);
+        rc = upsert(db, &r, out, err, errlen);
     out->rejected = r.rejected;
     run_free(&r);
     return rc;

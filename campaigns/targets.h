@@ -5,17 +5,20 @@
 
 /* The provinces' coverage targets (`loa targets import`, table coverage_targets): per year,
  * commune and topic (general BHXH or voluntary BHXH), the working-age population and the share
- * of it to reach. The file is `year,commune_code,population,target_pct[,topic]` (headers in
- * English or Vietnamese: nam, ma_xa, dan_so, chi_tieu, chu_de), read by segments/csvfile.h with
- * its encoding rules. Good rows are upserted in one statement (a later row for the same key
- * wins); a bad row, or one whose commune is not in the commune list, is rejected with its line
- * and reason and the rest is kept. The coverage API (web/api_coverage.c) and the report's
- * sheet "Độ bao phủ" read them. */
+ * of it to reach. The file is `year,commune_code,population,target_pct[,topic]
+ * [,activity_target_pct]` (headers in English or Vietnamese: nam, ma_xa, dan_so, chi_tieu,
+ * chu_de, chi_tieu_hoat_dong), read by segments/csvfile.h with its encoding rules. A row's
+ * activity_target_pct, when given, is the target share of active communes of its commune's
+ * province in that year (table activity_targets). Good rows are upserted in one statement (a
+ * later row for the same key wins); a bad row, or one whose commune is not in the commune list,
+ * is rejected with its line and reason and the rest is kept. The coverage API
+ * (web/api_coverage.c) and the report's sheet "Độ bao phủ" read them. */
 
 enum { TARGETS_MAX_ROWS = 200000 };
 
 struct targets_result {
     long long stored;       /* rows inserted or updated */
+    long long activity;     /* provinces' activity targets inserted or updated */
     size_t rejected;
 };
 

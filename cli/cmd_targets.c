@@ -39,8 +39,12 @@ int cmd_targets_import(struct cli *c, int argc, char **argv)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "imported", (double)r.stored);
         cJSON_AddNumberToObject(o, "rejected", (double)r.rejected);
+        cJSON_AddNumberToObject(o, "activity_targets", (double)r.activity);
         cli_print_json(o);
-    } else
+    } else if (r.activity)
+        printf("targets: %lld imported, %zu rejected; %lld province activity targets\n", r.stored,
+               r.rejected, r.activity);
+    else
         printf("targets: %lld imported, %zu rejected\n", r.stored, r.rejected);
     return CLI_OK;
 }

@@ -44,7 +44,7 @@ const struct cli_command cli_commands[] = {
     {"user add", cmd_user_add, "NAME --role officer|supervisor|admin [--password-file F] [--json]", "add a user of the API and the dashboard (password from the first line of F, or asked on the terminal) and print their API token once"},
     {"user list", cmd_user_list, "[--json]", "the users of the API and the dashboard, with their roles"},
     {"user disable", cmd_user_disable, "NAME [--json]", "refuse a user from now on (their sessions end at once)"},
-    {"targets import", cmd_targets_import, "FILE.csv [--json]", "coverage targets of the plans: year,commune_code,population,target_pct[,topic] (topic general or voluntary); upsert"},
+    {"targets import", cmd_targets_import, "FILE.csv [--json]", "coverage targets of the plans: year,commune_code,population,target_pct[,topic][,activity_target_pct] (topic general or voluntary; activity_target_pct: the province's target share of active communes that year); upsert"},
     {"gateway status", cmd_gateway_status, "[--json]", "each gateway: its circuit (closed, open or half_open, why and since when), pause, rate, messages in flight and waiting, today's use of its quota"},
     {"serve", cmd_serve, "", "the daemon: sends running campaigns, serves webhooks, /healthz and /metrics until SIGTERM"},
     {NULL, NULL, NULL, NULL},

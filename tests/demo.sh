@@ -275,14 +275,15 @@ run_step "loa campaign create" loa campaign create "$CAMPAIGN" --segment chua_th
 run_step "loa campaign start" loa campaign start "$CAMPAIGN"
 
 # The plan's targets for the coverage view: per commune of the demo's citizens, a working-age
-# population of three times the citizens on file, 45% to reach (Kiên Giang's figure for 2021).
+# population of three times the citizens on file, 45% to reach (Kiên Giang's figure for 2021),
+# and activity in 70% of the province's communes (Gia Lai's).
 python3 - "$VAR/demo-citizens.csv" "$YEAR" >"$VAR/demo-targets.csv" <<'EOF' || die "could not read var/demo-citizens.csv"
 import collections, csv, sys
 with open(sys.argv[1], encoding="utf-8-sig") as f:
     n = collections.Counter(row["commune_code"] for row in csv.DictReader(f) if row.get("commune_code"))
-print("year,commune_code,population,target_pct")
+print("year,commune_code,population,target_pct,activity_target_pct")
 for code, k in sorted(n.items()):
-    print(f"{sys.argv[2]},{code},{3 * k},45")
+    print(f"{sys.argv[2]},{code},{3 * k},45,70")
 EOF
 run_step "loa targets import" loa targets import "$VAR/demo-targets.csv"
 # A supervisor for the dashboard (the database is emptied above, so the name is free).

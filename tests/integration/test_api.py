@@ -7,6 +7,7 @@ import http.client
 import io
 import json
 import urllib.parse
+import urllib.request
 import zipfile
 
 import pytest
@@ -130,11 +131,20 @@ def snapshot(psql):
                 " (SELECT count(*) FROM replies WHERE answered_at IS NOT NULL) FROM campaigns ORDER BY id")
 
 
+def session_of(api, name):
+    """A fresh dashboard session of NAME: the cookie's value."""
+    status, _, cookie = api.login(name, PASSWORD)
+    assert status == 200
+    return cookie.split(";")[0].split("=", 1)[1]
+
+
 def test_api_every_endpoint_refuses_no_token_and_a_wrong_token(loa, psql, users, api):
     cid, rid = world(psql, loa)
     sid = psql("SELECT id FROM segments WHERE name = 'gl'")[0][0]
+    # A live session, which a refused logout must not end.
+    session = session_of(api, "officer_1")
     before = snapshot(psql)
-    for method, path, body, _ in endpoints(cid, rid, sid):
+    for method, path, body, _ in endpoints(cid, rid, sid) + [("POST", "logout", None, "officer")]:
         for creds in ({}, {"token": "0" * 64}, {"token": users["admin"] + "x"},
                       {"cookie": "not-a-session"}, {"token": ""}):
             status, out = api.call(method, path, body, **creds)
@@ -146,6 +156,8 @@ def test_api_every_endpoint_refuses_no_token_and_a_wrong_token(loa, psql, users,
     c.request("GET", "/api/v1/campaigns", headers={"Authorization": f"Basic {users['admin']}"})
     assert c.getresponse().status == 401
     assert snapshot(psql) == before
+    assert api.call("GET", "me", cookie=session)[0] == 200
+    assert psql("SELECT count(*) FROM sessions") == [("1",)]
 
 
 def test_api_every_endpoint_checks_the_role(loa, psql, users, api):
@@ -177,6 +189,102 @@ def test_api_every_endpoint_checks_the_role(loa, psql, users, api):
         ("officer_1", "campaign.cancel", f"campaign:{cid}"),
         ("officer_1", "campaign.create", f"campaign:{cid + 1}"),
     ]
+
+
+def test_api_every_change_is_allowed_to_each_role_that_may(loa, psql, users, api):
+    """Each role that may do a change does it, on a campaign and a reply of its own, and is
+    the user on record; logout ends the session of each role and refuses a bearer token."""
+    world(psql, loa)
+    ids = [int(r[0]) for r in psql("SELECT id FROM citizens ORDER BY id")]
+    for n, role in enumerate(ROLES):
+        user = f"{role}_1"
+        tok = users[role]
+        # Starting in 2099: the daemon leaves it scheduled, so pause and resume always apply.
+        cid = create(loa, f"c_{role}", "zalo:t_zns,sms:t_sms", "--start", "2099-01-01T07:00")
+        rid = int(psql("INSERT INTO replies (channel, gateway, from_addr, citizen_id, body, intent)"
+                       " VALUES ('sms', 'kannel', :'f', :'c', 'Hỏi', 'question') RETURNING id",
+                       f=f"8491200{n + 1:04d}", c=ids[n])[0][0])
+        steps = [("approve", "draft")] if RANK[role] >= RANK["supervisor"] else []
+        steps += [("start", "scheduled"), ("pause", "paused"), ("resume", "scheduled"), ("cancel", "cancelled")]
+        for what, status_after in steps:
+            status, out = api.call("POST", f"campaigns/{cid}/{what}", {}, token=tok)
+            assert status == 200 and out["status"] == status_after, (role, what, status, out)
+            assert psql("SELECT status FROM campaigns WHERE id = :'c'", c=cid) == [(status_after,)]
+        if RANK[role] >= RANK["supervisor"]:
+            assert psql("SELECT approved_by FROM campaigns WHERE id = :'c'", c=cid) == [(user,)]
+        status, out = api.call("POST", f"replies/{rid}/answer", {"text": f"Trả lời của {user}"}, token=tok)
+        assert status == 200 and out["answered_by"] == user, (role, out)
+        assert psql("SELECT answered_by, answer FROM replies WHERE id = :'r'", r=rid) == \
+            [(user, f"Trả lời của {user}")]
+        status, out = api.call("POST", "campaigns", {"name": f"made_{role}", "segment": "gl",
+                                                     "channels": "sms:t_sms"}, token=tok)
+        assert status == 201, (role, out)
+        made = out["id"]
+        assert psql("SELECT name, status FROM campaigns WHERE id = :'c'", c=made) == [(f"made_{role}", "draft")]
+        assert audit_rows(psql)[-len(steps) - 2:] == \
+            [(user, f"campaign.{w}", f"campaign:{cid}") for w, _ in steps] + \
+            [(user, "reply.answer", f"reply:{rid}"), (user, "campaign.create", f"campaign:{made}")]
+        # Logout: a bearer token has no session (400, nothing ended); a session ends.
+        session = session_of(api, user)
+        status, out = api.call("POST", "logout", token=tok)
+        assert status == 400 and "bearer" in out["error"], (role, out)
+        assert api.call("GET", "me", cookie=session)[0] == 200
+        status, out = api.call("POST", "logout", cookie=session)
+        assert status == 200 and out == {"logged_out": True}, (role, out)
+        assert api.call("GET", "me", cookie=session)[0] == 401
+        assert psql("SELECT user_name, action FROM audit ORDER BY id DESC LIMIT 1") == [(user, "logout")]
+    assert psql("SELECT count(*) FROM sessions") == [("0",)]
+
+
+def test_api_lists_hold_what_the_database_and_the_cli_hold(loa, psql, users, api):
+    """segments, segments/ID/count, templates and users: their content, not only their status."""
+    seed(psql, 20)
+    # Citizens outside Gia Lai and a second language: a count or a list that took everyone or
+    # only the first variant would be wrong.
+    psql("INSERT INTO citizens (full_name, phone, commune_code, province_code)"
+         " SELECT 'Lê Thị ' || i, '8491300' || lpad(i::text, 4, '0'), c.code, c.province_code"
+         " FROM generate_series(1, 7) i, (SELECT code, province_code FROM communes"
+         "  WHERE province_code <> '52' ORDER BY code LIMIT 1) c")
+    psql("INSERT INTO template_variants SELECT id, 'km', 'សួស្តី {{full_name}}' FROM templates WHERE name = 't_sms'")
+    psql("UPDATE templates SET zns_template_id = '229077', unaccent = true WHERE name = 't_zns'")
+    off = users["officer"]
+
+    status, segs = api.call("GET", "segments", token=off)
+    assert status == 200 and segs == loa.json("segment", "list")
+    db = psql("SELECT id, name, filter::text, updated_at IS NOT NULL FROM segments ORDER BY name")
+    assert [(str(x["id"]), x["name"], x["filter"], bool(x["updated_at"])) for x in segs["segments"]] == \
+        [(i, n, json.loads(f), u == "t") for i, n, f, u in db]
+    in_gl = int(psql("SELECT count(*) FROM citizens WHERE province_code = '52'")[0][0])
+    assert in_gl == 20 and psql("SELECT count(*) FROM citizens") == [("27",)]
+    for sid, name, _, _ in db:
+        status, out = api.call("GET", f"segments/{sid}/count", token=off)
+        want = {"gl": in_gl, "nobody": 0}[name]
+        assert status == 200 and out == {"id": int(sid), "name": name, "citizens": want}, (name, out)
+        assert out["citizens"] == loa.json("segment", "count", name)["count"]
+    assert api.call("GET", "segments/999999/count", token=off)[0] == 404
+
+    status, tpls = api.call("GET", "templates", token=off)
+    assert status == 200
+    db = psql("""SELECT t.id, t.name, t.channel, t.unaccent, coalesce(t.zns_template_id, '-'),
+                        (SELECT string_agg(language, ',' ORDER BY language) FROM template_variants v
+                          WHERE v.template_id = t.id),
+                        (SELECT body FROM template_variants v WHERE v.template_id = t.id AND language = 'vi')
+                   FROM templates t ORDER BY t.name""")
+    assert [(str(t["id"]), t["name"], t["channel"], "t" if t["unaccent"] else "f", t["zns_template_id"] or "-",
+             ",".join(t["languages"]), t["body_vi"]) for t in tpls["templates"]] == [tuple(r) for r in db]
+    assert [t["languages"] for t in tpls["templates"]] == [["km", "vi"], ["vi"]]
+
+    # Users: one disabled and one with no password, as the CLI lists them.
+    loa.ok("user", "add", "nopw", "--role", "officer")
+    loa.ok("user", "disable", "officer_1")
+    status, us = api.call("GET", "users", token=users["admin"])
+    assert status == 200 and us == loa.json("user", "list")
+    db = psql("SELECT id, name, role, password_hash IS NOT NULL, disabled_at IS NOT NULL FROM users ORDER BY name")
+    assert [(str(u["id"]), u["name"], u["role"], u["password"], u["disabled_at"] is not None)
+            for u in us["users"]] == [(i, n, r, p == "t", d == "t") for i, n, r, p, d in db]
+    assert [(u["name"], u["password"], u["disabled_at"] is None) for u in us["users"]] == \
+        [("admin_1", True, True), ("nopw", False, True), ("officer_1", True, False), ("supervisor_1", True, True)]
+    assert all("token" not in u and "password_hash" not in u for u in us["users"])
 
 
 def test_api_campaign_show_has_the_figures_of_the_cli(loa, psql, users, api):
@@ -302,12 +410,12 @@ def test_api_login_sessions_expire_end_and_die_with_the_user(loa, psql, users, a
     assert status == 200 and "Max-Age=0" in r.getheader("Set-Cookie")
     assert api.call("GET", "me", cookie=session)[0] == 401
     # An expired session is refused.
-    session = api.login("supervisor_1", PASSWORD)[2].split(";")[0].split("=", 1)[1]
+    session = session_of(api, "supervisor_1")
     assert api.call("GET", "me", cookie=session)[0] == 200
     psql("UPDATE sessions SET expires_at = now() - interval '1 second'")
     assert api.call("GET", "me", cookie=session)[0] == 401
     # A disabled user is refused with the token, the session and the password.
-    session = api.login("admin_1", PASSWORD)[2].split(";")[0].split("=", 1)[1]
+    session = session_of(api, "admin_1")
     loa.ok("user", "disable", "admin_1")
     assert api.call("GET", "me", cookie=session)[0] == 401
     assert api.call("GET", "me", token=users["admin"])[0] == 401
@@ -332,7 +440,10 @@ def test_api_coverage_marks_communes_below_target(loa, psql, users, api):
     assert b["reached"] == int(by_commune["23203"]) and b["below_target"] is True
     assert cov["totals"]["reached"] == 9 and cov["totals"]["population"] == 110
     assert cov["activity"] == {"communes": 2, "active": 2, "share_pct": 100, "target_pct": 70,
-                               "below_target": False}
+                               "below_target": False,
+                               "provinces": [{"code": "52", "name": "Gia Lai", "communes": 2, "active": 2,
+                                              "share_pct": 100, "target_pct": 70, "target_source": "default",
+                                              "below_target": False}]}
     assert sum(g["reached"] for g in cov["groups"]) == 9
     # Another year and another topic reach nobody.
     status, cov = api.call("GET", "coverage?year=2025", token=users["officer"])
@@ -392,8 +503,13 @@ def test_api_report_is_written_in_tmpdir_and_removed(report_tmpdir, loa, psql, u
 def test_dashboard_is_served_from_the_binary(loa, daemon):
     status, body = daemon.get("/")
     assert status == 200 and "<html" in body.lower() or "<!doctype html" in body.lower()
-    for path in ("/app.js", "/app.css", "/charts.js"):
+    for path in ("/", "/app.js", "/app.css", "/charts.js"):
         assert daemon.get(path)[0] == 200, path
+        # Strict: the page works without inline styles or scripts, or eval (the browser test
+        # fails on any violation), so none is allowed.
+        with urllib.request.urlopen(daemon.url + path, timeout=10) as r:
+            csp = r.headers["Content-Security-Policy"]
+        assert csp.startswith("default-src 'self';") and "unsafe" not in csp, (path, csp)
     assert daemon.get("/nothing.js")[0] == 404
 
 

@@ -1,6 +1,8 @@
-"""The dashboard in headless Chromium: log in, open a campaign and see its funnel, answer a
+"""The dashboard in headless Chromium: log in, open a campaign and see its funnel and its
+progress, sort and filter its tables and read the API's figures in Vietnamese formats, answer a
 reply, be refused the approval as an officer and approve as a supervisor, read the coverage,
-download the report; a screenshot of each page under var/screenshots/.
+download the report; a screenshot of each page under var/screenshots/. All under the daemon's
+own Content-Security-Policy, which must refuse nothing.
 
 tests/browser/dashboard.test.mjs drives Debian's /usr/bin/chromium with playwright-core from
 npm (tools/deps.sh installs both). Here, in the integration tests, it shares their cluster.
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from test_api import PASSWORD, world
+from test_campaign_cli import messages
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = REPO / "tests" / "browser"
@@ -40,14 +43,21 @@ def test_dashboard_in_chromium(loa, psql, daemon):
     loa.ok("user", "add", "thu", "--role", "officer", "--password-file", pw)
     loa.ok("user", "add", "lan", "--role", "supervisor", "--password-file", pw)
     cid, rid = world(psql, loa)
+    # Three citizens still waiting: the campaign is part done, so its bar is neither empty nor full.
+    waiting = [int(r[0]) for r in psql("SELECT id FROM citizens ORDER BY id OFFSET 10 LIMIT 3")]
+    messages(psql, cid, [(c, 0, "zalo", "pending", 0, 0) for c in waiting])
     psql("UPDATE campaigns SET started_at = '2026-05-04 08:00+07'")
-    psql("INSERT INTO coverage_targets (year, commune_code, population, target_pct) VALUES"
-         " (2026, '23200', 10, 30), (2026, '23203', 100, 45)")
+    # Figures that show the formats: 12.345 people, a target of 45,5%; and Gia Lai's target
+    # share of active communes, 75,5%, imported with them.
+    loa.ok("targets", "import", loa.write_file("targets.csv", "year,commune_code,population,target_pct,"
+                                               "activity_target_pct\n2026,23200,12,30,\n2026,23203,12345,45.5,75.5\n"))
     show = loa.json("campaign", "show", str(cid))
     delivered = sum(ch["delivered"] for ch in show["by_channel"].values())
+    progress = round(100 * (show["targeted"] - show["outcomes"]["pending"]) / show["targeted"], 1)
     shots = REPO / "var" / "screenshots"
     env = dict(os.environ, LOA_URL=daemon.url, OFFICER="thu", SUPERVISOR="lan", PASSWORD=PASSWORD,
-               CAMPAIGN_ID=str(cid), EXPECT_DELIVERED=str(delivered), REPORT_YEAR="2026", SHOTS=str(shots))
+               CAMPAIGN_ID=str(cid), EXPECT_DELIVERED=str(delivered),
+               EXPECT_PROGRESS=str(progress), REPORT_YEAR="2026", SHOTS=str(shots))
     p = subprocess.run(["node", str(HERE / "dashboard.test.mjs")], cwd=HERE, env=env,
                        capture_output=True, text=True, timeout=180)
     print(p.stdout)

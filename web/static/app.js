@@ -25,6 +25,9 @@
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      /* Styles through the CSSOM: the daemon's CSP (style-src 'self') refuses a style attribute,
+       * and an inline handler, but not a property set from this script. */
+      else if (k === "style") Object.assign(e.style, v);
       else e.setAttribute(k, v);
     }
     for (const k of kids) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
@@ -84,13 +87,18 @@
       body.append(tr);
     }
     t.append(body);
-    t.querySelectorAll("th").forEach(th => th.addEventListener("click", () => sortBy(t, th)));
+    t.querySelectorAll("th").forEach(th => th.addEventListener("click", () =>
+      sortBy(t, +th.dataset.col, !th.classList.contains("sorted-asc"))));
+    /* The views redraw every few seconds: keep the reader's order and filter across a redraw. */
+    if (t.dataset.sortCol !== undefined) sortBy(t, +t.dataset.sortCol, t.dataset.sortAsc === "1");
+    filterRows(t);
   }
 
-  function sortBy(t, th) {
-    const i = +th.dataset.col, asc = !th.classList.contains("sorted-asc");
+  function sortBy(t, i, asc) {
+    t.dataset.sortCol = i;
+    t.dataset.sortAsc = asc ? "1" : "0";
     t.querySelectorAll("th").forEach(x => x.classList.remove("sorted-asc", "sorted-desc"));
-    th.classList.add(asc ? "sorted-asc" : "sorted-desc");
+    t.tHead.rows[0].cells[i].classList.add(asc ? "sorted-asc" : "sorted-desc");
     const body = t.tBodies[0];
     const rows = [...body.rows];
     rows.sort((a, b) => {
@@ -102,11 +110,16 @@
     body.append(...rows);
   }
 
-  document.querySelectorAll("input.filter").forEach(inp => inp.addEventListener("input", () => {
-    const q = inp.value.toLocaleLowerCase("vi");
-    const t = document.getElementById(inp.dataset.table);
-    for (const tr of t.tBodies[0]?.rows || []) tr.hidden = q && !tr.textContent.toLocaleLowerCase("vi").includes(q);
-  }));
+  /* Rows holding the text of the table's filter box, whatever the case; NFC on both sides, as
+   * keyboards may type Vietnamese letters decomposed. */
+  const folded = s => s.normalize("NFC").toLocaleLowerCase("vi");
+  function filterRows(t) {
+    const inp = document.querySelector(`input.filter[data-table="${t.id}"]`);
+    const q = inp ? folded(inp.value.trim()) : "";
+    for (const tr of t.tBodies[0]?.rows || []) tr.hidden = q !== "" && !folded(tr.textContent).includes(q);
+  }
+  document.querySelectorAll("input.filter").forEach(inp => inp.addEventListener("input", () =>
+    filterRows(document.getElementById(inp.dataset.table))));
 
   /* ---- campaigns ---- */
   function statusTag(s) { return h("span", {class: "tag " + s}, STATUS[s] || s); }
@@ -114,7 +127,9 @@
   function progress(c) {
     const done = c.targeted - c.outcomes.pending;
     const p = c.targeted ? 100 * done / c.targeted : 0;
-    return h("div", {title: pct(p)}, h("div", {class: "bar"}, h("span", {style: `width:${p.toFixed(1)}%`})));
+    return h("div", {title: pct(p)}, h("div", {class: "bar", role: "progressbar", "aria-valuemin": 0,
+                                                "aria-valuemax": 100, "aria-valuenow": p.toFixed(1)},
+                                             h("span", {style: {width: `${p.toFixed(1)}%`}})));
   }
 
   async function approve(c) {
@@ -227,6 +242,8 @@
   $("#r-all").addEventListener("change", viewReplies);
 
   /* ---- coverage ---- */
+  const verdict = {title: "Đánh giá", get: r => r.below_target ? "dưới" : "đạt",
+    show: r => r.below_target === null ? "—" : (r.below_target ? h("span", {class: "tag below"}, "Dưới chỉ tiêu") : "Đạt")};
   async function viewCoverage() {
     const y = $("#cov-year").value || new Date().getFullYear();
     $("#cov-year").value = y;
@@ -240,15 +257,22 @@
         h("b", {"data-below": cov.totals.communes_below_target}, fmt(cov.totals.communes_below_target))),
       h("div", {class: "card" + (act.below_target ? " bad" : "")}, `Xã có hoạt động (chỉ tiêu ${pct(act.target_pct)})`,
         h("b", {}, `${fmt(act.active)}/${fmt(act.communes)} · ${pct(act.share_pct)}`)));
+    /* Each province's share of active communes against its plan's target (the one imported
+     * with the targets, else 70%). */
+    table("cov-provinces", [
+      {title: "Mã tỉnh", get: r => r.code}, {title: "Tỉnh", get: r => r.name},
+      {title: "Xã có chỉ tiêu", num: true, get: r => r.communes}, {title: "Xã có hoạt động", num: true, get: r => r.active},
+      {title: "Tỷ lệ", num: true, get: r => r.share_pct, show: r => pct(r.share_pct)},
+      {title: "Chỉ tiêu", num: true, get: r => r.target_pct,
+       show: r => pct(r.target_pct) + (r.target_source === "default" ? " (mặc định)" : "")},
+      verdict], act.provinces, r => r.below_target ? "below" : "");
     table("cov-communes", [
       {title: "Mã xã", get: r => r.code}, {title: "Xã/phường", get: r => r.name}, {title: "Tỉnh", get: r => r.province},
       {title: "Dân số", num: true, get: r => r.population ?? "", show: r => r.population === null ? "—" : fmt(r.population)},
       {title: "Đã tiếp cận", num: true, get: r => r.reached},
       {title: "Tỷ lệ", num: true, get: r => r.reached_pct ?? "", show: r => r.reached_pct === null ? "—" : pct(r.reached_pct)},
       {title: "Chỉ tiêu", num: true, get: r => r.target_pct ?? "", show: r => r.target_pct === null ? "—" : pct(r.target_pct)},
-      {title: "Đánh giá", get: r => r.below_target ? "dưới" : "đạt",
-       show: r => r.below_target === null ? "—" : (r.below_target ? h("span", {class: "tag below"}, "Dưới chỉ tiêu") : "Đạt")}],
-      cov.communes, r => r.below_target ? "below" : "");
+      verdict], cov.communes, r => r.below_target ? "below" : "");
     table("cov-groups", [
       {title: "Mã nhóm", get: r => r.code}, {title: "Nhóm", get: r => r.name},
       {title: "Trong danh sách", num: true, get: r => r.citizens}, {title: "Đã tiếp cận", num: true, get: r => r.reached},

@@ -180,7 +180,7 @@ bool users_role_ok(const char *role)
     return strcmp(role, "officer") == 0 || strcmp(role, "supervisor") == 0 || strcmp(role, "admin") == 0;
 }
 
-int users_add(PGconn *db, const char *name, const char *role, const char *password_hash,
+int users_add(PGconn *db, const char *name, const char *role, const char *password_hash, const char *actor,
               char token[USERS_TOKEN_HEX], long long *id, char *err, size_t errlen)
 {
     char sha[USERS_TOKEN_HEX];
@@ -188,10 +188,16 @@ int users_add(PGconn *db, const char *name, const char *role, const char *passwo
         snprintf(err, errlen, "the random generator failed; no user added");
         return -1;
     }
-    const char *p[4] = {name, role, sha, password_hash && *password_hash ? password_hash : NULL};
+    const char *p[5] = {name, role, sha, password_hash && *password_hash ? password_hash : NULL, actor};
+    /* The audit row in the same statement: no user without it. */
     PGresult *r = db_query(db, err, errlen,
-                           "INSERT INTO users (name, role, token_sha256, password_hash) VALUES ($1, $2, $3, $4)"
-                           " ON CONFLICT (name) DO NOTHING RETURNING id", 4, p);
+                           "WITH u AS (INSERT INTO users (name, role, token_sha256, password_hash)"
+                           "   VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id, name, role),"
+                           " a AS (INSERT INTO audit (user_name, action, object, detail)"
+                           "   SELECT $5, 'user.add', 'user:' || u.id,"
+                           "          jsonb_build_object('name', u.name, 'role', u.role, 'password', $4::text IS NOT NULL)"
+                           "     FROM u)"
+                           " SELECT id FROM u", 5, p);
     if (!r)
         goto fail;
     int added = PQntuples(r) == 1;
@@ -209,16 +215,19 @@ fail:
     return -1;
 }
 
-int users_disable(PGconn *db, const char *name, long long *id, char *err, size_t errlen)
+int users_disable(PGconn *db, const char *name, const char *actor, long long *id, char *err, size_t errlen)
 {
-    const char *p[1] = {name};
+    const char *p[2] = {name, actor};
     /* The sessions go in the same statement: a browser logged in as the user is refused from
      * its next request on. */
     PGresult *r = db_query(db, err, errlen,
                            "WITH u AS (UPDATE users SET disabled_at = now()"
-                           "   WHERE name = $1 AND disabled_at IS NULL RETURNING id),"
-                           " s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u))"
-                           " SELECT id FROM u", 1, p);
+                           "   WHERE name = $1 AND disabled_at IS NULL RETURNING id, name, role),"
+                           " s AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM u)),"
+                           " a AS (INSERT INTO audit (user_name, action, object, detail)"
+                           "   SELECT $2, 'user.disable', 'user:' || u.id, jsonb_build_object('name', u.name, 'role', u.role)"
+                           "     FROM u)"
+                           " SELECT id FROM u", 2, p);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -229,7 +238,7 @@ int users_disable(PGconn *db, const char *name, long long *id, char *err, size_t
         log_info("event=user_disabled id=%lld", *id);
         return 0;
     }
-    r = db_query(db, err, errlen, "SELECT 1 FROM users WHERE name = $1", 1, p);
+    r = db_query(db, err, errlen, "SELECT 1 FROM users WHERE name = $1", 1, (const char *[]){name});
     if (!r)
         return -1;
     int exists = PQntuples(r);

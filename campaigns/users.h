@@ -40,9 +40,10 @@ bool users_role_ok(const char *role);
 
 /* Adds user NAME with ROLE, PASSWORD_HASH (from users_password_hash_iter(); NULL or "": none, the
  * user has only the API token) and a new token, which is written to TOKEN (hex, to show once;
- * the caller wipes it after use) with the user's *ID. 0, or -1 with ERR: the random generator
- * failed, NAME exists, or the database's error; TOKEN is then wiped. */
-int users_add(PGconn *db, const char *name, const char *role, const char *password_hash,
+ * the caller wipes it after use) with the user's *ID, and its audit row (user.add) by ACTOR
+ * (who ran the command, "shell:LOGIN"). 0, or -1 with ERR: the random generator failed, NAME
+ * exists, or the database's error; TOKEN is then wiped. */
+int users_add(PGconn *db, const char *name, const char *role, const char *password_hash, const char *actor,
               char token[USERS_TOKEN_HEX], long long *id, char *err, size_t errlen);
 
 /* The columns of `user list` and GET /api/v1/users: id, name, role, has a password, created_at
@@ -55,8 +56,9 @@ int users_add(PGconn *db, const char *name, const char *role, const char *passwo
 /* {"id","name","role","password","created_at","disabled_at"} of row I; the caller owns it. */
 struct cJSON *users_row_json(const PGresult *r, int i);
 
-/* Disables user NAME from now on and ends their sessions, in one statement; sets *ID. 0, or -1
- * with ERR (no such user, already disabled, the database's error). */
-int users_disable(PGconn *db, const char *name, long long *id, char *err, size_t errlen);
+/* Disables user NAME from now on and ends their sessions, with the audit row (user.disable) by
+ * ACTOR, in one statement; sets *ID. 0, or -1 with ERR (no such user, already disabled, the
+ * database's error). */
+int users_disable(PGconn *db, const char *name, const char *actor, long long *id, char *err, size_t errlen);
 
 #endif

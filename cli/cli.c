@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,18 @@ PGconn *cli_db(struct cli *c)
         fprintf(stderr, "loa: cannot connect to the database: %s\n"
                         "loa: (is it running? `make demo` starts the embedded cluster in ./var/pg)\n", err);
     return c->db;
+}
+
+const char *cli_login(void)
+{
+    const char *u = getenv("USER");
+    if (!u || !*u)
+        u = getenv("LOGNAME");
+    if (!u || !*u) {
+        struct passwd *pw = getpwuid(geteuid());
+        u = pw ? pw->pw_name : NULL;
+    }
+    return u && *u ? u : NULL;
 }
 
 /* "loa: " + the message + a line break on stderr. */

@@ -31,6 +31,9 @@ struct cli_command {
 /* Opens (once) and returns the database connection of the configuration, or prints the reason
  * on stderr and returns NULL. */
 PGconn *cli_db(struct cli *c);
+/* Who runs the command: the login name ($USER, $LOGNAME, else the user id's), NULL when none
+ * is known. The approver of `campaign approve` without --by, and the author of audit rows. */
+const char *cli_login(void);
 
 /* Prints "loa: " + the message on stderr and returns CLI_REFUSED / CLI_USAGE. */
 int cli_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -239,12 +239,7 @@ static int campaign_open(struct cli *c, const struct cli_command *cmd, int argc,
 /* The person acting: --by NAME, else the login name. */
 static const char *actor(const char *by)
 {
-    if (by && *by)
-        return by;
-    const char *u = getenv("USER");
-    if (!u || !*u)
-        u = getenv("LOGNAME");
-    return u && *u ? u : NULL;
+    return by && *by ? by : cli_login();
 }
 
 /* Runs change FN on the campaign named by argv. An approval needs to know who approves

@@ -51,7 +51,9 @@ int cmd_user_add(struct cli *c, int argc, char **argv)
         return CLI_REFUSED;
     char token[USERS_TOKEN_HEX];
     long long id;
-    if (users_add(db, name, role, hash, token, &id, err, sizeof err) < 0)
+    char actor[96];
+    snprintf(actor, sizeof actor, "shell:%s", cli_login() ? cli_login() : "?");
+    if (users_add(db, name, role, hash, actor, token, &id, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     if (c->json) {
         cJSON *o = cJSON_CreateObject();
@@ -118,7 +120,9 @@ int cmd_user_disable(struct cli *c, int argc, char **argv)
         return CLI_REFUSED;
     char err[600];
     long long id;
-    if (users_disable(db, name, &id, err, sizeof err) < 0)
+    char actor[96];
+    snprintf(actor, sizeof actor, "shell:%s", cli_login() ? cli_login() : "?");
+    if (users_disable(db, name, actor, &id, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     if (c->json) {
         cJSON *o = cJSON_CreateObject();

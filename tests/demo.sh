@@ -17,7 +17,8 @@
 # DEMO_ONCE=1 exits (status 0) as soon as the campaign is completed, and with status 1 and the
 # reason after DEMO_TIMEOUT seconds (300). DEMO_CITIZENS (3000), DEMO_PORT (8080, or a free
 # port when 8080 is taken), DEMO_VAR (./var: where the cluster, Kannel, the logs and
-# demo.conf go; tests/integration/test_demo_dashboard.py runs the demo in a directory of its own).
+# demo.conf go; tests/integration/test_demo_dashboard.py runs the demo in a directory of its
+# own).
 #
 # Gateway doubles: when tests/doubles/zalo_double.py is there, the demo starts it (log in
 # var/doubles/), adds [gateway.zalo] to var/demo.conf and sends the campaign by Zalo ZNS first,

@@ -2,6 +2,7 @@
 #include "cli/cmd_serve.h"
 #include "cli/cmd_faq.h"
 #include "cli/cmd_gateway.h"
+#include "cli/cmd_hints.h"
 #include "cli/cmd_keywords.h"
 
 #include <stddef.h>
@@ -35,6 +36,8 @@ const struct cli_command cli_commands[] = {
     {"keywords add", cmd_keywords_add, "TEXT --intent opt_out|opt_in|register|question|feedback [--match whole|phrase|start|end] [--accents exact|any|caps] [--note N] [--json]", "add a keyword (or change the intent of one); a running daemon reads replies with it at once"},
     {"keywords remove", cmd_keywords_remove, "TEXT|ID [--match M] [--json]", "remove a keyword"},
     {"keywords test", cmd_keywords_test, "TEXT [--json]", "the intent the keyword table gives a reply, and the reply as normalised"},
+    {"hints list", cmd_hints_list, "[--json]", "the opt-out hint {{opt_out_hint}} renders in each language, and which are provisional stand-ins"},
+    {"hints set", cmd_hints_set, "LANGUAGE TEXT [--provisional] [--note N] [--json]", "set a language's opt-out hint (it may name {{opt_out_keyword}} and {{opt_out_number}}); campaigns loaded afterwards use it"},
     {"faq list", cmd_faq_list, "[--json]", "the bank of standard questions and answers"},
     {"faq add", cmd_faq_add, "QUESTION ANSWER [--json]", "add a question with its answer (a question already there gets the new answer)"},
     {"faq import", cmd_faq_import, "FILE.csv [--json]", "add or update questions from a CSV with the columns question,answer (or cau_hoi,tra_loi)"},

@@ -49,6 +49,8 @@ def samples(loa, psql):
         ("keywords add", ["ngừng nhận", "--intent", "opt_out", "--match", "phrase"]),
         ("keywords test", ["ngừng nhận tin"]),
         ("keywords remove", ["ngừng nhận"]),
+        ("hints list", []),
+        ("hints set", ["jra", "Soạn {{opt_out_keyword}} gửi {{opt_out_number}}"]),
         ("faq add", ["Mức đóng thấp nhất?", "330.000 đồng/tháng."]),
         ("faq import", [faqs]),
         ("faq list", []),

@@ -71,3 +71,29 @@ def test_template_hint_reaches_each_citizen_in_their_language_through_kannel(loa
     assert got["84912000001"] == "ជម្រាបសួរ Phol. ផ្ញើ TC ទៅ 8077 ដើម្បីឈប់ទទួលសារ", got
     assert got["84912000002"] == "Rơ Mah Thuận: BHXH. Soạn TC gửi 8077 để từ chối"
     assert got["84912000003"].endswith(". Soạn TC gửi 8077 để từ chối")
+
+
+def test_hints_list_shows_the_stand_ins_and_set_replaces_one(loa, psql):
+    ids = citizens(psql)
+    templates(loa)
+    hints = {h["language"]: h for h in loa.json("hints", "list")["hints"]}
+    assert hints["jra"]["provisional"] is True and hints["vi"]["provisional"] is False
+    assert hints["km"]["hint"] == "ផ្ញើ {{opt_out_keyword}} ទៅ {{opt_out_number}} ដើម្បីឈប់ទទួលសារ"
+    text = loa.ok("hints", "list").stdout
+    assert "jra" in text and "provisional" in text
+    # The province writes the Jrai sentence: no longer provisional, and the variant renders it.
+    out = loa.json("hints", "set", "jra", "Pơkra {{opt_out_keyword}} nao {{opt_out_number}}", "--note", "tỉnh Gia Lai")
+    assert out == {"language": "jra", "hint": "Pơkra {{opt_out_keyword}} nao {{opt_out_number}}",
+                   "provisional": False, "added": False}
+    assert preview(loa, ids["jra"])["text"] == "Rơ Mah Thuận: BHXH. Pơkra TC nao 8077"
+    assert psql("SELECT provisional, note FROM opt_out_hints WHERE language = 'jra'") == [("f", "tỉnh Gia Lai")]
+    # Refused before any campaign meets them: an unknown placeholder, the hint itself, too long,
+    # a language that does not exist. Nothing changes.
+    p = loa.run("hints", "set", "km", "Soạn {{tu_khoa}}")
+    assert p.returncode == 1 and "unknown placeholder 'tu_khoa'" in p.stderr, p.stderr
+    assert loa.run("hints", "set", "km", "x {{opt_out_hint}}").returncode == 2
+    assert loa.run("hints", "set", "km", "x" * 161).returncode == 2
+    p = loa.run("hints", "set", "xx", "Soạn TC")
+    assert p.returncode == 1 and "no language 'xx'" in p.stderr
+    assert loa.run("hints", "set", "km").returncode == 2
+    assert preview(loa, ids["km"])["text"] == "ជម្រាបសួរ Phol. ផ្ញើ TC ទៅ 8077 ដើម្បីឈប់ទទួលសារ"

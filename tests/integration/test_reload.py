@@ -1,6 +1,6 @@
 """`loa serve` reloads its configuration on SIGHUP: a gateway's new rate applies mid-campaign,
-measured at the fake SMSC, and a bad file is refused, logged, with the daemon still sending at
-the rate it had."""
+measured at the fake SMSC, and so does its concurrency window, counted at the provider's double;
+a bad file is refused, logged, with the daemon still sending at the rate it had."""
 
 import re
 import signal
@@ -24,13 +24,19 @@ def hangup(daemon, event):
     wait_for(lambda: daemon.log().count(f"event={event}") > before, timeout=10, what=event)
 
 
-def test_sighup_changes_a_gateways_rate_mid_campaign_and_refuses_a_bad_file(loa, kannel, daemon, psql):
-    n = 120
+def seed(loa, psql, n, prefix):
+    """N citizens on phones PREFIX followed by five digits, the segment `all` of them and the
+    SMS template `t`."""
     psql("INSERT INTO segments (name, filter) VALUES ('all', '{\"all\":[]}')")
     psql(f"""INSERT INTO citizens (full_name, phone, commune_code, province_code)
-             SELECT 'Nguyễn Văn ' || i, '849150' || lpad(i::text, 5, '0'), '23200', '52'
+             SELECT 'Nguyễn Văn ' || i, '{prefix}' || lpad(i::text, 5, '0'), '23200', '52'
                FROM generate_series(1, {n}) i""")
     loa.ok("template", "create", "t", "--channel", "sms", "--file", loa.write_file("t.txt", "BHXH nhac"))
+
+
+def test_sighup_changes_a_gateways_rate_mid_campaign_and_refuses_a_bad_file(loa, kannel, daemon, psql):
+    n = 120
+    seed(loa, psql, n, "849150")
     loa.sections["gateway.kannel"]["rate"] = "4"
     daemon.stop()
     daemon.start()
@@ -77,3 +83,62 @@ def test_sighup_refuses_a_new_gateway_and_takes_a_new_webhook_secret(loa, kannel
     q = "/hooks/kannel/kannel/mo?from=84915000001&to=8077&text=hi&id=x1&token="
     assert daemon.get(q + old)[0] == 403
     assert daemon.get(q + "n" * 32)[0] == 200
+
+
+def metric(daemon, name, gateway):
+    status, body = daemon.get("/metrics")
+    assert status == 200
+    m = re.search(rf'^{name}{{gateway="{gateway}"}} (\S+)$', body, re.M)
+    assert m, f"{name} for {gateway} in /metrics"
+    return float(m.group(1))
+
+
+def test_sighup_changes_a_gateways_window_mid_campaign(loa, esms_double, daemon, psql):
+    """The concurrency window is taken on SIGHUP like the rate, counted at the provider's
+    double: wider, more sends are in flight at once; narrower, never more than the new window
+    once the sends already in flight have been answered, and none of them is lost or sent
+    twice. Each send takes the double 0.3 s, and the rate is high enough never to be the limit."""
+    n = 600
+    seed(loa, psql, n, "849160")
+    esms_double.control(delay_ms=300)
+    loa.sections["gateway.esms"].update(rate="200", concurrency="2")
+    daemon.stop()
+    daemon.start()
+    loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:t")
+    loa.ok("campaign", "start", "c")
+
+    def seen_at_once():
+        """The most sends the double had in flight at once over 2.5 s."""
+        esms_double.control(max_in_flight=0)
+        time.sleep(2.5)
+        return esms_double.state()["max_in_flight"]
+
+    wait_for(lambda: esms_double.state()["sends"] >= 10, timeout=60, what="the first sends")
+    assert seen_at_once() <= 2 and metric(daemon, "loa_throttle_window", "esms") <= 2
+
+    loa.sections["gateway.esms"]["concurrency"] = "8"
+    loa.write_config()
+    hangup(daemon, "reloaded")
+    # The window opens by one for every window's worth of answers (slow start), up to 8.
+    wait_for(lambda: metric(daemon, "loa_throttle_window", "esms") == 8, timeout=60,
+             what="the window to open to the new concurrency")
+    wide = seen_at_once()
+    assert 2 < wide <= 8, f"{wide} sends in flight at once with a window of 8"
+
+    loa.sections["gateway.esms"]["concurrency"] = "1"
+    loa.write_config()
+    hangup(daemon, "reloaded")
+    assert metric(daemon, "loa_throttle_window", "esms") == 1, "a narrower window closes at once"
+    # The sends in flight above it are answered as usual; after them, one at a time.
+    wait_for(lambda: esms_double.state()["in_flight"] <= 1, timeout=30, what="the sends in flight to be answered")
+    assert seen_at_once() == 1
+    assert esms_double.state()["sends"] < n, "enough left to see the narrow window"
+
+    esms_double.control(delay_ms=0)
+    wait_for(lambda: psql("SELECT status FROM campaigns WHERE name = 'c'")[0][0] == "completed",
+             timeout=120, what="the campaign to complete")
+    e = esms_double.state()
+    assert (e["sends"], e["duplicates"]) == (n, 0), "nobody twice, nobody lost by the reloads"
+    assert psql("SELECT count(*) FROM messages WHERE state NOT IN ('submitted', 'delivered')") == [("0",)]
+    assert daemon.running()
+

@@ -1,12 +1,13 @@
 """`loa serve` reloads its configuration on SIGHUP: a gateway's new rate applies mid-campaign,
-measured at the fake SMSC, and so does its concurrency window, counted at the provider's double;
-a bad file is refused, logged, with the daemon still sending at the rate it had."""
+measured at the fake SMSC, and a bad file is refused, logged, with the daemon still sending at
+the rate it had."""
 
 import re
 import signal
 import time
 
 from conftest import wait_for
+from test_api import Api
 
 
 def arrivals(kannel, seconds):
@@ -142,3 +143,30 @@ def test_sighup_changes_a_gateways_window_mid_campaign(loa, esms_double, daemon,
     assert psql("SELECT count(*) FROM messages WHERE state NOT IN ('submitted', 'delivered')") == [("0",)]
     assert daemon.running()
 
+
+def test_sighup_names_each_changed_key_that_needs_a_restart_and_the_api_takes_the_new_policy(
+        loa, kannel, daemon, psql):
+    """Keys read once at start (the HTTP server's, the answers', a circuit breaker's) are kept
+    and each changed one is named in the log; the others are taken, by the API too."""
+    seed(loa, psql, 3, "849170")
+    ids = [loa.json("campaign", "create", name, "--segment", "all", "--channels", "sms:t")["id"]
+           for name in ("a", "b")]
+    token = loa.json("user", "add", "an", "--role", "officer")["token"]
+    api = Api(daemon)
+    assert api.call("POST", f"campaigns/{ids[0]}/start", token=token)[0] == 200, "3 citizens, threshold 10000"
+
+    loa.set("policy", "approval_threshold", "2")
+    loa.set("http", "header_timeout_ms", "5000")
+    loa.set("replies", "answers_per_hour", "3")
+    loa.set("engine", "log_level", "debug")
+    loa.sections["gateway.kannel"].update(breaker_failures="9", rate="7")
+    loa.write_config()
+    hangup(daemon, "reloaded")
+    said = re.findall(r"event=reload_needs_restart key=(\S+) note=\"([^\"]+)\"", daemon.log())
+    assert sorted(k for k, _ in said) == ["engine.log_level", "gateway.kannel.breaker_failures",
+                                           "http.header_timeout_ms", "replies.answers_per_hour"]
+    assert all(note == "kept until loa serve restarts" for _, note in said)
+    assert metric(daemon, "loa_throttle_rate", "kannel") == 7
+    status, body = api.call("POST", f"campaigns/{ids[1]}/start", token=token)
+    assert status == 409 and "approval threshold of 2 citizens" in body["error"], body
+    assert daemon.running()

@@ -17,6 +17,9 @@ enum { ERRLEN = 600 };
     " WHERE coalesce(started_at, starts_at, created_at) >= ($1::date::timestamp AT TIME ZONE $3::text)" \
     "   AND coalesce(started_at, starts_at, created_at) < (($2::date + 1)::timestamp AT TIME ZONE $3::text))"
 
+/* What the messages M cost, charged as `campaign show` charges them (loa_charged()). */
+#define CHARGED_COST "coalesce(sum(m.cost_vnd) FILTER (WHERE loa_charged(m.channel, m.state)), 0)"
+
 static const char DETAIL_SQL[] =
     PERIOD_CTE ","
     " msg AS (SELECT m.campaign_id, c.commune_code, coalesce(c.group_code, '') AS grp, m.channel,"
@@ -27,8 +30,7 @@ static const char DETAIL_SQL[] =
     "   count(*) FILTER (WHERE m.state = 'fallback') AS fallback,"
     "   coalesce(sum(m.parts) FILTER (WHERE m.channel = 'sms' AND m.state IN"
     "     ('submitted','delivered','undelivered','in_doubt')), 0) AS parts,"
-    "   coalesce(sum(m.cost_vnd) FILTER (WHERE m.state = 'delivered' OR (m.channel = 'sms' AND m.state IN"
-    "     ('submitted','undelivered','in_doubt'))), 0) AS cost"
+    "   " CHARGED_COST " AS cost"
     "   FROM messages_all m JOIN camp ON camp.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
     "   GROUP BY 1, 2, 3, 4),"
     " rep AS (SELECT r.campaign_id, coalesce(c.commune_code, '') AS commune_code,"
@@ -75,7 +77,7 @@ static const char GROUPS_SQL[] =
     " FROM messages m JOIN camp ON camp.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
     " LEFT JOIN target_groups g ON g.code = c.group_code GROUP BY 1, 2 ORDER BY 3 DESC, 1";
 
-/* Per channel, with the definitions of `campaign show`. */
+/* Per channel, with the definitions of `campaign show`, archived campaigns included. */
 static const char CHANNELS_SQL[] =
     PERIOD_CTE
     " SELECT m.channel,"
@@ -85,8 +87,8 @@ static const char CHANNELS_SQL[] =
     "   count(*) FILTER (WHERE m.state = 'fallback'),"
     "   coalesce(sum(m.parts) FILTER (WHERE m.channel = 'sms' AND m.state IN"
     "     ('submitted','delivered','undelivered','in_doubt')), 0),"
-    "   coalesce(sum(m.cost_vnd) FILTER (WHERE m.state IN ('submitted','delivered','undelivered','in_doubt')), 0)"
-    " FROM messages m JOIN camp ON camp.id = m.campaign_id GROUP BY 1 ORDER BY 1";
+    "   " CHARGED_COST
+    " FROM messages_all m JOIN camp ON camp.id = m.campaign_id GROUP BY 1 ORDER BY 1";
 
 /* Replies per campaign and intent (no numbers nor texts of citizens in a report). */
 static const char REPLIES_SQL[] =

@@ -45,14 +45,10 @@ int campaign_stats_add(struct campaign_stats *s, const char *channel, const char
         return -1;
     s->targeted += n;
     s->outcomes[o] += n;
+    c->cost_vnd += cost_vnd;
+    s->cost_vnd += cost_vnd;
     if (state_sent(st)) {
         c->sent += n;
-        /* An SMS is billed when the gateway takes it; Zalo bills a message only once it is
-         * delivered (gateways.md), so a Zalo message's price counts in its delivered row. */
-        if (ch == STATS_SMS || st == MSG_DELIVERED) {
-            c->cost_vnd += cost_vnd;
-            s->cost_vnd += cost_vnd;
-        }
         if (ch == STATS_SMS)
             c->parts += parts;
     }

@@ -48,10 +48,11 @@ struct campaign_stats {
     long long replies, opted_out, opted_in, registered, questions;
 };
 
-/* Adds one counter row (pure). -1 (and nothing added) for an unknown channel or state. */
+/* Adds one counter row (pure). COST_VND is what the row is charged, as CAMPAIGN_COUNTERS_SQL
+ * reads it (loa_charged(), sql/functions/10_messages.sql), and is added as it is. -1 (and
+ * nothing added) for an unknown channel or state. */
 int campaign_stats_add(struct campaign_stats *s, const char *channel, const char *state,
                        long long n, long long parts, long long cost_vnd);
-
 
 /* Adds targeted, outcomes, by_channel, replies, opted_out and cost_vnd to the JSON object O. */
 struct cJSON;
@@ -60,8 +61,11 @@ void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
 /* ---- The statements and JSON of `campaign show` and `campaign list`, for the command (its
  * own connection) and for the daemon's pool (web/) alike ---- */
 
-/* Every counter row; add " WHERE campaign_id = $1::bigint" for one campaign. */
-#define CAMPAIGN_COUNTERS_SQL "SELECT campaign_id, channel, state, n, parts, cost_vnd FROM campaign_counters"
+/* Every counter row, its cost only when loa_charged() charges it (the rule of the report
+ * too); add " WHERE campaign_id = $1::bigint" for one campaign. */
+#define CAMPAIGN_COUNTERS_SQL                                                                 \
+    "SELECT campaign_id, channel, state, n, parts,"                                           \
+    " CASE WHEN loa_charged(channel, state) THEN cost_vnd ELSE 0 END FROM campaign_counters"
 /* Replies by intent; add " GROUP BY 1" (after a WHERE for one campaign). Citizens, not
  * messages: a sender who is no known citizen counts once by its address. */
 #define CAMPAIGN_REPLIES_WHO "count(DISTINCT COALESCE(citizen_id::text, from_addr))"

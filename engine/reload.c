@@ -38,17 +38,49 @@ static int gateways_reload(struct engine *e, const struct config *cfg, bool appl
     return 0;
 }
 
-/* Keys read once by parts that are not rebuilt: a changed value is said, not silently ignored. */
-static void log_restart_keys(const struct config *was, const struct config *now)
+/* Keys read once, at start, by parts a reload does not rebuild (the pool, the HTTP server, the
+ * log, the answers to replies, the circuit breakers): a changed value is said, never silently
+ * ignored. The policy's forms of address and opt-out hint are read again by each campaign the
+ * dispatcher loads, but the campaigns already running and the answers keep the old ones. */
+#define CAMPAIGNS_KEEP "campaigns already running keep the old value; a restart gives it to them"
+#define ANSWERS_KEEP                                                                          \
+    "campaigns already running and the answers to replies keep the old value; a restart gives it to them"
+static const struct {
+    const char *section, *key, *note;   /* NOTE: NULL for "kept until loa serve restarts" */
+} restart_keys[] = {
+    {"database", "url", NULL}, {"database", "pool_size", NULL}, {"database", "query_timeout_ms", NULL},
+    {"http", "listen", NULL}, {"http", "max_body", NULL}, {"http", "header_timeout_ms", NULL},
+    {"http", "max_connections_per_address", NULL}, {"http", "trusted_addresses", NULL},
+    {"engine", "tick_ms", NULL}, {"engine", "log_level", NULL},
+    {"replies", "attribution_days", NULL}, {"replies", "answers_per_hour", NULL}, {"replies", "help_hours", NULL},
+    {"policy", "elder_age", ANSWERS_KEEP},
+    {"policy", "neutral_salutation", ANSWERS_KEEP},
+    {"policy", "opt_out_keyword", CAMPAIGNS_KEEP},
+    {"policy", "opt_out_number", CAMPAIGNS_KEEP},
+};
+/* Every gateway's: its circuit breaker is set up once. */
+static const char *const restart_gateway_keys[] = {"breaker_failures", "breaker_probe_min_seconds",
+                                                   "breaker_probe_max_seconds", NULL};
+
+static void log_restart_key(const struct config *was, const struct config *now, const char *section,
+                            const char *key, const char *note)
 {
-    static const char *const keys[][2] = {
-        {"database", "url"}, {"database", "pool_size"}, {"database", "query_timeout_ms"},
-        {"http", "listen"}, {"http", "max_body"}, {"engine", "tick_ms"},
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (strcmp(config_str(was, keys[i][0], keys[i][1]), config_str(now, keys[i][0], keys[i][1])) != 0)
-            log_warn("event=reload_needs_restart key=%s.%s note=\"kept until loa serve restarts\"", keys[i][0],
-                     keys[i][1]);
+    if (strcmp(config_str(was, section, key), config_str(now, section, key)) != 0)
+        log_warn("event=reload_needs_restart key=%s.%s note=\"%s\"", section, key,
+                 note ? note : "kept until loa serve restarts");
+}
+
+static void log_restart_keys(const struct engine *e, const struct config *was, const struct config *now)
+{
+    for (size_t i = 0; i < sizeof restart_keys / sizeof restart_keys[0]; i++)
+        log_restart_key(was, now, restart_keys[i].section, restart_keys[i].key, restart_keys[i].note);
+    for (size_t i = 0; i < e->ngateways; i++) {
+        const struct gateway *gw = e->gateways[i];
+        for (const char *const *k = restart_gateway_keys; *k; k++)
+            log_restart_key(was, now, gw->section, *k, NULL);
+        for (const char *const *k = gw->type->restart_keys; k && *k; k++)
+            log_restart_key(was, now, gw->section, *k, NULL);
+    }
 }
 
 int engine_reload(struct engine *e, const struct config *cfg, char *err, size_t errlen)
@@ -63,7 +95,7 @@ int engine_reload(struct engine *e, const struct config *cfg, char *err, size_t 
     /* From here nothing can fail. The settings are copied into the running ones, whose gateway
      * array the dispatcher points into. */
     gateways_reload(e, cfg, true, err, errlen);
-    log_restart_keys(e->cfg, cfg);
+    log_restart_keys(e, e->cfg, cfg);
     e->settings.engine.lease_batch = ns.engine.lease_batch;
     e->settings.engine.lease_seconds = ns.engine.lease_seconds;
     e->settings.engine.max_attempts = ns.engine.max_attempts;

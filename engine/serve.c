@@ -235,6 +235,8 @@ static void on_hangup(uv_signal_t *h, int signum)
         return;
     }
     sv->reloaded[sv->nreloaded++] = cfg;
+    if (sv->web)
+        web_config_set(sv->web, cfg);
     log_info("event=reloaded file=%s", path);
 }
 

@@ -120,6 +120,9 @@ struct gateway_type {
      * were sent with. Called on the loop, APPLY true only once every gateway's check passed; CFG
      * outlives the gateway. 0, or -1 with ERR. May be NULL: the type's keys are read at start. */
     int  (*reload)(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen);
+    /* The type's own keys that reload does not take (read once, when the gateway opens): a
+     * changed one is logged as needing a restart. Ended by NULL; NULL when reload takes all. */
+    const char *const *restart_keys;
 };
 
 struct gateway {

@@ -205,7 +205,11 @@ static int oa_open(struct gateway *gw, char *err, size_t errlen)
     return gateway_open_impl(gw, sizeof(struct oa), oa_load, err, errlen);
 }
 
-/* As for ZNS: the API address, time-out and webhook signature keys; the token's source stays. */
+/* As for ZNS: the API address, time-out and webhook signature keys; the token's source and
+ * its keys stay. */
+static const char *const oa_restart_keys[] = {"token_from", "oauth_url", "app_id", "app_secret",
+                                              "refresh_token", "token_margin_s", "appsecret_proof", NULL};
+
 static int oa_reload(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen)
 {
     const char *sec = gw->section;
@@ -233,4 +237,5 @@ const struct gateway_type zalo_oa_type = {
     .name = "zalo_oa", .channel = "zalo", .keys = oa_keys, .idempotent = false,
     .open = oa_open, .submit = oa_submit, .webhook = oa_webhook, .ready = oa_ready, .close = oa_close,
     .reload = oa_reload,
+    .restart_keys = oa_restart_keys,
 };

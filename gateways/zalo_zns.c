@@ -455,7 +455,10 @@ static int zns_open(struct gateway *gw, char *err, size_t errlen)
 
 /* The API address, time-out and webhook signature keys are taken on a reload; the token keeper
  * keeps the app secret and refresh token it started with (the refresh token then lives in
- * gateway_state anyway). */
+ * gateway_state anyway), and the rest of its keys. */
+static const char *const zns_restart_keys[] = {"oauth_url", "app_id", "app_secret", "refresh_token",
+                                               "token_margin_s", "appsecret_proof", NULL};
+
 static int zns_reload(struct gateway *gw, const struct config *cfg, bool apply, char *err, size_t errlen)
 {
     const char *sec = gw->section;
@@ -512,4 +515,5 @@ const struct gateway_type zalo_zns_type = {
     .name = "zalo_zns", .channel = "zalo", .keys = zns_keys, .idempotent = false,
     .open = zns_open, .submit = zns_submit, .webhook = zns_webhook, .ready = zns_ready, .close = zns_close,
     .reload = zns_reload,
+    .restart_keys = zns_restart_keys,
 };

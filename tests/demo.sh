@@ -356,28 +356,11 @@ done
 say "statistics"
 run_step "loa campaign show" loa campaign show "$CAMPAIGN"
 # The statistics count the parts Kannel's smsbox accepted; bearerbox hands them to the fake
-# SMSC a little later. Wait (10 s at most) for its log to show them all before comparing.
+# SMSC a little later: tests/smsc_parts.sh waits (10 s at most) for its log to show them all.
 sms_parts=$(loa campaign show "$CAMPAIGN" --json 2>/dev/null | python3 -c '
 import json, sys
 print(json.load(sys.stdin).get("by_channel", {}).get("sms", {}).get("parts", 0))' 2>/dev/null || echo "?")
-smsc_parts() { grep -c 'Got message' "$VAR/kannel/fakesmsc.log" 2>/dev/null || true; }
-received=$(smsc_parts)
-if [ "$sms_parts" != "?" ]; then
-  for _ in $(seq 100); do
-    [ "$received" -ge "$sms_parts" ] && break
-    sleep 0.1
-    received=$(smsc_parts)
-  done
-fi
-if [ "$received" = "$sms_parts" ]; then
-  echo "the fake SMSC received $received SMS parts, as the statistics say (var/kannel/fakesmsc.log)"
-elif [ "$sms_parts" = "?" ]; then
-  echo "the fake SMSC received $received SMS parts so far (var/kannel/fakesmsc.log)"
-elif [ "$received" -lt "$sms_parts" ]; then
-  echo "the fake SMSC received $received of the $sms_parts SMS parts sent so far; Kannel is still delivering the rest (var/kannel/fakesmsc.log)"
-else
-  echo "the fake SMSC received $received SMS parts, $((received - sms_parts)) more than the $sms_parts the statistics count: resubmissions after an answer was lost (var/kannel/fakesmsc.log)"
-fi
+tests/smsc_parts.sh var/kannel/fakesmsc.log "$sms_parts" 10 || true
 [ "$status" = completed ] || die "the campaign ended $status"
 
 if [ "$ONCE" = 1 ]; then

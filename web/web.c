@@ -327,6 +327,11 @@ struct web *web_new(uv_loop_t *loop, struct pgpool *db, const struct config *cfg
     return w;
 }
 
+void web_config_set(struct web *w, const struct config *cfg)
+{
+    w->cfg = cfg;
+}
+
 int web_routes(struct web *w, struct httpd *d)
 {
     if (httpd_route(d, NULL, API_PREFIX, on_api, w) < 0 || httpd_route(d, NULL, "/", on_static, w) < 0)

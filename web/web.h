@@ -18,6 +18,10 @@ struct httpd;
 struct config;
 
 struct web *web_new(uv_loop_t *loop, struct pgpool *db, const struct config *cfg);
+/* A configuration taken by SIGHUP, read by the requests from now on (the policy's time zone,
+ * window and approval threshold, the sessions' length). CFG outlives W, as the first one does;
+ * a request in flight may still hold strings of the one before, which lives as long. */
+void web_config_set(struct web *w, const struct config *cfg);
 /* Registers /api/v1/ and / on D. 0, or -1 when D has no room for more routes. */
 int web_routes(struct web *w, struct httpd *d);
 /* Requests being answered (waiting for the database or a password check). */

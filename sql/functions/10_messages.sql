@@ -82,6 +82,17 @@ CREATE TRIGGER campaigns_status_check BEFORE UPDATE OF status ON campaigns
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION campaigns_status_check();
 
+-- Whether a message in STATE on CHANNEL is charged its cost_vnd: an SMS once the gateway has
+-- taken it (submitted, delivered, undelivered or in doubt), a Zalo message only once it is
+-- delivered, as Zalo bills it (gateways.md). The price is recorded at submit either way. The
+-- one definition of what a campaign costs: `campaign show`, the API and every sheet of the
+-- report apply it (campaigns/stats.h CAMPAIGN_COUNTERS_SQL, campaigns/report.c).
+CREATE OR REPLACE FUNCTION loa_charged(p_channel text, p_state text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_state = 'delivered'
+        OR (p_channel = 'sms' AND p_state IN ('submitted', 'undelivered', 'in_doubt'))
+$$;
+
 -- Creates the partition of a campaign's messages; idempotent.
 CREATE OR REPLACE FUNCTION campaign_partition_ensure(cid bigint) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN

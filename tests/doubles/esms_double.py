@@ -30,7 +30,9 @@ Control (tests)
                                  random draws of both, reproducible
       http_status: S, http_status_next: N   the next N sends answered HTTP S (429 too many
                                  requests, 401 after a key change, …) with nothing recorded
-  GET  /_state    sends (unique RequestIds), duplicates (124 answers), callbacks and their answers
+      max_in_flight: 0           start counting the most sends in flight at once afresh
+  GET  /_state    sends (unique RequestIds), duplicates (124 answers), callbacks and their answers;
+                  in_flight (sends being answered now) and max_in_flight (the most at once)
   GET  /healthz
 """
 
@@ -52,7 +54,7 @@ PHONE_OK = re.compile(r"^(84|0)[0-9]{9}$")
 
 class State:
     def __init__(self, args):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()   # answer() takes it again, from inside it too
         self.args = args
         self.settings = {"codes": {}, "balance": None, "dlr": {}, "dlr_delay_ms": 100,
                          "delay_ms": 0, "hang_once": 0, "hang_ms": 15000, "garbage": False,
@@ -64,11 +66,14 @@ class State:
         self.duplicates = 0
         self.requests = 0
         self.callbacks = []        # [status, SMSID, SendStatus]
+        self.in_flight = 0         # send requests being answered now, and the most at once
+        self.max_in_flight = 0
 
     def snapshot(self):
         return {"sends": len(self.by_request), "duplicates": self.duplicates,
                 "requests": self.requests, "messages": self.by_request,
-                "callbacks": self.callbacks, "faults": self.faults}
+                "callbacks": self.callbacks, "faults": self.faults,
+                "in_flight": self.in_flight, "max_in_flight": self.max_in_flight}
 
 
 def callback_later(state, url, delay_ms, params):
@@ -102,6 +107,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, obj, raw=None, status=200):
         data = raw if raw is not None else json.dumps(obj).encode()
+        self.uncount()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -135,7 +141,27 @@ class Handler(BaseHTTPRequestHandler):
                         st.settings[k] = v
                 if c.get("seed") is not None:
                     st.rand.seed(c["seed"])
+                if "max_in_flight" in c:
+                    st.max_in_flight = st.in_flight
             return self.answer({"ok": True})
+        with st.lock:
+            st.in_flight += 1
+            st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        self.counted = True
+        try:
+            self.send(st, raw)
+        finally:
+            self.uncount()
+
+    def uncount(self):
+        """A send is no longer in flight once its answer starts: the client may send the next
+        one as soon as it has read it, before this thread would get round to counting."""
+        if getattr(self, "counted", False):
+            self.counted = False
+            with self.server.state.lock:
+                self.server.state.in_flight -= 1
+
+    def send(self, st, raw):
         s = st.settings
         if s["delay_ms"]:
             time.sleep(s["delay_ms"] / 1000.0)

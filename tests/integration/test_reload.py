@@ -7,6 +7,7 @@ import signal
 import time
 
 from conftest import wait_for
+from test_api import Api
 
 
 def arrivals(kannel, seconds):
@@ -24,13 +25,19 @@ def hangup(daemon, event):
     wait_for(lambda: daemon.log().count(f"event={event}") > before, timeout=10, what=event)
 
 
-def test_sighup_changes_a_gateways_rate_mid_campaign_and_refuses_a_bad_file(loa, kannel, daemon, psql):
-    n = 120
+def seed(loa, psql, n, prefix):
+    """N citizens on phones PREFIX followed by five digits, the segment `all` of them and the
+    SMS template `t`."""
     psql("INSERT INTO segments (name, filter) VALUES ('all', '{\"all\":[]}')")
     psql(f"""INSERT INTO citizens (full_name, phone, commune_code, province_code)
-             SELECT 'Nguyễn Văn ' || i, '849150' || lpad(i::text, 5, '0'), '23200', '52'
+             SELECT 'Nguyễn Văn ' || i, '{prefix}' || lpad(i::text, 5, '0'), '23200', '52'
                FROM generate_series(1, {n}) i""")
     loa.ok("template", "create", "t", "--channel", "sms", "--file", loa.write_file("t.txt", "BHXH nhac"))
+
+
+def test_sighup_changes_a_gateways_rate_mid_campaign_and_refuses_a_bad_file(loa, kannel, daemon, psql):
+    n = 120
+    seed(loa, psql, n, "849150")
     loa.sections["gateway.kannel"]["rate"] = "4"
     daemon.stop()
     daemon.start()
@@ -77,3 +84,89 @@ def test_sighup_refuses_a_new_gateway_and_takes_a_new_webhook_secret(loa, kannel
     q = "/hooks/kannel/kannel/mo?from=84915000001&to=8077&text=hi&id=x1&token="
     assert daemon.get(q + old)[0] == 403
     assert daemon.get(q + "n" * 32)[0] == 200
+
+
+def metric(daemon, name, gateway):
+    status, body = daemon.get("/metrics")
+    assert status == 200
+    m = re.search(rf'^{name}{{gateway="{gateway}"}} (\S+)$', body, re.M)
+    assert m, f"{name} for {gateway} in /metrics"
+    return float(m.group(1))
+
+
+def test_sighup_changes_a_gateways_window_mid_campaign(loa, esms_double, daemon, psql):
+    """The concurrency window is taken on SIGHUP like the rate, counted at the provider's
+    double: wider, more sends are in flight at once; narrower, never more than the new window
+    once the sends already in flight have been answered, and none of them is lost or sent
+    twice. Each send takes the double 0.3 s, and the rate is high enough never to be the limit."""
+    n = 600
+    seed(loa, psql, n, "849160")
+    esms_double.control(delay_ms=300)
+    loa.sections["gateway.esms"].update(rate="200", concurrency="2")
+    daemon.stop()
+    daemon.start()
+    loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:t")
+    loa.ok("campaign", "start", "c")
+
+    def seen_at_once():
+        """The most sends the double had in flight at once over 2.5 s."""
+        esms_double.control(max_in_flight=0)
+        time.sleep(2.5)
+        return esms_double.state()["max_in_flight"]
+
+    wait_for(lambda: esms_double.state()["sends"] >= 10, timeout=60, what="the first sends")
+    assert seen_at_once() <= 2 and metric(daemon, "loa_throttle_window", "esms") <= 2
+
+    loa.sections["gateway.esms"]["concurrency"] = "8"
+    loa.write_config()
+    hangup(daemon, "reloaded")
+    # The window opens by one for every window's worth of answers (slow start), up to 8.
+    wait_for(lambda: metric(daemon, "loa_throttle_window", "esms") == 8, timeout=60,
+             what="the window to open to the new concurrency")
+    wide = seen_at_once()
+    assert 2 < wide <= 8, f"{wide} sends in flight at once with a window of 8"
+
+    loa.sections["gateway.esms"]["concurrency"] = "1"
+    loa.write_config()
+    hangup(daemon, "reloaded")
+    assert metric(daemon, "loa_throttle_window", "esms") == 1, "a narrower window closes at once"
+    # The sends in flight above it are answered as usual; after them, one at a time.
+    wait_for(lambda: esms_double.state()["in_flight"] <= 1, timeout=30, what="the sends in flight to be answered")
+    assert seen_at_once() == 1
+    assert esms_double.state()["sends"] < n, "enough left to see the narrow window"
+
+    esms_double.control(delay_ms=0)
+    wait_for(lambda: psql("SELECT status FROM campaigns WHERE name = 'c'")[0][0] == "completed",
+             timeout=120, what="the campaign to complete")
+    e = esms_double.state()
+    assert (e["sends"], e["duplicates"]) == (n, 0), "nobody twice, nobody lost by the reloads"
+    assert psql("SELECT count(*) FROM messages WHERE state NOT IN ('submitted', 'delivered')") == [("0",)]
+    assert daemon.running()
+
+
+def test_sighup_names_each_changed_key_that_needs_a_restart_and_the_api_takes_the_new_policy(
+        loa, kannel, daemon, psql):
+    """Keys read once at start (the HTTP server's, the answers', a circuit breaker's) are kept
+    and each changed one is named in the log; the others are taken, by the API too."""
+    seed(loa, psql, 3, "849170")
+    ids = [loa.json("campaign", "create", name, "--segment", "all", "--channels", "sms:t")["id"]
+           for name in ("a", "b")]
+    token = loa.json("user", "add", "an", "--role", "officer")["token"]
+    api = Api(daemon)
+    assert api.call("POST", f"campaigns/{ids[0]}/start", token=token)[0] == 200, "3 citizens, threshold 10000"
+
+    loa.set("policy", "approval_threshold", "2")
+    loa.set("http", "header_timeout_ms", "5000")
+    loa.set("replies", "answers_per_hour", "3")
+    loa.set("engine", "log_level", "debug")
+    loa.sections["gateway.kannel"].update(breaker_failures="9", rate="7")
+    loa.write_config()
+    hangup(daemon, "reloaded")
+    said = re.findall(r"event=reload_needs_restart key=(\S+) note=\"([^\"]+)\"", daemon.log())
+    assert sorted(k for k, _ in said) == ["engine.log_level", "gateway.kannel.breaker_failures",
+                                           "http.header_timeout_ms", "replies.answers_per_hour"]
+    assert all(note == "kept until loa serve restarts" for _, note in said)
+    assert metric(daemon, "loa_throttle_rate", "kannel") == 7
+    status, body = api.call("POST", f"campaigns/{ids[1]}/start", token=token)
+    assert status == 409 and "approval threshold of 2 citizens" in body["error"], body
+    assert daemon.running()

@@ -3,15 +3,19 @@ not on Zalo is reached by SMS and nobody twice; tokens are refreshed mid-campaig
 refresh token survives a restart; a spent quota pauses Zalo and the rest goes by SMS; a message
 without a receipt falls back; forged, replayed and malformed webhooks change nothing."""
 
+import csv
+import datetime
 import hashlib
 import json
 import time
 import urllib.error
 import urllib.request
+import zipfile
 
 import pytest
 
 from conftest import show
+from test_report import sheet_rows
 from conftest import wait_for as _wait_for
 
 
@@ -243,6 +247,47 @@ def test_zalo_zns_is_charged_only_when_delivered(loa, zalo_double, esms_double, 
                  what="the receipt")
     assert (s["cost_vnd"], s["by_channel"]["zalo"]["cost_vnd"]) == (300, 300)
     assert esms_double.state()["sends"] == 0
+
+
+def test_zalo_report_charges_a_zns_as_campaign_show_does(loa, zalo_double, esms_double, daemon, psql):
+    """The report's channel sheet and its totals charge what `campaign show` charges: a ZNS
+    once delivered, an SMS once the gateway took it. Of six citizens, one is not on Zalo and
+    goes by SMS; of the five ZNS, three get their receipt and two never do."""
+    phones = seed(psql, loa, 6)
+    loa.sections["gateway.zalo"]["price_per_part_vnd"] = "300"
+    loa.sections["gateway.esms"]["price_per_part_vnd"] = "250"
+    restart(loa, daemon, settle_seconds=1)
+    zalo_double.control(phones={phones[0]: -118}, receipt_delay_ms=0, no_receipt_phones=phones[4:])
+    loa.ok("campaign", "create", "bill", "--segment", "all", "--channels", "zalo:tz,sms:ts")
+    loa.ok("campaign", "start", "bill")
+    want = [("zalo", "delivered", "3"), ("zalo", "fallback", "1"), ("zalo", "submitted", "2"),
+            ("sms", "delivered", "1")]
+    wait_for(lambda: sorted(psql("SELECT channel, state, count(*) FROM messages GROUP BY 1, 2")) == sorted(want),
+             what="three ZNS delivered, two submitted without receipt, one SMS delivered")
+    assert psql("SELECT sum(cost_vnd) FROM messages WHERE channel = 'zalo'") == [("1500",)], \
+        "every ZNS taken carries its price, delivered or not"
+    sms_parts = int(psql("SELECT parts FROM messages WHERE channel = 'sms'")[0][0])
+    s = show(loa, "bill")
+    zalo, sms = s["by_channel"]["zalo"], s["by_channel"]["sms"]
+    assert (zalo["sent"], zalo["delivered"], zalo["cost_vnd"]) == (5, 3, 3 * 300)
+    assert sms["cost_vnd"] == sms_parts * 250
+    assert s["cost_vnd"] == 3 * 300 + sms_parts * 250
+
+    today = datetime.date.today()
+    out = loa.dir / "bill.xlsx"
+    day = datetime.timedelta(days=1)
+    loa.ok("report", "--from", str(today - day), "--to", str(today + day), "--format", "xlsx", "--out", out)
+    with zipfile.ZipFile(out) as z:
+        channels = {r[0]: r for r in sheet_rows(z, 4)[1:]}
+        summary = {r[0]: r[1] for r in sheet_rows(z, 8)}
+    assert channels["zalo"][1:3] == [5, 3] and channels["zalo"][6] == zalo["cost_vnd"] == 3 * 300
+    assert channels["sms"][6] == sms["cost_vnd"]
+    assert summary["Chi phí (VND)"] == s["cost_vnd"]
+    csv_out = loa.dir / "bill.csv"     # the detail sheet, as CSV
+    loa.ok("report", "--from", str(today - day), "--to", str(today + day), "--format", "csv", "--out", csv_out,
+           "--csv-header", "codes")
+    with open(csv_out, newline="", encoding="utf-8-sig") as f:
+        assert sum(int(r["cost_vnd"]) for r in csv.DictReader(f)) == s["cost_vnd"]
 
 
 def test_zalo_forged_replayed_or_malformed_webhook_changes_nothing(loa, zalo_double, esms_double, daemon, psql):

@@ -7,6 +7,8 @@ with its faults."""
 import json
 import re
 
+import pytest
+
 from conftest import show, wait_for
 from test_campaign_kannel import seed
 
@@ -15,6 +17,21 @@ def fast_retries(loa):
     loa.set("engine", "retry_min_seconds", "1")
     loa.set("engine", "retry_max_seconds", "2")
     loa.set("engine", "settle_seconds", "1")
+
+
+def quick_breaker(loa, daemon, gw, **keys):
+    """GW opens after 3 faults, is probed every second or two, and retries come within seconds;
+    the daemon restarted with that."""
+    loa.sections[f"gateway.{gw}"].update(breaker_failures="3", breaker_probe_min_seconds="1",
+                                         breaker_probe_max_seconds="2", **keys)
+    fast_retries(loa)
+    daemon.stop()
+    daemon.start()
+
+
+def start_may(loa):
+    loa.ok("campaign", "create", "may", "--segment", "all", "--channels", "sms:nhac")
+    loa.ok("campaign", "start", "may")
 
 
 def circuit(loa, name):
@@ -31,13 +48,8 @@ def test_kannel_wrong_password_opens_the_circuit_nobody_fails_and_restored_all_d
                                                                                         psql):
     phones = seed(psql, loa, 30)
     k = loa.sections["gateway.kannel"]
-    k.update(rate="10", concurrency="2", breaker_failures="3", breaker_probe_min_seconds="1",
-             breaker_probe_max_seconds="2")
-    fast_retries(loa)
-    daemon.stop()
-    daemon.start()
-    loa.ok("campaign", "create", "may", "--segment", "all", "--channels", "sms:nhac")
-    loa.ok("campaign", "start", "may")
+    quick_breaker(loa, daemon, "kannel", rate="10", concurrency="2")
+    start_may(loa)
     wait_for(lambda: show(loa, "may")["outcomes"]["delivered"] >= 3, timeout=30, what="the first deliveries")
 
     # The password changes under a running campaign.
@@ -147,3 +159,39 @@ def test_throttling_answers_shrink_the_rate_and_it_grows_back(loa, esms_double, 
     assert s["outcomes"]["failed"] == 0
     assert esms_double.state()["sends"] == 200
     assert json.dumps(s["gateways"]["esms"]["circuit"]) == '"closed"'
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_http_sms_refusing_the_account_opens_the_circuit_nobody_fails_and_recovered_all_delivered(
+        loa, esms_double, daemon, psql, status):
+    phones = seed(psql, loa, 20)
+    quick_breaker(loa, daemon, "esms", rate="20", concurrency="2")
+    # The key changed, or the endpoint moved: every send is answered STATUS, nothing is recorded.
+    esms_double.control(http_status=status, http_status_next=100000)
+    start_may(loa)
+    g = wait_for(lambda: (lambda x: x if x["circuit"] != "closed" else None)(circuit(loa, "esms")),
+                 timeout=30, what="the circuit to open")
+    assert g["reason"] == f"auth: esms: http {status}", g
+    wait_for(lambda: daemon.log().count("event=breaker gw=esms from=open to=half_open") >= 2, timeout=30,
+             what="two probes")
+    s = show(loa, "may")
+    assert s["outcomes"]["failed"] == 0, "nobody failed because the provider refused the account"
+    assert s["outcomes"]["pending"] == 20
+    assert esms_double.state()["sends"] == 0
+    # Refused are the first requests before the circuit opened and one probe at a time since.
+    tried = esms_double.state()["faults"]["statuses"]
+    probes = daemon.log().count("event=breaker gw=esms from=open to=half_open")
+    assert tried <= 3 + 2 + probes, (tried, probes)
+    assert daemon.log().count("event=breaker gw=esms from=closed to=open failures=3") == 1
+
+    # The provider accepts again: the next probe closes the circuit and everyone is sent once.
+    esms_double.control(http_status_next=0)
+    wait_for(lambda: show(loa, "may")["status"] == "completed", timeout=60, what="the campaign to complete")
+    s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == 20 else None)(show(loa, "may")),
+                 timeout=30, what="every delivery report")
+    assert s["outcomes"]["failed"] == 0 and s["outcomes"]["in_doubt"] == 0
+    assert "event=breaker gw=esms from=half_open to=closed" in daemon.log()
+    st = esms_double.state()
+    assert st["sends"] == 20 and st["duplicates"] == 0
+    assert sorted(m["phone"] for m in st["messages"].values()) == sorted(phones), "everyone once"
+

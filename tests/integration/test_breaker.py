@@ -4,6 +4,7 @@ answers shrink the rate, which then grows back. `loa gateway status`, `loa campa
 /metrics and the log say what happens. Real Kannel with a wrong password, and the eSMS double
 with its faults."""
 
+import collections
 import json
 import re
 
@@ -195,3 +196,43 @@ def test_http_sms_refusing_the_account_opens_the_circuit_nobody_fails_and_recove
     assert st["sends"] == 20 and st["duplicates"] == 0
     assert sorted(m["phone"] for m in st["messages"].values()) == sorted(phones), "everyone once"
 
+
+@pytest.mark.plain_only
+@pytest.mark.kannel_conf(core="sms-outgoing-queue-limit = 10")
+def test_kannel_503_with_its_queue_full_shrinks_the_rate_nobody_fails_and_all_delivered(loa, kannel, daemon, psql):
+    n = 100
+    phones = seed(psql, loa, n)
+    k = loa.sections["gateway.kannel"]
+    k.update(rate="20", concurrency="5")
+    fast_retries(loa)
+    # One attempt each: a "slow down" answer that spent it would fail the message at once.
+    loa.set("engine", "max_attempts", "1")
+    daemon.stop()
+    daemon.start()
+    start_may(loa)
+    wait_for(lambda: show(loa, "may")["outcomes"]["delivered"] >= 20, timeout=30, what="the first deliveries")
+    # The SMSC link is lost: bearerbox holds ten, then smsbox answers "503 Temporal failure".
+    kannel.smsc_stop()
+    wait_for(lambda: daemon.log().count("smsbox 503: Temporal failure") >= 6, timeout=60, what="503 answers")
+    slowest = metric(daemon, "loa_throttle_rate", "kannel")
+    assert slowest < 5, "the rate shrank"
+    s = show(loa, "may")
+    assert s["outcomes"]["failed"] == 0, "nobody failed because Kannel asked to slow down"
+    assert int(psql("SELECT count(*) FROM messages WHERE state = 'retry_wait'")[0][0]) > 0
+    assert s["gateways"]["kannel"]["circuit"] == "closed", "slow down is not down"
+
+    kannel.smsc_start()
+    wait_for(lambda: show(loa, "may")["status"] == "completed", timeout=120, what="the campaign to complete")
+    try:
+        s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == n else None)(show(loa, "may")),
+                     timeout=60, what="every delivery report")
+    except BaseException:
+        print(psql("SELECT state, reason, count(*) FROM messages WHERE state <> 'delivered' GROUP BY 1, 2"))
+        raise
+    assert s["outcomes"]["failed"] == 0 and s["outcomes"]["in_doubt"] == 0
+    log = daemon.log()
+    assert re.search(r"event=gateway_backoff gw=kannel window=\d+ rate=10 rate_max=20", log)
+    # Growing back with every message taken (all the way in the 429 test above).
+    assert metric(daemon, "loa_throttle_rate", "kannel") > 2 * slowest
+    assert sorted(kannel.sent_to_smsc()) == sorted(phones), "every citizen sent to the SMSC exactly once"
+    assert max(collections.Counter(m["to"] for m in kannel.messages()).values()) == 1

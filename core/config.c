@@ -45,7 +45,7 @@ static const struct cfg_key base_keys[] = {
     {"policy", "opt_out_number", CFG_STR, "8077", 0, 16, "number named by {{opt_out_hint}}"},
     {"engine", "lease_batch", CFG_INT, "500", 1, 10000, "messages leased per query"},
     {"engine", "lease_seconds", CFG_INT, "120", 5, 3600, "a lease not finished by then is taken back"},
-    {"engine", "max_attempts", CFG_INT, "5", 1, 50, "temporary failures before a message fails"},
+    {"engine", "max_attempts", CFG_INT, "5", 1, 50, "temporary failures before a message fails (a gateway down or asking to slow down does not count)"},
     {"engine", "retry_min_seconds", CFG_INT, "30", 1, 86400, "first back-off after a temporary failure"},
     {"engine", "retry_max_seconds", CFG_INT, "3600", 1, 604800, "longest back-off"},
     {"engine", "materialise_chunk", CFG_INT, "20000", 100, 1000000, "citizens per materialisation step"},

@@ -55,8 +55,10 @@ void outcome_decide(const struct gw_result *r, int attempts, int max_attempts, i
         out->sent = false;
         out->feedback = THROTTLE_TEMPFAIL;
         /* The gateway is down, not this message: it waits for the gateway (the circuit breaker
-         * stops the rest), however many attempts that takes; the back-off still grows. */
-        if (attempts >= max_attempts && r->fault == GW_FAULT_NONE) {
+         * stops the rest), however many attempts that takes; the back-off still grows. So does
+         * a gateway asking to slow down (429, Kannel's 503 with its queue full): the rate
+         * shrinks, and the answer says nothing of this message. */
+        if (attempts >= max_attempts && r->fault == GW_FAULT_NONE && r->action != GW_ACT_BACKOFF) {
             if (r->fallback_when_spent) {
                 out->state = MSG_FALLBACK;
                 snprintf(out->reason, sizeof out->reason, "after %d attempts: %s", attempts,

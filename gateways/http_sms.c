@@ -244,6 +244,18 @@ char *http_sms_body(const struct http_sms_conf *c, const struct gw_message *m)
     return s;
 }
 
+/* A provider's text (its message id, from its answer or its delivery report, and its result code)
+ * as stored and logged: bytes that are not UTF-8 escaped, cut on a character, control characters
+ * and quotes (it goes into log lines) as '?'. The id of the answer and of the report both come
+ * through here, so that they stay equal. */
+static void outside_text(char *out, size_t len, const char *s)
+{
+    utf8_escape(out, len, s, strlen(s));
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == '"')
+            *p = '?';
+}
+
 /* A field that providers send as a string or a number, as text. */
 static void field_text(const cJSON *o, const char *name, char *out, size_t len)
 {
@@ -252,7 +264,7 @@ static void field_text(const cJSON *o, const char *name, char *out, size_t len)
         return;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     if (cJSON_IsString(v) && v->valuestring)
-        utf8_escape(out, len, v->valuestring, strlen(v->valuestring));   /* outside text, stored */
+        outside_text(out, len, v->valuestring);      /* outside text, stored */
     else if (cJSON_IsNumber(v))
         snprintf(out, len, "%.0f", v->valuedouble);
 }
@@ -299,9 +311,6 @@ void http_sms_classify(const struct http_sms_conf *c, CURLcode cc, long status, 
         snprintf(r->reason, sizeof r->reason, "%s: answer without %s", c->name, c->f_result);
         return;
     }
-    for (char *p = code; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == '"')
-            *p = '?';
     snprintf(r->gateway_msg_id, sizeof r->gateway_msg_id, "%s", id);
     if (http_sms_code_in(c->success_codes, code)) {
         r->outcome = GW_ACCEPTED;
@@ -342,8 +351,10 @@ int http_sms_dlr_check(const struct http_sms_conf *c, const char *token, const c
         return 403;
     if (!status || !*status || gateway_field_copy(out->status, sizeof out->status, status) < 0)
         return 400;
-    if (id && gateway_field_copy(out->id, sizeof out->id, id) < 0)
-        return 400;
+    /* The report of a message whose id the provider gave in bytes that are not UTF-8, or too
+     * long, still settles it: it is found by its request id, and the id kept as the answer's was. */
+    if (id)
+        outside_text(out->id, sizeof out->id, id);
     if (http_sms_code_in(c->delivered_codes, status))
         out->dlr = GW_DLR_DELIVERED;
     else if (http_sms_code_in(c->undelivered_codes, status))

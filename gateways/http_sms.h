@@ -64,7 +64,8 @@ struct http_sms_dlr {
 };
 /* Checks the callback's query values (any may be NULL): 200 and OUT filled; 403 when the token is
  * missing or does not match the request id (constant time); 400 when the request id is not
- * "<campaign>.<message>" or the status is missing or not printable. */
+ * "<campaign>.<message>" or the status is missing or not printable. The id is kept as the send's
+ * answer kept it: escaped where it is not UTF-8, cut on a character. */
 int http_sms_dlr_check(const struct http_sms_conf *c, const char *token, const char *request_id,
                        const char *status, const char *id, struct http_sms_dlr *out);
 

@@ -12,11 +12,16 @@
 #   tests/kannel.sh env DIR            print the shell variables again
 #   tests/kannel.sh smsbox-stop DIR    stop smsbox alone (SIGTERM), as an operator restarting it
 #   tests/kannel.sh smsbox-start DIR   start it again and wait until bearerbox sees it
+#   tests/kannel.sh smsc-stop DIR      stop the fake SMSC alone (SIGTERM, the SMSC link lost):
+#                                      bearerbox queues what it is sent
+#   tests/kannel.sh smsc-start DIR     start it again and wait until bearerbox sees it online
 #
 # MO_URL is the sms-service get-url, with Kannel's escapes, e.g.
 #   'http://127.0.0.1:8080/hooks/kannel/kannel/mo?from=%p&to=%P&text=%a&ts=%T&id=%I&token=S'
 # Environment: KANNEL_USERNAME (loa), KANNEL_PASSWORD (secret), KANNEL_SENDER (8077, the
-# global-sender), KANNEL_SMSC_ID (fake).
+# global-sender), KANNEL_SMSC_ID (fake); KANNEL_CORE_EXTRA and KANNEL_SMSC_EXTRA, lines added to
+# the core and smsc groups (e.g. "sms-outgoing-queue-limit = 10": with the SMSC link lost,
+# bearerbox holds that many and smsbox answers 503 to the rest).
 #
 # fakesmsc runs in interactive mode with its standard input on DIR/mo.fifo: every line written
 # there is injected as an MO ("FROM TO text|ucs2 DATA"), while every MT it receives from
@@ -30,7 +35,7 @@ set -eu
 KANNEL_BIN=${KANNEL_BIN:-/usr/sbin}
 FAKESMSC=${FAKESMSC:-/usr/lib/kannel/test/fakesmsc}
 
-usage() { echo "usage: kannel.sh start DIR MO_URL | stop DIR | mo DIR FROM TEXT [TO] | env DIR | smsbox-stop DIR | smsbox-start DIR" >&2; exit 2; }
+usage() { echo "usage: kannel.sh start DIR MO_URL | stop DIR | mo DIR FROM TEXT [TO] | env DIR | smsbox-stop DIR | smsbox-start DIR | smsc-stop DIR | smsc-start DIR" >&2; exit 2; }
 
 cmd=${1:-}
 dir=${2:-}
@@ -118,12 +123,14 @@ log-file = "$d/bearerbox.log"
 log-level = 1
 access-log = "$d/access.log"
 dlr-storage = internal
+${KANNEL_CORE_EXTRA:-}
 
 group = smsc
 smsc = fake
 smsc-id = $KANNEL_SMSC_ID
 port = $KANNEL_SMSC_PORT
 connect-allow-ip = 127.0.0.1
+${KANNEL_SMSC_EXTRA:-}
 
 group = smsbox
 bearerbox-host = 127.0.0.1
@@ -192,14 +199,19 @@ EOF
   wait_for "bearerbox on port $KANNEL_ADMIN_PORT" 15 port_open "$KANNEL_ADMIN_PORT" \
     || { tail -n 20 "$d/bearerbox.out" >&2; stop "$d"; exit 1; }
 
-  # Opened read-write, the FIFO always has a writer, so fakesmsc never sees end of input.
   mkfifo "$d/mo.fifo"
-  "$FAKESMSC" -H 127.0.0.1 -r "$KANNEL_SMSC_PORT" -i 0.05 <>"$d/mo.fifo" >"$d/fakesmsc.out" 2>"$d/fakesmsc.log" &
-  echo $! >"$d/fakesmsc.pid"
-  echo "-r $KANNEL_SMSC_PORT" >"$d/fakesmsc.tag"
-
+  fakesmsc_start "$d"
   smsbox_start "$d"
   print_env "$d"
+}
+
+# Appends to the logs: a restarted fake SMSC adds to what the tests read.
+fakesmsc_start() {
+  local d=$1
+  # Opened read-write, the FIFO always has a writer, so fakesmsc never sees end of input.
+  "$FAKESMSC" -H 127.0.0.1 -r "$KANNEL_SMSC_PORT" -i 0.05 <>"$d/mo.fifo" >>"$d/fakesmsc.out" 2>>"$d/fakesmsc.log" &
+  echo $! >"$d/fakesmsc.pid"
+  echo "-r $KANNEL_SMSC_PORT" >"$d/fakesmsc.tag"
 }
 
 # smsbox panics (gwlib/conn.c lock_out) when a sendsms request comes before it has connected
@@ -282,5 +294,11 @@ smsbox-start)
   # shellcheck disable=SC1091
   . "$dir/kannel.env"
   smsbox_start "$dir" ;;
+smsc-stop) stop_one "$dir" fakesmsc ;;
+smsc-start)
+  # shellcheck disable=SC1091
+  . "$dir/kannel.env"
+  fakesmsc_start "$dir"
+  wait_for "the fake SMSC online" 30 kannel_ready ;;
 *) usage ;;
 esac

@@ -31,6 +31,11 @@ Control (tests)
       http_status: S, http_status_next: N   the next N sends answered HTTP S (429 too many
                                  requests, 401 after a key change, …) with nothing recorded
       max_in_flight: 0           start counting the most sends in flight at once afresh
+      smsid_hex: {"849…": "HEX", …}   the SMSID given to an accepted send to this phone: these
+                                 bytes, raw in the answer's JSON string and in the callback (not
+                                 necessarily UTF-8, of any length; no '"' or '\\')
+      code_hex_once: {"849…": "HEX", …}   the first send to this phone is answered with these
+                                 bytes, raw, as its CodeResult (nothing recorded); then normally
   GET  /_state    sends (unique RequestIds), duplicates (124 answers), callbacks and their answers;
                   in_flight (sends being answered now) and max_in_flight (the most at once)
   GET  /healthz
@@ -59,7 +64,7 @@ class State:
         self.settings = {"codes": {}, "balance": None, "dlr": {}, "dlr_delay_ms": 100,
                          "delay_ms": 0, "hang_once": 0, "hang_ms": 15000, "garbage": False,
                          "error_pct": 0, "timeout_pct": 0, "seed": None, "http_status": 500,
-                         "http_status_next": 0}
+                         "http_status_next": 0, "smsid_hex": {}, "code_hex_once": {}}
         self.rand = random.Random()
         self.faults = {"errors": 0, "timeouts": 0, "statuses": 0}
         self.by_request = {}       # RequestId -> {SMSID, phone, content, unicode, at}
@@ -94,7 +99,10 @@ def callback_later(state, url, delay_ms, params):
                 break
             time.sleep(0.5)
         with state.lock:
-            state.callbacks.append([status, params["SMSID"], params["SendStatus"]])
+            smsid = params["SMSID"]
+            if isinstance(smsid, bytes):
+                smsid = smsid.decode("utf-8", "replace")
+            state.callbacks.append([status, smsid, params["SendStatus"]])
     threading.Thread(target=go, daemon=True).start()
 
 
@@ -104,6 +112,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         sys.stderr.write("esms-double: " + (fmt % args) + "\n")
+
+    def answer_raw_field(self, obj, field, value):
+        """OBJ as JSON with FIELD's value VALUE (bytes), unescaped: a provider that does not
+        check what it sends."""
+        mark = "\u0001" * 8
+        data = json.dumps({**obj, field: mark}).encode()
+        return self.answer(None, raw=data.replace(json.dumps(mark).encode(), b'"' + value + b'"'))
 
     def answer(self, obj, raw=None, status=200):
         data = raw if raw is not None else json.dumps(obj).encode()
@@ -198,6 +213,9 @@ class Handler(BaseHTTPRequestHandler):
             if rid and rid in st.by_request and time.time() - st.by_request[rid]["at"] < 86400:
                 st.duplicates += 1
                 return self.answer({"CodeResult": "124", "ErrorMessage": "Duplicate RequestId"})
+            weird = s["code_hex_once"].pop(phone, None)
+            if weird is not None:
+                return self.answer_raw_field({"ErrorMessage": "?"}, "CodeResult", bytes.fromhex(weird))
             code = s["codes"].get(phone)
             if code:
                 return self.answer({"CodeResult": str(code), "ErrorMessage": "refused"})
@@ -206,7 +224,10 @@ class Handler(BaseHTTPRequestHandler):
                     return self.answer({"CodeResult": "103", "ErrorMessage": "Balance not enough"})
                 s["balance"] -= 1
             smsid = secrets.token_hex(8) + "-" + secrets.token_hex(4)
-            st.by_request[rid] = {"SMSID": smsid, "phone": phone, "content": m.get("Content", ""),
+            if phone in s["smsid_hex"]:
+                smsid = bytes.fromhex(s["smsid_hex"][phone])
+            st.by_request[rid] = {"SMSID": smsid.decode("utf-8", "replace") if isinstance(smsid, bytes) else smsid,
+                                  "phone": phone, "content": m.get("Content", ""),
                                   "unicode": str(m.get("IsUnicode", "")), "at": time.time()}
             if s["hang_once"] > 0:
                 s["hang_once"] -= 1
@@ -223,6 +244,8 @@ class Handler(BaseHTTPRequestHandler):
                                            "phonenumber": phone, "telcoid": "1"})
         if hang:
             time.sleep(hang_ms / 1000.0)
+        if isinstance(smsid, bytes):
+            return self.answer_raw_field({"CodeResult": "100", "CountRegenerate": 0}, "SMSID", smsid)
         self.answer({"CodeResult": "100", "CountRegenerate": 0, "SMSID": smsid})
 
 

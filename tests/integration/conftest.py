@@ -37,7 +37,9 @@ Fixtures
 ``kannel`` (function)
     Real Kannel (bearerbox, smsbox) and its fake SMSC on free ports (tests/kannel.sh), its
     MO hook pointed at the daemon of this test; it also adds ``[gateway.kannel]`` to the
-    ``loa`` config. ``make_kannel(mo_url=...)`` starts one whose MO hook points elsewhere::
+    ``loa`` config. ``@pytest.mark.kannel_conf(core="sms-outgoing-queue-limit = 10",
+    smsc="throughput = 5")`` adds lines to its bearerbox core and smsc groups.
+    ``make_kannel(mo_url=..., core=..., smsc=...)`` starts one whose MO hook points elsewhere::
 
         kannel.sendsms_url, kannel.username, kannel.password, kannel.hook_secret
         kannel.sendsms("84912345678", "Xin chào", coding=2)    # (status, body), straight to Kannel
@@ -46,6 +48,8 @@ Fixtures
         kannel.wait_messages(3)      # waits (10 s) until at least 3 whole messages arrived
         kannel.send_mo("84912345678", "TC")   # a citizen's reply, through bearerbox and smsbox
         kannel.smsbox_stop(); kannel.smsbox_start()   # an operator restarting smsbox
+        kannel.smsc_stop(); kannel.smsc_start()       # the SMSC link lost and back
+        kannel.sent_to_smsc()        # numbers bearerbox sent to the SMSC (its access log)
 
     Each dict has ``sender``, ``to``, ``coding`` ("text", "ucs2" or "data"), ``text``.
 
@@ -118,6 +122,7 @@ def pytest_configure(config):
     # short processes (kill loops, takeovers, the help of every command, hundreds of replies),
     # whose C paths the sanitized pass runs in the smaller tests beside them.
     config.addinivalue_line("markers", "plain_only: paths the sanitized pass covers in other tests; plain pass only")
+    config.addinivalue_line("markers", "kannel_conf(core=, smsc=): lines added to the `kannel` fixture's bearerbox groups")
 
 
 def _interrupt(signum, frame):
@@ -531,7 +536,7 @@ def join_parts(parts):
 
 
 class Kannel:
-    def __init__(self, workdir, mo_url, hook_secret):
+    def __init__(self, workdir, mo_url, hook_secret, core="", smsc=""):
         self.dir = Path(workdir)
         self.mo_url = mo_url
         self.hook_secret = hook_secret
@@ -540,7 +545,8 @@ class Kannel:
         # race is retried, with new ports.
         for _ in range(3):
             p = subprocess.run([str(KANNEL_SH), "start", str(self.dir), mo_url],
-                               capture_output=True, text=True, timeout=90)
+                               capture_output=True, text=True, timeout=90,
+                               env=dict(os.environ, KANNEL_CORE_EXTRA=core, KANNEL_SMSC_EXTRA=smsc))
             if p.returncode == 0 or "Address already in use" not in p.stderr:
                 break
         if p.returncode != 0:
@@ -604,6 +610,23 @@ class Kannel:
         subprocess.run([str(KANNEL_SH), "smsbox-start", str(self.dir)], check=True, timeout=180,
                        stdout=subprocess.DEVNULL)
 
+    def smsc_stop(self):
+        """Stops the fake SMSC alone: bearerbox queues what smsbox hands it."""
+        subprocess.run([str(KANNEL_SH), "smsc-stop", str(self.dir)], check=True, timeout=60)
+
+    def smsc_start(self):
+        subprocess.run([str(KANNEL_SH), "smsc-start", str(self.dir)], check=True, timeout=60)
+
+    def sent_to_smsc(self):
+        """Every MT bearerbox wrote to the SMSC link, from its access log: list of numbers. A
+        part written as the fake SMSC is killed is lost with it (and reported delivered by
+        Kannel's fake SMSC driver), so this, not ``received()``, counts what was sent then."""
+        try:
+            text = (self.dir / "access.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return []
+        return re.findall(r"^\S+ \S+ Sent SMS \[SMSC:[^]]*\].*? \[to:(\S+?)\]", text, re.M)
+
     def logs(self):
         out = []
         for name in ("bearerbox.log", "smsbox.log", "fakesmsc.log"):
@@ -618,8 +641,8 @@ class Kannel:
 def make_kannel(request):
     started = []
 
-    def make(mo_url, hook_secret=""):
-        k = Kannel(_tmpdir("loa-it-kannel-"), mo_url, hook_secret)
+    def make(mo_url, hook_secret="", core="", smsc=""):
+        k = Kannel(_tmpdir("loa-it-kannel-"), mo_url, hook_secret, core, smsc)
         started.append(k)
         return k
 
@@ -632,11 +655,12 @@ def make_kannel(request):
 
 
 @pytest.fixture
-def kannel(loa, make_kannel):
+def kannel(request, loa, make_kannel):
     secret = secrets.token_hex(16)
     mo_url = (f"{loa.base_url}/hooks/kannel/kannel/mo?from=%p&to=%P&text=%a&ts=%T&id=%I"
               f"&token={secret}")
-    k = make_kannel(mo_url, secret)
+    conf = request.node.get_closest_marker("kannel_conf")
+    k = make_kannel(mo_url, secret, **(conf.kwargs if conf else {}))
     loa.add_gateway("kannel", type="kannel", sendsms_url=k.sendsms_url, username=k.username,
                     password=k.password, sender="BHXH", rate=50, concurrency=10,
                     webhook_secret=secret)

@@ -4,8 +4,11 @@ answers shrink the rate, which then grows back. `loa gateway status`, `loa campa
 /metrics and the log say what happens. Real Kannel with a wrong password, and the eSMS double
 with its faults."""
 
+import collections
 import json
 import re
+
+import pytest
 
 from conftest import show, wait_for
 from test_campaign_kannel import seed
@@ -15,6 +18,21 @@ def fast_retries(loa):
     loa.set("engine", "retry_min_seconds", "1")
     loa.set("engine", "retry_max_seconds", "2")
     loa.set("engine", "settle_seconds", "1")
+
+
+def quick_breaker(loa, daemon, gw, **keys):
+    """GW opens after 3 faults, is probed every second or two, and retries come within seconds;
+    the daemon restarted with that."""
+    loa.sections[f"gateway.{gw}"].update(breaker_failures="3", breaker_probe_min_seconds="1",
+                                         breaker_probe_max_seconds="2", **keys)
+    fast_retries(loa)
+    daemon.stop()
+    daemon.start()
+
+
+def start_may(loa):
+    loa.ok("campaign", "create", "may", "--segment", "all", "--channels", "sms:nhac")
+    loa.ok("campaign", "start", "may")
 
 
 def circuit(loa, name):
@@ -31,13 +49,8 @@ def test_kannel_wrong_password_opens_the_circuit_nobody_fails_and_restored_all_d
                                                                                         psql):
     phones = seed(psql, loa, 30)
     k = loa.sections["gateway.kannel"]
-    k.update(rate="10", concurrency="2", breaker_failures="3", breaker_probe_min_seconds="1",
-             breaker_probe_max_seconds="2")
-    fast_retries(loa)
-    daemon.stop()
-    daemon.start()
-    loa.ok("campaign", "create", "may", "--segment", "all", "--channels", "sms:nhac")
-    loa.ok("campaign", "start", "may")
+    quick_breaker(loa, daemon, "kannel", rate="10", concurrency="2")
+    start_may(loa)
     wait_for(lambda: show(loa, "may")["outcomes"]["delivered"] >= 3, timeout=30, what="the first deliveries")
 
     # The password changes under a running campaign.
@@ -147,3 +160,79 @@ def test_throttling_answers_shrink_the_rate_and_it_grows_back(loa, esms_double, 
     assert s["outcomes"]["failed"] == 0
     assert esms_double.state()["sends"] == 200
     assert json.dumps(s["gateways"]["esms"]["circuit"]) == '"closed"'
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_http_sms_refusing_the_account_opens_the_circuit_nobody_fails_and_recovered_all_delivered(
+        loa, esms_double, daemon, psql, status):
+    phones = seed(psql, loa, 20)
+    quick_breaker(loa, daemon, "esms", rate="20", concurrency="2")
+    # The key changed, or the endpoint moved: every send is answered STATUS, nothing is recorded.
+    esms_double.control(http_status=status, http_status_next=100000)
+    start_may(loa)
+    g = wait_for(lambda: (lambda x: x if x["circuit"] != "closed" else None)(circuit(loa, "esms")),
+                 timeout=30, what="the circuit to open")
+    assert g["reason"] == f"auth: esms: http {status}", g
+    wait_for(lambda: daemon.log().count("event=breaker gw=esms from=open to=half_open") >= 2, timeout=30,
+             what="two probes")
+    s = show(loa, "may")
+    assert s["outcomes"]["failed"] == 0, "nobody failed because the provider refused the account"
+    assert s["outcomes"]["pending"] == 20
+    assert esms_double.state()["sends"] == 0
+    # Refused are the first requests before the circuit opened and one probe at a time since.
+    tried = esms_double.state()["faults"]["statuses"]
+    probes = daemon.log().count("event=breaker gw=esms from=open to=half_open")
+    assert tried <= 3 + 2 + probes, (tried, probes)
+    assert daemon.log().count("event=breaker gw=esms from=closed to=open failures=3") == 1
+
+    # The provider accepts again: the next probe closes the circuit and everyone is sent once.
+    esms_double.control(http_status_next=0)
+    wait_for(lambda: show(loa, "may")["status"] == "completed", timeout=60, what="the campaign to complete")
+    s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == 20 else None)(show(loa, "may")),
+                 timeout=30, what="every delivery report")
+    assert s["outcomes"]["failed"] == 0 and s["outcomes"]["in_doubt"] == 0
+    assert "event=breaker gw=esms from=half_open to=closed" in daemon.log()
+    st = esms_double.state()
+    assert st["sends"] == 20 and st["duplicates"] == 0
+    assert sorted(m["phone"] for m in st["messages"].values()) == sorted(phones), "everyone once"
+
+
+@pytest.mark.plain_only
+@pytest.mark.kannel_conf(core="sms-outgoing-queue-limit = 10")
+def test_kannel_503_with_its_queue_full_shrinks_the_rate_nobody_fails_and_all_delivered(loa, kannel, daemon, psql):
+    n = 100
+    phones = seed(psql, loa, n)
+    k = loa.sections["gateway.kannel"]
+    k.update(rate="20", concurrency="5")
+    fast_retries(loa)
+    # One attempt each: a "slow down" answer that spent it would fail the message at once.
+    loa.set("engine", "max_attempts", "1")
+    daemon.stop()
+    daemon.start()
+    start_may(loa)
+    wait_for(lambda: show(loa, "may")["outcomes"]["delivered"] >= 20, timeout=30, what="the first deliveries")
+    # The SMSC link is lost: bearerbox holds ten, then smsbox answers "503 Temporal failure".
+    kannel.smsc_stop()
+    wait_for(lambda: daemon.log().count("smsbox 503: Temporal failure") >= 6, timeout=60, what="503 answers")
+    slowest = metric(daemon, "loa_throttle_rate", "kannel")
+    assert slowest < 5, "the rate shrank"
+    s = show(loa, "may")
+    assert s["outcomes"]["failed"] == 0, "nobody failed because Kannel asked to slow down"
+    assert int(psql("SELECT count(*) FROM messages WHERE state = 'retry_wait'")[0][0]) > 0
+    assert s["gateways"]["kannel"]["circuit"] == "closed", "slow down is not down"
+
+    kannel.smsc_start()
+    wait_for(lambda: show(loa, "may")["status"] == "completed", timeout=120, what="the campaign to complete")
+    try:
+        s = wait_for(lambda: (lambda x: x if x["outcomes"]["delivered"] == n else None)(show(loa, "may")),
+                     timeout=60, what="every delivery report")
+    except BaseException:
+        print(psql("SELECT state, reason, count(*) FROM messages WHERE state <> 'delivered' GROUP BY 1, 2"))
+        raise
+    assert s["outcomes"]["failed"] == 0 and s["outcomes"]["in_doubt"] == 0
+    log = daemon.log()
+    assert re.search(r"event=gateway_backoff gw=kannel window=\d+ rate=10 rate_max=20", log)
+    # Growing back with every message taken (all the way in the 429 test above).
+    assert metric(daemon, "loa_throttle_rate", "kannel") > 2 * slowest
+    assert sorted(kannel.sent_to_smsc()) == sorted(phones), "every citizen sent to the SMSC exactly once"
+    assert max(collections.Counter(m["to"] for m in kannel.messages()).values()) == 1

@@ -1,13 +1,15 @@
 """Delivery promises under faults, caused for real: a result write that fails (its table locked
 past statement_timeout) followed by SIGTERM and a restart, smsbox stopped and started again
-mid-campaign, PostgreSQL restarted mid-campaign, citizens imported while a campaign sends, a
+mid-campaign for 20 s, smsbox hung (SIGSTOP) mid-campaign, PostgreSQL restarted mid-campaign, citizens imported while a campaign sends, a
 ZNS answered too late, one row of a result batch refused by the database.
 Each checks, from what the fake SMSC received, that nobody got the message twice and that every
 citizen is accounted for."""
 
 import collections
 import json
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KANNEL_SH, PG_SH, _pg_bindir, run_psql, show, wait_for
+from test_breaker import circuit, fast_retries
 from test_campaign_kannel import OUTCOME_KEYS, seed
 
 
@@ -23,6 +26,13 @@ def fast(loa, rate, concurrency=10):
     loa.sections["gateway.kannel"]["rate"] = str(rate)
     loa.sections["gateway.kannel"]["concurrency"] = str(concurrency)
     loa.set("engine", "settle_seconds", "1")
+
+
+def probed_often(loa, **kannel_keys):
+    """Retries within seconds, and an open circuit probed every second or two."""
+    fast_retries(loa)
+    loa.sections["gateway.kannel"].update(breaker_probe_min_seconds="1", breaker_probe_max_seconds="2",
+                                          **kannel_keys)
 
 
 def start_campaign(loa, name="c"):
@@ -91,38 +101,65 @@ def test_failed_flush_then_sigterm_and_restart_sends_nobody_twice(loa, kannel, d
     assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == 100
 
 
+def phones_of(psql, state):
+    return {r[0] for r in psql("SELECT c.phone FROM messages m JOIN citizens c ON c.id = m.citizen_id"
+                               " WHERE m.state = :'s'", s=state)}
+
+
+def assert_reached_once_or_in_doubt(loa, kannel, psql, phones, window):
+    """After an smsbox fault, once campaign c completed and every report is in: nobody reached
+    twice; what the fake SMSC received is exactly what is delivered; the rest is in_doubt, each
+    a request smsbox's own log shows it never handled (it names every request it takes), at most
+    WINDOW of them. Returns the in_doubt phones."""
+    wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=120, what="completion")
+    try:
+        wait_for(lambda: psql("SELECT count(*) FROM messages WHERE state NOT IN ('delivered', 'in_doubt')"
+                              )[0][0] == "0", timeout=60, what="every report")
+    except BaseException:
+        print("not settled:", psql("SELECT id, state, attempts, reason FROM messages"
+                                   " WHERE state NOT IN ('delivered', 'in_doubt') ORDER BY id"))
+        raise
+    got = assert_each_once(kannel, phones)
+    delivered, in_doubt = phones_of(psql, "delivered"), phones_of(psql, "in_doubt")
+    assert delivered == set(got), "delivered are exactly those the SMSC received"
+    assert delivered | in_doubt == set(phones), "everyone accounted for"
+    handled = (kannel.dir / "smsbox.log").read_text(errors="replace")
+    assert not [p for p in in_doubt if f"to:<{p}>" in handled], "an in_doubt request was handled"
+    assert len(in_doubt) <= window, in_doubt
+    return in_doubt
+
+
 @pytest.mark.plain_only
-def test_smsbox_stopped_mid_campaign_nobody_failed_nobody_twice(loa, kannel, daemon, psql):
+def test_smsbox_stopped_20s_mid_campaign_nobody_failed_nobody_twice(loa, kannel, daemon, psql):
     n = 300
     phones = seed(psql, loa, n)
-    fast(loa, 100)
-    # Refused connections are retried soon and often enough to outlast the outage.
-    loa.set("engine", "retry_min_seconds", "1")
-    loa.set("engine", "retry_max_seconds", "2")
-    loa.set("engine", "max_attempts", "20")
+    fast(loa, 20)
+    # Refused connections are retried soon and the open circuit probed often, so that the
+    # campaign goes on within seconds of smsbox's return.
+    probed_often(loa)
     daemon.stop()
     daemon.start()
     start_campaign(loa)
     wait_for(lambda: sent_count(psql) >= 60, timeout=30, what="some messages sent")
     kannel.smsbox_stop()
-    time.sleep(6)
+    # What bearerbox had queued still reaches the SMSC in the first seconds; then nothing does.
+    time.sleep(5)
+    queued = len(kannel.messages())
+    time.sleep(15)
+    assert len(kannel.messages()) == queued, "nothing reached the SMSC without smsbox"
     kannel.smsbox_start()
-    wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=90, what="completion")
-    # Every report in: what Kannel took is delivered, what may have reached it is in_doubt.
-    wait_for(lambda: psql("SELECT count(*) FROM messages WHERE state = 'submitted'")[0][0] == "0",
-             timeout=30, what="every delivery report")
-    states = dict(psql("SELECT state, count(*) FROM messages GROUP BY 1"))
-    assert set(states) <= {"delivered", "in_doubt"}, states
-    got = assert_each_once(kannel, phones)
-    delivered = {r[0] for r in psql("SELECT c.phone FROM messages m JOIN citizens c ON c.id = m.citizen_id"
-                                    " WHERE m.state = 'delivered'")}
-    assert delivered <= set(got)
-    assert len(got) + int(states.get("in_doubt", 0)) >= n, "everyone reached or in doubt"
+    # Every report in, also those bearerbox kept for smsbox while it was down. What is left is
+    # in_doubt: a request smsbox closed its connection on without an answer as it stopped; the
+    # rest was resent after it.
+    assert_reached_once_or_in_doubt(loa, kannel, psql, phones, 10)
+    rows = psql("SELECT m.reason FROM messages m WHERE m.state = 'in_doubt'")
+    assert all(r[0].startswith("no answer from smsbox") for r in rows), rows
     log = daemon.log()
     assert "smsbox unreachable" in log, "the outage was seen"
+    assert "event=breaker gw=kannel from=closed to=open" in log, "the outage opened the circuit"
     s = show(loa, "c")
     assert s["outcomes"]["failed"] == 0
-    assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == n
+    assert s["outcomes"]["delivered"] + s["outcomes"]["in_doubt"] == s["targeted"] == n
 
 
 def restart_postgres(db_url, down_s):
@@ -244,3 +281,42 @@ def test_a_row_the_database_refuses_does_not_fail_its_batch(loa, kannel, daemon,
     assert not any(r.startswith("lease expired") for _, r in rows.values()), rows
     got = assert_each_once(kannel, phones)
     assert sorted(got) == sorted(phones)
+
+
+@pytest.mark.plain_only
+def test_hung_smsbox_opens_the_circuit_in_doubt_only_in_flight_nobody_twice(loa, kannel, daemon, psql):
+    n = 200
+    phones = seed(psql, loa, n)
+    fast(loa, 20)
+    probed_often(loa, timeout_ms="1000", breaker_failures="3")
+    daemon.stop()
+    daemon.start()
+    start_campaign(loa)
+    wait_for(lambda: sent_count(psql) >= 40, timeout=30, what="some messages sent")
+    # Hung, not gone: the kernel still takes its connections and requests, nobody answers.
+    smsbox = int((kannel.dir / "smsbox.pid").read_text())
+    os.kill(smsbox, signal.SIGSTOP)
+    try:
+        g = wait_for(lambda: (lambda x: x if x["circuit"] != "closed" else None)(circuit(loa, "kannel")),
+                     timeout=30, what="the circuit to open")
+        assert g["reason"].startswith("timeout:"), g
+        time.sleep(12)
+        log = daemon.log()
+        probes = log.count("event=breaker gw=kannel from=open to=half_open")
+        in_doubt = int(psql("SELECT count(*) FROM messages WHERE state = 'in_doubt'")[0][0])
+        # Only the requests in flight as it hung and one probe at a time met it, not twelve
+        # seconds at 20 a second.
+        assert probes >= 2, "the circuit was probed"
+        assert in_doubt <= 10 + probes, (in_doubt, probes)
+        assert int(psql("SELECT count(*) FROM messages WHERE state = 'pending'")[0][0]) > 100
+    finally:
+        os.kill(smsbox, signal.SIGCONT)
+    # smsbox, awake, drops the requests loa gave up on (their connections closed): those stay
+    # in_doubt, never resent; everyone else is delivered once. At most the probe in flight as it
+    # woke joins them: none after the circuit closed.
+    assert_reached_once_or_in_doubt(loa, kannel, psql, phones, in_doubt + 1)
+    rows = psql("SELECT m.reason FROM messages m WHERE m.state = 'in_doubt'")
+    assert all(r[0] == "no answer from smsbox: Timeout was reached" for r in rows), rows
+    log = daemon.log()
+    assert "event=breaker gw=kannel from=half_open to=closed" in log
+    assert show(loa, "c")["outcomes"]["failed"] == 0

@@ -102,21 +102,35 @@ static void test_outcome_other_answers(void **state)
     assert_string_equal(gateway_outcome_name(GW_IN_DOUBT), "in_doubt");
 }
 
+/* R waits, however many attempts it has had past MAX_ATTEMPTS. */
+static void assert_waits_past_the_attempts(const struct gw_result *r, int max_attempts)
+{
+    struct outcome o;
+    for (int attempts = 1; attempts <= 20; attempts++) {
+        outcome_decide(r, attempts, max_attempts, 30, 3600, 0.5, &o);
+        assert_int_equal(o.state, MSG_RETRY_WAIT);
+        assert_false(o.sent);
+        assert_in_range(o.delay_s, 30, 3600);
+    }
+}
+
 static void test_outcome_gateway_fault_never_fails_the_message(void **state)
 {
     struct outcome o;
     struct gw_result r = result(GW_TEMPFAIL, "smsbox 403: Authorization failed");
     r.fault = GW_FAULT_AUTH;
-    for (int attempts = 1; attempts <= 20; attempts++) {
-        outcome_decide(&r, attempts, 5, 30, 3600, 0.5, &o);
-        assert_int_equal(o.state, MSG_RETRY_WAIT);
-        assert_false(o.sent);
-        assert_in_range(o.delay_s, 30, 3600);
-    }
+    assert_waits_past_the_attempts(&r, 5);
     /* Without the fault the same answer fails at the last attempt. */
     r.fault = GW_FAULT_NONE;
     outcome_decide(&r, 5, 5, 30, 3600, 0.5, &o);
     assert_int_equal(o.state, MSG_FAILED);
+}
+
+static void test_outcome_slow_down_never_fails_the_message(void **state)
+{
+    struct gw_result r = result(GW_TEMPFAIL, "smsbox 503: Temporal failure, try again later.");
+    r.action = GW_ACT_BACKOFF;
+    assert_waits_past_the_attempts(&r, 1);
 }
 
 static void test_outcome_unknown_zalo_code_falls_back_after_the_retries(void **state)
@@ -151,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_outcome_tempfail_retries_then_fails),
         cmocka_unit_test(test_outcome_other_answers),
         cmocka_unit_test(test_outcome_gateway_fault_never_fails_the_message),
+        cmocka_unit_test(test_outcome_slow_down_never_fails_the_message),
         cmocka_unit_test(test_outcome_unknown_zalo_code_falls_back_after_the_retries),
         cmocka_unit_test(test_outcome_states_are_legal_from_leased),
     };

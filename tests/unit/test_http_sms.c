@@ -264,7 +264,18 @@ static void test_http_sms_dlr_check(void **state)
     assert_int_equal(http_sms_dlr_check(&c, tok, "3.41", NULL, NULL, &d), 400);
     assert_int_equal(http_sms_dlr_check(&c, tok, "3.41", "", NULL, &d), 400);
     assert_int_equal(http_sms_dlr_check(&c, tok, "3.41", "5\n", NULL, &d), 400);
-    assert_int_equal(http_sms_dlr_check(&c, tok, "3.41", "5", "a\tb", &d), 400);
+    /* An id the provider made badly still settles its message (found by the request id), kept
+     * as the send's answer kept it. */
+    assert_int_equal(http_sms_dlr_check(&c, tok, "3.41", "5", "a\tb", &d), 200);
+    assert_string_equal(d.id, "a?b");
+    assert_int_equal(http_sms_dlr_check(&c, tok, "3.41", "5", "\xff\xfe-1", &d), 200);
+    assert_string_equal(d.id, "\\xFF\\xFE-1");
+    char lng[200] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(lng, "\xe1\xbb\x87");        /* 'ệ', 3 bytes */
+    assert_int_equal(http_sms_dlr_check(&c, tok, "3.41", "5", lng, &d), 200);
+    assert_int_equal(strlen(d.id), 93);     /* 31 whole characters in 95 bytes */
+    assert_memory_equal(d.id, lng, 93);
 }
 
 int main(void)

@@ -84,6 +84,26 @@ void campaign_stats_add_replies(struct campaign_stats *s, const PGresult *r, con
 #define COUNTERS_SQL CAMPAIGN_COUNTERS_SQL
 #define REPLIES_SQL CAMPAIGN_REPLIES_SQL
 
+int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char *err,
+                        size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char idtxt[24];
+    snprintf(idtxt, sizeof idtxt, "%" PRId64, id);
+    const char *p[1] = {idtxt};
+    PGresult *r = db_query(db, err, errlen, COUNTERS_SQL " WHERE campaign_id = $1::bigint", 1, p);
+    if (!r)
+        return -1;
+    campaign_stats_add_counters(out, r, idtxt);
+    PQclear(r);
+    r = db_query(db, err, errlen, REPLIES_SQL " WHERE campaign_id = $1::bigint GROUP BY 1", 1, p);
+    if (!r)
+        return -1;
+    campaign_stats_add_replies(out, r, idtxt);
+    PQclear(r);
+    return 0;
+}
+
 void campaign_stats_to_json(const struct campaign_stats *s, cJSON *o)
 {
     cJSON_AddNumberToObject(o, "targeted", (double)s->targeted);
@@ -287,44 +307,35 @@ int campaign_breakdown_write(PGconn *db, const struct campaign_row *row, const c
 }
 
 int campaign_show_write(PGconn *db, const struct campaign_row *row, const char *tz,
-                        const char *policy_window, FILE *out, cJSON *json, PGresult **chans_out,
-                        char *err, size_t errlen)
+                        const char *policy_window, FILE *out, cJSON *json, char *err, size_t errlen)
 {
+    struct campaign_stats s;
+    if (campaign_stats_load(db, row->id, &s, err, errlen) < 0)
+        return -1;
     char idtxt[24];
     snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
     const char *p[2] = {idtxt, tz};
-    /* One round trip for the four: on a machine that the sending keeps busy each round trip
-     * waits for the server's process to be scheduled again. */
-    const struct db_stmt st[4] = {
-        {COUNTERS_SQL " WHERE campaign_id = $1::bigint", 1, p},
-        {REPLIES_SQL " WHERE campaign_id = $1::bigint GROUP BY 1", 1, p},
-        {CAMPAIGN_DETAIL_SQL, 2, p},
-        {CAMPAIGN_CHANNELS_SQL, 1, p},
-    };
-    PGresult *r[4];
-    if (db_query_pipeline(db, st, 4, r, err, errlen) < 0)
+    PGresult *d = db_query(db, err, errlen, CAMPAIGN_DETAIL_SQL, 2, p);
+    if (!d)
         return -1;
-    int rc = 0;
-    if (PQntuples(r[2]) != 1) {
-        snprintf(err, errlen, "campaign %s vanished", idtxt);
-        rc = -1;
-    } else {
-        struct campaign_stats s;
-        memset(&s, 0, sizeof s);
-        campaign_stats_add_counters(&s, r[0], idtxt);
-        campaign_stats_add_replies(&s, r[1], idtxt);
-        if (json)
-            campaign_show_json(r[2], r[3], &s, policy_window, json);
-        else
-            show_text(r[2], r[3], &s, policy_window, tz, out);
+    PGresult *chans = db_query(db, err, errlen, CAMPAIGN_CHANNELS_SQL, 1, p);
+    if (!chans) {
+        PQclear(d);
+        return -1;
     }
-    for (int i = 0; i < 3; i++)
-        PQclear(r[i]);
-    if (rc == 0 && chans_out)
-        *chans_out = r[3];
+    if (PQntuples(d) != 1) {
+        PQclear(d);
+        PQclear(chans);
+        snprintf(err, errlen, "campaign %s vanished", idtxt);
+        return -1;
+    }
+    if (json)
+        campaign_show_json(d, chans, &s, policy_window, json);
     else
-        PQclear(r[3]);
-    return rc;
+        show_text(d, chans, &s, policy_window, tz, out);
+    PQclear(d);
+    PQclear(chans);
+    return 0;
 }
 
 /* ---- list ---- */

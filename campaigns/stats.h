@@ -54,6 +54,10 @@ struct campaign_stats {
 int campaign_stats_add(struct campaign_stats *s, const char *channel, const char *state,
                        long long n, long long parts, long long cost_vnd);
 
+/* Loads the statistics of campaign ID. 0, or -1 with ERR. */
+int campaign_stats_load(PGconn *db, int64_t id, struct campaign_stats *out, char *err,
+                        size_t errlen);
+
 /* Adds targeted, outcomes, by_channel, replies, opted_out and cost_vnd to the JSON object O. */
 struct cJSON;
 void campaign_stats_to_json(const struct campaign_stats *s, struct cJSON *o);
@@ -126,11 +130,10 @@ void campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, co
  * writes nothing. 0, or -1 with the database's error in ERR. */
 
 /* ROW's settings, channels and statistics; times shown in time zone TZ, POLICY_WINDOW the
- * sending window of campaigns without their own. When CHANS_OUT is not NULL and it succeeded,
- * *CHANS_OUT is the campaign's steps (CAMPAIGN_CHANNELS_SQL's rows), for the caller to PQclear(). */
+ * sending window of campaigns without their own. */
 int campaign_show_write(PGconn *db, const struct campaign_row *row, const char *tz,
-                        const char *policy_window, FILE *out, struct cJSON *json, PGresult **chans_out,
-                        char *err, size_t errlen);
+                        const char *policy_window, FILE *out, struct cJSON *json, char *err,
+                        size_t errlen);
 /* `show --by BY`: citizens targeted and reached per commune, group or channel. */
 bool campaign_breakdown_known(const char *by);
 int campaign_breakdown_write(PGconn *db, const struct campaign_row *row, const char *by, FILE *out,

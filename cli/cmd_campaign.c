@@ -372,16 +372,13 @@ int cmd_campaign_show(struct cli *c, int argc, char **argv)
     if (campaign_find(db, argv[optind], &row, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     cJSON *o = c->json ? cJSON_CreateObject() : NULL;
-    PGresult *steps = NULL;
     int rc = by ? campaign_breakdown_write(db, &row, by, stdout, o, err, sizeof err)
                 : campaign_show_write(db, &row, config_str(c->cfg, "policy", "timezone"),
-                                      config_str(c->cfg, "policy", "window"), stdout, o, &steps, err,
+                                      config_str(c->cfg, "policy", "window"), stdout, o, err,
                                       sizeof err);
-    /* Why nothing moves, when a gateway of the campaign is out (CAMPAIGN_CHANNELS_SQL's rows:
-     * channel, template, gateway). */
-    if (rc == 0 && steps)
-        rc = cli_campaign_circuits(db, c, steps, 0, 2, o, err, sizeof err);
-    PQclear(steps);
+    /* Why nothing moves, when a gateway of the campaign is out. */
+    if (rc == 0 && !by)
+        rc = cli_campaign_circuits(db, c, (long long)row.id, o, err, sizeof err);
     return cli_json_done(o, rc, err);
 }
 

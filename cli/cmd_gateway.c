@@ -40,12 +40,22 @@ int cli_gateway_circuits(PGconn *db, const struct cli *c, const char *const *nam
     return 0;
 }
 
-int cli_campaign_circuits(PGconn *db, const struct cli *c, const PGresult *steps, int channel_col, int gateway_col,
-                          cJSON *json, char *err, size_t errlen)
+int cli_campaign_circuits(PGconn *db, const struct cli *c, long long campaign_id, cJSON *json, char *err,
+                          size_t errlen)
 {
+    char id[24];
+    snprintf(id, sizeof id, "%lld", campaign_id);
+    const char *p[1] = {id};
+    PGresult *steps = db_query(db, err, errlen,
+                               "SELECT channel, COALESCE(gateway, '') FROM campaign_channels"
+                               " WHERE campaign_id = $1::bigint ORDER BY position", 1, p);
+    if (!steps)
+        return -1;
     const char *names[8];
-    size_t n = gateway_step_names(c->cfg, steps, channel_col, gateway_col, names, sizeof names / sizeof names[0]);
-    return cli_gateway_circuits(db, c, names, n, json, err, errlen);
+    size_t n = gateway_step_names(c->cfg, steps, 0, 1, names, sizeof names / sizeof names[0]);
+    int rc = cli_gateway_circuits(db, c, names, n, json, err, errlen);
+    PQclear(steps);
+    return rc;
 }
 
 static void status_json(const struct cli *c, PGresult *r, cJSON *arr)

@@ -19,9 +19,8 @@ int cmd_gateway_status(struct cli *c, int argc, char **argv);
 int cli_gateway_circuits(PGconn *db, const struct cli *c, const char *const *names, size_t n, struct cJSON *json,
                          char *err, size_t errlen);
 
-/* cli_gateway_circuits for the gateways of a campaign's channel steps STEPS (the channel in
- * column CHANNEL_COL, the gateway named, NULL or "" in GATEWAY_COL). */
-int cli_campaign_circuits(PGconn *db, const struct cli *c, const PGresult *steps, int channel_col, int gateway_col,
-                          struct cJSON *json, char *err, size_t errlen);
+/* cli_gateway_circuits for the gateways of campaign CAMPAIGN_ID's channel steps. */
+int cli_campaign_circuits(PGconn *db, const struct cli *c, long long campaign_id, struct cJSON *json, char *err,
+                          size_t errlen);
 
 #endif

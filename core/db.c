@@ -16,77 +16,22 @@ static void set_err(char *err, size_t errlen, const char *msg)
         err[--n] = '\0';
 }
 
-/* The session settings of every CLI connection, sent in the startup packet: a SET after
- * connecting was a round trip of its own, which a loaded machine makes cost milliseconds.
- * Dates and ages are computed in the policy time zone by the queries themselves; the session
- * stays in UTC so that timestamps print unambiguously. */
-#define SESSION_OPTIONS "-c TimeZone=UTC -c client_min_messages=warning"
-
-/* CONNINFO (a URL or key=value pairs) with SESSION_OPTIONS added to its own "options". */
-static PGconn *connect_with_options(const char *conninfo, char *err, size_t errlen)
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 {
-    char *msg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
-    if (!opts) {
-        set_err(err, errlen, msg ? msg : "out of memory");
-        PQfreemem(msg);
-        return NULL;
-    }
-    size_t n = 0;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        n++;
-    const char **kw = calloc(n + 2, sizeof *kw), **val = calloc(n + 2, sizeof *val);
-    char *options = NULL;
-    PGconn *c = NULL;
-    if (!kw || !val) {
-        set_err(err, errlen, "out of memory");
-        goto done;
-    }
-    size_t k = 0;
-    const char *own = "";
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (!o->val)
-            continue;
-        if (strcmp(o->keyword, "options") == 0) {
-            own = o->val;
-            continue;
-        }
-        kw[k] = o->keyword;
-        val[k++] = o->val;
-    }
-    size_t len = strlen(own) + sizeof SESSION_OPTIONS + 1;
-    options = malloc(len);
-    if (!options) {
-        set_err(err, errlen, "out of memory");
-        goto done;
-    }
-    /* The URL's own options last: what it sets wins. */
-    snprintf(options, len, "%s%s%s", SESSION_OPTIONS, own[0] ? " " : "", own);
-    kw[k] = "options";
-    val[k++] = options;
-    c = PQconnectdbParams(kw, val, 0);
+    PGconn *c = PQconnectdb(conninfo);
     if (PQstatus(c) != CONNECTION_OK) {
         set_err(err, errlen, PQerrorMessage(c));
         PQfinish(c);
-        c = NULL;
-    }
-done:
-    free(options);
-    free(kw);
-    free(val);
-    PQconninfoFree(opts);
-    return c;
-}
-
-PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
-{
-    PGconn *c = connect_with_options(conninfo, err, errlen);
-    if (!c)
         return NULL;
+    }
+    /* Dates and ages are computed in the policy time zone by the queries themselves; the
+     * session stays in UTC so that timestamps print unambiguously. */
+    PGresult *r = PQexec(c, "SET TIME ZONE 'UTC'; SET client_min_messages = warning");
+    PQclear(r);
     if (clock_is_test()) {
         /* The test clock (core/clock.h): this session's loa_now() runs as far ahead. */
         const char *p[1] = {clock_offset_text()};
-        PGresult *r = PQexecParams(c, CLOCK_SET_SQL, 1, NULL, p, NULL, NULL, 0);
+        r = PQexecParams(c, CLOCK_SET_SQL, 1, NULL, p, NULL, NULL, 0);
         PQclear(r);
     }
     return c;
@@ -102,60 +47,6 @@ PGresult *db_query(PGconn *c, char *err, size_t errlen, const char *sql, int npa
     set_err(err, errlen, PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
     PQclear(r);
     return NULL;
-}
-
-int db_query_pipeline(PGconn *c, const struct db_stmt *st, size_t n, PGresult **out, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = NULL;
-    if (PQenterPipelineMode(c) != 1) {
-        set_err(err, errlen, PQerrorMessage(c));
-        return -1;
-    }
-    int rc = 0;
-    size_t sent = 0;
-    while (sent < n && PQsendQueryParams(c, st[sent].sql, st[sent].nparams, NULL, st[sent].params, NULL, NULL, 0))
-        sent++;
-    if (sent < n || PQpipelineSync(c) != 1) {
-        set_err(err, errlen, PQerrorMessage(c));
-        rc = -1;
-    }
-    /* Each statement's result is followed by a NULL; a statement after a failed one is
-     * PGRES_PIPELINE_ABORTED; the sync's own result ends the pipeline. */
-    for (size_t i = 0; i < sent; i++) {
-        PGresult *r = PQgetResult(c);
-        if (!r) {
-            if (rc == 0)
-                set_err(err, errlen, PQerrorMessage(c));
-            rc = -1;
-            break;
-        }
-        ExecStatusType status = PQresultStatus(r);
-        if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
-            out[i] = r;
-        } else {
-            if (rc == 0)
-                set_err(err, errlen, PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
-            rc = -1;
-            PQclear(r);
-        }
-        while ((r = PQgetResult(c)) != NULL && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-            PQclear(r);
-        PQclear(r);
-    }
-    /* Whatever is left (the sync's result, or the rest after a lost connection). */
-    for (int tries = 0; PQexitPipelineMode(c) != 1 && tries < 64; tries++) {
-        PGresult *r = PQgetResult(c);
-        if (!r && PQstatus(c) != CONNECTION_OK)
-            break;
-        PQclear(r);
-    }
-    if (rc < 0)
-        for (size_t i = 0; i < n; i++) {
-            PQclear(out[i]);
-            out[i] = NULL;
-        }
-    return rc;
 }
 
 int db_exec(PGconn *c, char *err, size_t errlen, const char *sql, int nparams, const char *const *params)

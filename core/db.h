@@ -14,19 +14,6 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
 PGresult *db_query(PGconn *c, char *err, size_t errlen, const char *sql, int nparams,
                    const char *const *params);
 
-/* One statement of db_query_pipeline(): its text and its text parameters. */
-struct db_stmt {
-    const char *sql;
-    int nparams;
-    const char *const *params;
-};
-
-/* Runs the N statements ST in one round trip (libpq's pipeline mode), together in one implicit
- * transaction: statements after a failed one are not run. Stores each result
- * in OUT[i] (the caller PQclear()s them) and returns 0, or -1 with the first error in ERR and
- * every OUT[i] NULL. */
-int db_query_pipeline(PGconn *c, const struct db_stmt *st, size_t n, PGresult **out, char *err, size_t errlen);
-
 /* Runs a statement and discards the result: 0, or -1 with ERR set. */
 int db_exec(PGconn *c, char *err, size_t errlen, const char *sql, int nparams,
             const char *const *params);

@@ -246,9 +246,16 @@ const char *campaign_breakdown_sql(const char *by)
         return "SELECT r.group_code, coalesce(g.label_vi, ''), sum(r.targeted), sum(r.reached)"
                " FROM campaign_reach r LEFT JOIN target_groups g ON g.code = r.group_code"
                " WHERE r.campaign_id = $1::bigint GROUP BY 1, 2 HAVING sum(r.targeted) > 0 ORDER BY 3 DESC, 1";
+    /* Per channel also the citizens who replied on it, and who opted out there: each channel's
+     * own funnel on the dashboard. */
     if (strcmp(by, "channel") == 0)
-        return "SELECT channel, channel, sum(n), coalesce(sum(n) FILTER (WHERE state = 'delivered'), 0)"
-               " FROM campaign_counters WHERE campaign_id = $1::bigint GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1";
+        return "SELECT k.channel, k.channel, k.n, k.d, coalesce(r.replies, 0), coalesce(r.opted_out, 0) FROM"
+               " (SELECT channel, sum(n) AS n, coalesce(sum(n) FILTER (WHERE state = 'delivered'), 0) AS d"
+               "   FROM campaign_counters WHERE campaign_id = $1::bigint GROUP BY 1 HAVING sum(n) > 0) k"
+               " LEFT JOIN (SELECT channel, " CAMPAIGN_REPLIES_WHO " AS replies,"
+               "   " CAMPAIGN_REPLIES_WHO " FILTER (WHERE intent = 'opt_out') AS opted_out"
+               "   FROM replies WHERE campaign_id = $1::bigint GROUP BY 1) r ON r.channel = k.channel"
+               " ORDER BY 1";
     return NULL;
 }
 
@@ -276,6 +283,10 @@ void campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, co
         cJSON_AddNumberToObject(x, "targeted", (double)t);
         cJSON_AddNumberToObject(x, "reached", (double)d);
         cJSON_AddNumberToObject(x, "reach_pct", (double)(long long)(reach_pct(t, d) * 10 + 0.5) / 10);
+        if (PQnfields(r) >= 6) {
+            cJSON_AddNumberToObject(x, "replies", (double)strtoll(PQgetvalue(r, i, 4), NULL, 10));
+            cJSON_AddNumberToObject(x, "opted_out", (double)strtoll(PQgetvalue(r, i, 5), NULL, 10));
+        }
         cJSON_AddItemToArray(rows, x);
     }
 }

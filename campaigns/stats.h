@@ -121,7 +121,8 @@ struct cJSON *campaign_list_entry_json(const PGresult *camps, int i, const struc
  * code, name, citizens targeted, citizens reached (a delivered message), from the counters
  * that the triggers keep (campaign_reach, campaign_counters). */
 const char *campaign_breakdown_sql(const char *by);
-/* Fills O (empty) with {"id","name","by","rows":[{code,name,targeted,reached,reach_pct}]}. */
+/* Fills O (empty) with {"id","name","by","rows":[{code,name,targeted,reached,reach_pct}]}; by
+ * channel each row also has replies and opted_out (citizens who replied, and opted out, on it). */
 void campaign_breakdown_json(const PGresult *r, int64_t id, const char *name, const char *by,
                              struct cJSON *o);
 

@@ -139,6 +139,17 @@ try {
   const delivered = await page.$$eval('[data-funnel="all"] text[data-value]', ts => ts.map(t => t.dataset.value));
   check(delivered[2] === env("EXPECT_DELIVERED"), `the funnel shows ${env("EXPECT_DELIVERED")} delivered`);
   check((await page.$$('[data-funnel="sms"] svg, [data-funnel="zalo"] svg')).length === 2, "a funnel per channel");
+  // Each channel's funnel: targeted → sent → delivered → replied → opted out → converted, then
+  // its failures and hand-overs, each from the API.
+  const [cshow, cchan, cconv] = await apiGet(page, [`campaigns/${cid}`, `campaigns/${cid}/breakdown?by=channel`,
+                                                   `campaigns/${cid}/conversions`]);
+  for (const ch of ["sms", "zalo"]) {
+    const vals = await page.$$eval(`[data-funnel="${ch}"] text[data-value]`, ts => ts.map(t => +t.dataset.value));
+    const b = cshow.by_channel[ch], r = cchan.rows.find(x => x.code === ch);
+    const conv = (cconv.by_channel.find(x => x.code === ch) || { converted: 0 }).converted;
+    const want = [r.targeted, b.sent, b.delivered, r.replies, r.opted_out, conv, b.failed, b.fallback];
+    check(JSON.stringify(vals) === JSON.stringify(want), `the ${ch} funnel reads ${vals.join(" → ")}`);
+  }
   await page.waitForSelector("#c-communes tbody tr");
   check((await page.$$("#c-days svg rect")).length >= 2, "deliveries per day are drawn");
   await page.click("#c-communes th:nth-child(3)");

@@ -306,6 +306,16 @@ def test_api_campaign_show_has_the_figures_of_the_cli(loa, psql, users, api):
     for by in ("commune", "group", "channel"):
         status, b = api.call("GET", f"campaigns/{cid}/breakdown?by={by}", token=users["officer"])
         assert status == 200 and b == loa.json("campaign", "show", "may", "--by", by), by
+    # By channel, the citizens who replied and opted out there: two SMS replies of one citizen
+    # (one an opt-out) and a Zalo one of another count one and one, the opt-out on SMS only.
+    psql(f"""INSERT INTO replies (channel, gateway, from_addr, citizen_id, campaign_id, body, intent)
+             SELECT 'sms', 'kannel', '84912000001', c.id, {cid}, 'TC', 'opt_out' FROM citizens c WHERE c.phone = '84912000001'
+             UNION ALL SELECT 'zalo', 'oa', 'zu-2', c.id, {cid}, 'Cảm ơn', 'other'
+               FROM citizens c WHERE c.id = (SELECT min(id) + 1 FROM citizens)""")
+    rows = {r["code"]: r for r in api.call("GET", f"campaigns/{cid}/breakdown?by=channel", token=users["officer"])[1]["rows"]}
+    assert (rows["sms"]["replies"], rows["sms"]["opted_out"], rows["zalo"]["replies"], rows["zalo"]["opted_out"]) \
+        == (1, 1, 1, 0), rows
+    assert loa.json("campaign", "show", "may", "--by", "channel")["rows"] == list(rows.values())
     status, days = api.call("GET", f"campaigns/{cid}/breakdown?by=day", token=users["officer"])
     assert status == 200
     assert days["rows"] == [{"day": "2026-05-04", "sent": 9, "delivered": 9, "failed": 1}]

@@ -163,7 +163,10 @@
     route();
   }
 
-  function funnelFor(c, conv) {
+  /* The whole campaign's funnel, then each channel's: targeted (its messages, those handed on to
+   * the next channel included) → sent → delivered → replied and opted out on that channel →
+   * converted (the channel that reached the citizen first), with its failures and hand-overs. */
+  function funnelFor(c, conv, chans) {
     const box = $("#c-funnel");
     box.replaceChildren();
     const sent = c.by_channel.zalo.sent + c.by_channel.sms.sent;
@@ -176,8 +179,14 @@
       {label: "Đã tham gia BHXH", value: conv.converted, color: "#0e7490"}])));
     for (const ch of c.channels) {
       const s = c.by_channel[ch.channel];
+      const row = chans.find(r => r.code === ch.channel) || {targeted: 0, replies: 0, opted_out: 0};
+      const conv1 = (conv.by_channel.find(r => r.code === ch.channel) || {converted: 0}).converted;
       box.append(h("div", {"data-funnel": ch.channel}, Charts.funnel(`${CHANNEL[ch.channel]} · mẫu ${ch.template}`, [
-        {label: "Đã gửi", value: s.sent}, {label: "Đã nhận", value: s.delivered, color: "#1e7b34"},
+        {label: "Đối tượng", value: row.targeted}, {label: "Đã gửi", value: s.sent},
+        {label: "Đã nhận", value: s.delivered, color: "#1e7b34"},
+        {label: "Phản hồi", value: row.replies, color: "#7c3aed"},
+        {label: "Từ chối nhận tin", value: row.opted_out, color: "#b3261e"},
+        {label: "Đã tham gia BHXH", value: conv1, color: "#0e7490"},
         {label: "Thất bại", value: s.failed, color: "#b3261e"},
         {label: "Chuyển kênh khác", value: s.fallback, color: "#f59e0b"}])));
     }
@@ -208,9 +217,9 @@
       ["Đối tượng", c.targeted], ["Đã nhận", c.outcomes.delivered], ["Đang chờ", c.outcomes.pending],
       ["Phản hồi", c.replies], ["Từ chối nhận tin", c.opted_out], ["Chi phí (đồng)", c.cost_vnd]]
       .map(([k, v]) => h("div", {class: "card"}, k, h("b", {}, fmt(v)))));
-    const [days, communes, groups, conv] = await Promise.all([...["day", "commune", "group"].map(
+    const [days, communes, groups, chans, conv] = await Promise.all([...["day", "commune", "group", "channel"].map(
       by => api("GET", `campaigns/${id}/breakdown?by=${by}`)), api("GET", `campaigns/${id}/conversions`)]);
-    funnelFor(c, conv);
+    funnelFor(c, conv, chans.rows);
     $("#c-days").replaceChildren(Charts.days(days.rows));
     table("c-communes", reachCols("commune"), communes.rows);
     table("c-groups", reachCols("group"), groups.rows);

@@ -12,6 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Who the audit log names for a change made at the shell: "shell:LOGIN". */
+static void shell_actor(char *buf, size_t len)
+{
+    const char *u = cli_login();
+    snprintf(buf, len, "shell:%s", u ? u : "?");
+}
+
 int cmd_user_add(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("user add");
@@ -52,7 +59,7 @@ int cmd_user_add(struct cli *c, int argc, char **argv)
     char token[USERS_TOKEN_HEX];
     long long id;
     char actor[96];
-    snprintf(actor, sizeof actor, "shell:%s", cli_login() ? cli_login() : "?");
+    shell_actor(actor, sizeof actor);
     if (users_add(db, name, role, hash, actor, token, &id, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     if (c->json) {
@@ -121,7 +128,7 @@ int cmd_user_disable(struct cli *c, int argc, char **argv)
     char err[600];
     long long id;
     char actor[96];
-    snprintf(actor, sizeof actor, "shell:%s", cli_login() ? cli_login() : "?");
+    shell_actor(actor, sizeof actor);
     if (users_disable(db, name, actor, &id, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     if (c->json) {

@@ -220,3 +220,31 @@ def test_a_stop_during_a_10000_citizen_campaign_is_confirmed_within_5_s(loa, kan
         assert waiting > 1000, f"the campaign was nearly over ({waiting} left): the test proves nothing"
         assert state_of(psql, late, "big")[0] == "suppressed"
         loa.ok("campaign", "cancel", "big")
+
+
+def test_more_opt_outs_at_once_than_one_notification_names_hold_every_waiting_message(loa, kannel, psql):
+    """An import opting out more than 300 citizens at once cannot name them in one NOTIFY (its
+    payload is '*'): the daemon sends every message waiting in its ready queues back to pending,
+    and the next lease suppresses whoever opted out. Nobody is sent after the import committed,
+    except what Kannel had been handed already."""
+    loa.sections["gateway.kannel"]["rate"] = "2"
+    loa.sections["gateway.kannel"]["concurrency"] = "20"
+    with serving(loa) as d:
+        phones = seed(psql, loa, 320)
+        loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:nhac")
+        loa.ok("campaign", "start", "c")
+        wait_for(lambda: int(psql("SELECT count(*) FROM messages WHERE state = 'leased'")[0][0]) >= 5,
+                 what="messages leased ahead")
+        names = dict(psql("SELECT phone, full_name FROM citizens"))
+        f = loa.write_file("tc.csv", "full_name,phone,commune_code,opt_out\n" + "".join(
+            f"{names[p]},{p},23200,có\n" for p in phones))
+        assert loa.json("import", "citizens", f, "--json")["opted_out"] == 320
+        after = psql("SELECT now()")[0][0]
+        wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=60, what="the campaign completed")
+        assert "event=opt_outs_seen citizens=0 named=no" in d.log()
+        # The twenty or so leased rows waiting would take ten seconds at rate 2; at most the one
+        # in flight when the import committed may be recorded after it.
+        late = int(psql("SELECT count(*) FROM messages WHERE submitted_at > :'t'", t=after)[0][0])
+        assert late <= 1, f"{late} messages were recorded sent after the opt-outs committed"
+        states = dict(psql("SELECT state, count(*) FROM messages GROUP BY 1"))
+        assert int(states["suppressed"]) >= 300 and set(states) <= {"suppressed", "submitted", "delivered"}, states

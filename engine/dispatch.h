@@ -32,6 +32,7 @@ struct engine;
 struct gateway;
 struct gateway_settings;
 struct dispatch_gw;
+struct breaker_saver;
 
 /* The pump of one gateway. Only PUMP_READY leases; a kick turns PUMP_IDLE back into READY and
  * retries loading a state that failed to load:
@@ -75,6 +76,7 @@ struct dispatch_gw {
     const struct gateway_settings *set;
     struct throttle th;
     struct breaker br;          /* leases only a probe while open (dispatch_breaker.c) */
+    struct breaker_saver *saver;  /* writes its changes to gateway_breakers, in order */
     enum pump_state state;
     int64_t handover_at_ms;     /* paused past the window: the next handover of new arrivals */
     bool handover_running;
@@ -163,11 +165,13 @@ struct gw_result;
 void dispatch_act_on(struct dispatch_gw *g, const struct inflight *f, const struct gw_result *r);
 
 /* dispatch_breaker.c: the circuit breaker of G. The answer R of a message (breaker_note), a
- * probe handed to the gateway (breaker_note_probe), the state read at start (breaker_note_load):
- * each change is logged once and saved to gateway_breakers. */
+ * probe handed to the gateway (breaker_probe), the state read at start (breaker_load):
+ * each change is logged once and saved to gateway_breakers, one save at a time. */
 void dispatch_breaker_note(struct dispatch_gw *g, const struct gw_result *r, int64_t now);
 void dispatch_breaker_probe(struct dispatch_gw *g);
 void dispatch_breaker_load(struct dispatch_gw *g, const char *state, const char *reason, int64_t now);
+/* The dispatcher is being freed: a save still running ends on its own. */
+void dispatch_breaker_detach(struct dispatch_gw *g);
 /* While G's pause lasts past today's window, hands what arrived since to the next channel. */
 void dispatch_paused_handover(struct dispatch_gw *g, int64_t now);
 

@@ -14,12 +14,77 @@
  * `loa gateway status`, `loa campaign show` and the next start read it. The decisions are in
  * gateways/breaker.c. */
 
+/* The saves of one gateway are written one at a time, the newest last: the pool runs
+ * statements on whichever connection is free, so a probe's half_open and the closed of its answer
+ * a millisecond later could otherwise commit in either order and leave the table saying
+ * half_open for good. While one save runs, later changes only replace the state still to write.
+ * The saver has no pointer into the dispatcher, so a save still running when the dispatcher is
+ * freed ends on memory of its own (dispatch_breaker_detach). */
+struct breaker_saver {
+    struct pgpool *db;
+    char *gw;
+    struct breaker next;    /* the newest state not yet sent */
+    bool running, dirty, orphan;
+};
+
+static void saver_free(struct breaker_saver *s)
+{
+    free(s->gw);
+    free(s);
+}
+
+static void save_next(struct breaker_saver *s);
+
 static void saved(void *arg, PGresult *res, const char *err)
 {
-    char *gw = arg;
+    (void)res;
+    struct breaker_saver *s = arg;
+    s->running = false;
     if (err)
-        log_warn("event=breaker_save_failed gw=%s error=\"%s\"", gw, err);
-    free(gw);
+        log_warn("event=breaker_save_failed gw=%s error=\"%s\"", s->gw, err);
+    if (s->orphan) {
+        saver_free(s);
+        return;
+    }
+    if (s->dirty)
+        save_next(s);
+}
+
+static void save_next(struct breaker_saver *s)
+{
+    s->dirty = false;
+    s->running = breaker_save(&s->next, s->db, s->gw, dispatch_now_ms(), saved, s) == 0;
+}
+
+static void save(struct dispatch_gw *g)
+{
+    struct breaker_saver *s = g->saver;
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s || !(s->gw = strdup(g->gw->name))) {
+            free(s);
+            log_warn("event=breaker_save_failed gw=%s error=\"out of memory\"", g->gw->name);
+            return;
+        }
+        s->db = g->d->e->db;
+        g->saver = s;
+    }
+    s->next = g->br;
+    s->dirty = true;
+    if (!s->running)
+        save_next(s);
+}
+
+void dispatch_breaker_detach(struct dispatch_gw *g)
+{
+    struct breaker_saver *s = g->saver;
+    g->saver = NULL;
+    if (!s)
+        return;
+    if (s->running)
+        s->orphan = true;
+    else
+        saver_free(s);
 }
 
 static void changed(struct dispatch_gw *g, enum breaker_state from, int64_t now)
@@ -40,9 +105,7 @@ static void changed(struct dispatch_gw *g, enum breaker_state from, int64_t now)
         int64_t s = (wait < 0 ? 0 : wait + 999) / 1000;
         dispatch_ready_requeue(g, s > 86400 ? 86400 : (int)s, b->reason);
     }
-    char *name = strdup(g->gw->name);
-    if (!name || breaker_save(b, g->d->e->db, g->gw->name, now, saved, name) < 0)
-        free(name);
+    save(g);
 }
 
 void dispatch_breaker_note(struct dispatch_gw *g, const struct gw_result *r, int64_t now)

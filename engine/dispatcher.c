@@ -139,6 +139,7 @@ void dispatcher_free(struct dispatcher *d)
     d->pending_closes = (int)(3 * d->ng + 2);
     for (size_t i = 0; i < d->ng; i++) {
         dispatch_ready_discard(&d->g[i]);
+        dispatch_breaker_detach(&d->g[i]);
         d->g[i].timer.data = d;
         d->g[i].results.timer.data = d;
         d->g[i].results.retry.data = d;

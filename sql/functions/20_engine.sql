@@ -154,12 +154,15 @@ BEGIN
         RETURNING m.campaign_id, m.id, m.step, m.attempts, c.id AS cid, c.full_name, c.phone, c.commune_code,
                   co.name, c.province_code, c.gender, c.birth_date::text AS bd, c.group_code, c.language,
                   c.bhxh_code, c.participation, c.voluntary_due_date::text AS vd, c.zalo_user_id,
-                  c.tags::text AS tg, m.state AS st
+                  c.tags::text AS tg, m.state AS st, m.due_at AS due
     )
+    -- In the order they came due: the dispatcher sends a lease's rows in the order it gets them
+    -- (its ready queue), and an UPDATE returns them in whatever order its join found them.
     SELECT u.campaign_id, u.id, u.step, u.attempts, u.cid, u.full_name, u.phone, u.commune_code, u.name,
            u.province_code, u.gender, u.bd, u.group_code, u.language, u.bhxh_code, u.participation, u.vd,
            u.zalo_user_id, u.tg
-      FROM upd u WHERE u.st = 'leased';
+      FROM upd u WHERE u.st = 'leased'
+     ORDER BY u.due, u.campaign_id, u.id;
     GET DIAGNOSTICS got = ROW_COUNT;
     IF NOT p_in_doubt OR got >= p_n THEN
         RETURN;

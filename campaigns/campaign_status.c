@@ -24,6 +24,8 @@ static const struct campaign_transition edges[] = {
     {CAMP_PAUSED, CAMP_COMPLETED,
      "the daemon: its end passed while it was paused, and a resume could send nothing more"},
     {CAMP_PAUSED, CAMP_CANCELLED, "cancelled while paused"},
+    {CAMP_COMPLETED, CAMP_RUNNING,
+     "an operator resends its in-doubt messages that provably never reached the gateway (loa campaign resend)"},
 };
 #define NEDGES (sizeof edges / sizeof edges[0])
 
@@ -60,8 +62,10 @@ bool campaign_status_final(enum campaign_status s)
 {
     if ((unsigned)s >= CAMP_NSTATUS)
         return false;
+    /* Completed stays final: nothing happens to it on its own, and it is cancelled or paused no
+     * more; only an operator's resend of what never reached a gateway runs it again. */
     for (size_t i = 0; i < NEDGES; i++)
-        if (edges[i].from == s)
+        if (edges[i].from == s && !(s == CAMP_COMPLETED && edges[i].to == CAMP_RUNNING))
             return false;
     return true;
 }

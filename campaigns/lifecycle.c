@@ -8,6 +8,7 @@
 #include "campaigns/template.h"
 #include "core/config.h"
 #include "core/db.h"
+#include "core/pgarray.h"
 #include "gateways/gateway.h"
 #include "segments/filter.h"
 
@@ -547,4 +548,94 @@ int campaign_cancel(PGconn *db, const struct config *cfg, const struct campaign_
     out->count_key = "messages_cancelled";
     out->count = n;
     return 0;
+}
+
+/* The gateways that ask for the SMSC's acknowledgement, as a text[] literal. */
+static const char *acked_gateways(const struct config *cfg, struct pgarray *out)
+{
+    pgarray_init(out);
+    for (size_t i = 0; i < config_gateway_count(cfg); i++) {
+        const char *type = config_gateway_type(cfg, i);
+        const struct gateway_type *gt = gateway_type_find(type ? type : "");
+        if (gt && gt->acked && gt->acked(cfg, config_gateway_section(cfg, i)))
+            pgarray_text(out, config_gateway_name(cfg, i));
+    }
+    return pgarray_end(out);
+}
+
+int campaign_resend_in_doubt(PGconn *db, const struct config *cfg, const struct campaign_row *row,
+                             int settle_s, bool apply, const char *who, struct campaign_resend *out,
+                             char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->status = campaign_status_name(row->status);
+    if (row->status != CAMP_RUNNING && row->status != CAMP_PAUSED && row->status != CAMP_COMPLETED) {
+        snprintf(err, errlen, "campaign '%s' is %s: only a running, paused or completed campaign has messages "
+                 "to resend", row->name, campaign_status_name(row->status));
+        return -1;
+    }
+    if (db_begin(db, err, errlen) < 0)
+        return -1;
+    char idtxt[24], settle[16];
+    snprintf(idtxt, sizeof idtxt, "%" PRId64, row->id);
+    snprintf(settle, sizeof settle, "%d", settle_s);
+    /* Locked, so that a daemon completing or an officer cancelling it waits for this. */
+    const char *q[1] = {idtxt};
+    PGresult *r = db_query(db, err, errlen,
+                           "SELECT archived_at IS NOT NULL, ends_at IS NOT NULL AND ends_at <= loa_now(), status"
+                           "  FROM campaigns WHERE id = $1::bigint FOR UPDATE", 1, q);
+    if (!r)
+        goto fail;
+    bool archived = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    bool ended = PQntuples(r) == 1 && PQgetvalue(r, 0, 1)[0] == 't';
+    enum campaign_status now = row->status;
+    if (PQntuples(r) == 1)
+        campaign_status_parse(PQgetvalue(r, 0, 2), &now);
+    PQclear(r);
+    if (archived || ended || now != row->status) {
+        snprintf(err, errlen, "campaign '%s' %s: nothing of it can be sent again", row->name,
+                 archived ? "is archived" : ended ? "has passed its end" : "changed status meanwhile");
+        goto fail;
+    }
+    struct pgarray acked;
+    const char *p[4] = {idtxt, acked_gateways(cfg, &acked), settle, apply ? "true" : "false"};
+    r = db_query(db, err, errlen,
+                 "SELECT in_doubt, reported, recent, unprovable, opted_out, resend"
+                 "  FROM loa_resend_in_doubt($1::bigint, $2::text[], $3::int, $4::boolean)", 4, p);
+    pgarray_free(&acked);
+    if (!r)
+        goto fail;
+    long long *f[6] = {&out->in_doubt, &out->reported, &out->recent, &out->unprovable, &out->opted_out,
+                       &out->resend};
+    for (int i = 0; i < 6; i++)
+        *f[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
+    PQclear(r);
+    if (!apply || out->resend == 0) {
+        db_rollback(db);
+        return 0;
+    }
+    if (row->status == CAMP_COMPLETED) {
+        if (campaign_set_status(db, row->id, CAMP_SET(CAMP_COMPLETED), CAMP_RUNNING, "reopened", NULL, err,
+                                errlen) < 0)
+            goto fail;
+        out->status = "running";
+    }
+    char n[24];
+    snprintf(n, sizeof n, "%lld", out->resend);
+    const char *a[4] = {who, idtxt, n, settle};
+    r = db_query(db, err, errlen,
+                 "INSERT INTO audit (user_name, action, object, detail)"
+                 " VALUES ($1, 'campaign.resend', 'campaign:' || $2,"
+                 "         jsonb_build_object('in_doubt_resent', $3::bigint, 'settle_s', $4::int))", 4, a);
+    if (!r)
+        goto fail;
+    PQclear(r);
+    if (db_commit(db, err, errlen) < 0)
+        return -1;
+    out->applied = true;
+    campaign_notify(db, row->id);
+    return 0;
+fail:
+    db_rollback(db);
+    return -1;
 }

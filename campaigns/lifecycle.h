@@ -80,4 +80,29 @@ campaign_change_fn campaign_resume;
  * in one transaction. */
 campaign_change_fn campaign_cancel;
 
+/* ---- resend what provably never reached a gateway ---- */
+
+/* How the in-doubt messages of a campaign divide (loa_resend_in_doubt in
+ * sql/functions/50_lifecycle.sql). */
+struct campaign_resend {
+    long long in_doubt;     /* all of them */
+    long long reported;     /* a report came: the SMSC has it, it stays in doubt */
+    long long recent;       /* in doubt for less than the settle time */
+    long long unprovable;   /* its gateway asks no SMSC acknowledgement, or nothing after it was reported */
+    long long opted_out;    /* the citizen stopped since */
+    long long resend;       /* never reached the gateway: resent, or to resend */
+    bool applied;           /* they went back to pending */
+    const char *status;     /* the campaign's status after it */
+};
+
+/* The in-doubt messages of campaign ROW that provably never reached their gateway's SMSC: no
+ * report of any kind came for one, in SETTLE_S seconds, while one came for a message of the
+ * campaign handed to the same gateway after it, on a gateway that asks for the SMSC's
+ * acknowledgement (gateway_type.acked). With APPLY they go back to pending in one transaction,
+ * a completed campaign runs again, and WHO is recorded in the audit log. Refused for a campaign
+ * that is a draft, scheduled, cancelled, past its end or archived. 0 with OUT, or -1 with ERR. */
+int campaign_resend_in_doubt(PGconn *db, const struct config *cfg, const struct campaign_row *row,
+                             int settle_s, bool apply, const char *who, struct campaign_resend *out,
+                             char *err, size_t errlen);
+
 #endif

@@ -52,6 +52,9 @@ static const struct msg_transition edges[] = {
     {MSG_IN_DOUBT, MSG_UNDELIVERED, "a late report settles it"},
     {MSG_IN_DOUBT, MSG_FAILED, "settled as failed: no resend can help"},
     {MSG_IN_DOUBT, MSG_EXPIRED, "the campaign ended before it was settled"},
+    {MSG_IN_DOUBT, MSG_PENDING,
+     "an operator resends it (loa campaign resend --in-doubt): no report of it came, while one came for a "
+     "message handed to the same gateway after it, which asks for the SMSC's acknowledgement"},
     {MSG_UNDELIVERED, MSG_FALLBACK, "the next channel may still reach the citizen"},
     {MSG_FALLBACK, MSG_DELIVERED,
      "a Zalo receipt after the receipt time-out: the citizen was reached, and the next channel's "

@@ -41,6 +41,12 @@ const char *cli_login(void)
     return u && *u ? u : NULL;
 }
 
+void cli_shell_actor(char *buf, size_t len)
+{
+    const char *u = cli_login();
+    snprintf(buf, len, "shell:%s", u ? u : "?");
+}
+
 /* "loa: " + the message + a line break on stderr. */
 __attribute__((format(printf, 1, 0))) static void vwarn(const char *fmt, va_list ap)
 {

@@ -34,6 +34,8 @@ PGconn *cli_db(struct cli *c);
 /* Who runs the command: the login name ($USER, $LOGNAME, else the user id's), NULL when none
  * is known. The approver of `campaign approve` without --by, and the author of audit rows. */
 const char *cli_login(void);
+/* Who the audit log names for a change made at the shell: "shell:LOGIN". */
+void cli_shell_actor(char *buf, size_t len);
 
 /* Prints "loa: " + the message on stderr and returns CLI_REFUSED / CLI_USAGE. */
 int cli_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,7 @@
 #include "core/config.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -339,6 +340,81 @@ int cmd_campaign_archive(struct cli *c, int argc, char **argv)
     } else {
         printf("campaign %" PRId64 " '%s': archived (it had no messages)\n", row.id, row.name);
     }
+    return CLI_OK;
+}
+
+/* Resends the in-doubt messages that provably never reached their gateway
+ * (campaign_resend_in_doubt): a dry run unless --yes. */
+int cmd_campaign_resend(struct cli *c, int argc, char **argv)
+{
+    const struct cli_command *cmd = cli_find("campaign resend");
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"in-doubt", no_argument, NULL, 'd'},
+        {"older-than", required_argument, NULL, 'o'}, {"yes", no_argument, NULL, 'y'}, {NULL, 0, NULL, 0}};
+    bool in_doubt = false, yes = false;
+    long minutes = 10;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 'j': break;
+        case 'd': in_doubt = true; break;
+        case 'y': yes = true; break;
+        case 'o':
+            errno = 0;
+            minutes = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || minutes < 0 || minutes > 7 * 24 * 60)
+                return cli_usage(cmd, "--older-than takes whole minutes from 0 to 10080, not '%s'", optarg);
+            break;
+        default: return cli_bad_option(cmd, ch, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage(cmd, optind >= argc ? "a CAMPAIGN (name or id) is required"
+                                             : "exactly one CAMPAIGN is expected");
+    /* The one kind there is; named, so that the command says what it may send again. */
+    if (!in_doubt)
+        return cli_usage(cmd, "say what to resend: --in-doubt (the only kind that can be)");
+    PGconn *db = cli_db(c);
+    if (!db)
+        return CLI_REFUSED;
+    char err[ERRLEN], who[160];
+    struct campaign_row row;
+    if (campaign_find(db, argv[optind], &row, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    cli_shell_actor(who, sizeof who);
+    struct campaign_resend r;
+    if (campaign_resend_in_doubt(db, c->cfg, &row, (int)(minutes * 60), yes, who, &r, err, sizeof err) < 0)
+        return cli_refuse("%s", err);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", (double)row.id);
+        cJSON_AddStringToObject(o, "name", row.name);
+        cJSON_AddStringToObject(o, "status", r.status);
+        cJSON_AddNumberToObject(o, "in_doubt", (double)r.in_doubt);
+        cJSON_AddNumberToObject(o, "reported", (double)r.reported);
+        cJSON_AddNumberToObject(o, "recent", (double)r.recent);
+        cJSON_AddNumberToObject(o, "unprovable", (double)r.unprovable);
+        cJSON_AddNumberToObject(o, "opted_out", (double)r.opted_out);
+        cJSON_AddNumberToObject(o, "resend", (double)r.resend);
+        cJSON_AddBoolToObject(o, "resent", r.applied);
+        cli_print_json(o);
+        return CLI_OK;
+    }
+    printf("campaign %" PRId64 " '%s': %lld in doubt\n", row.id, row.name, r.in_doubt);
+    printf("  %lld never reached the gateway: no report, while later messages were reported\n", r.resend);
+    printf("  %lld reported (the SMSC has them): they stay in doubt\n", r.reported);
+    printf("  %lld in doubt for less than %ld min: wait, or give --older-than\n", r.recent, minutes);
+    printf("  %lld cannot be proven unsent (no SMSC acknowledgement asked for: dlr_mask without 8;"
+           " nothing reported after them; or Zalo)\n", r.unprovable);
+    printf("  %lld opted out since: never resent\n", r.opted_out);
+    if (r.applied)
+        printf("%lld resent: back to pending, the daemon sends them; the campaign is %s\n", r.resend, r.status);
+    else if (r.resend > 0)
+        printf("nothing changed: run again with --yes to resend the %lld\n", r.resend);
+    else
+        printf("nothing to resend\n");
     return CLI_OK;
 }
 

@@ -12,13 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Who the audit log names for a change made at the shell: "shell:LOGIN". */
-static void shell_actor(char *buf, size_t len)
-{
-    const char *u = cli_login();
-    snprintf(buf, len, "shell:%s", u ? u : "?");
-}
-
 int cmd_user_add(struct cli *c, int argc, char **argv)
 {
     const struct cli_command *cmd = cli_find("user add");
@@ -59,7 +52,7 @@ int cmd_user_add(struct cli *c, int argc, char **argv)
     char token[USERS_TOKEN_HEX];
     long long id;
     char actor[96];
-    shell_actor(actor, sizeof actor);
+    cli_shell_actor(actor, sizeof actor);
     if (users_add(db, name, role, hash, actor, token, &id, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     if (c->json) {
@@ -128,7 +121,7 @@ int cmd_user_disable(struct cli *c, int argc, char **argv)
     char err[600];
     long long id;
     char actor[96];
-    shell_actor(actor, sizeof actor);
+    cli_shell_actor(actor, sizeof actor);
     if (users_disable(db, name, actor, &id, err, sizeof err) < 0)
         return cli_refuse("%s", err);
     if (c->json) {

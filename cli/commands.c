@@ -26,6 +26,7 @@ const struct cli_command cli_commands[] = {
     {"campaign pause", cmd_campaign_pause, "CAMPAIGN [--json]", "pause a scheduled or running campaign"},
     {"campaign resume", cmd_campaign_resume, "CAMPAIGN [--json]", "resume a paused campaign where it was"},
     {"campaign cancel", cmd_campaign_cancel, "CAMPAIGN [--json]", "cancel a campaign and every message not yet handed to a gateway"},
+    {"campaign resend", cmd_campaign_resend, "CAMPAIGN --in-doubt [--older-than MINUTES] [--yes] [--json]", "resend the in-doubt messages that provably never reached their gateway: no report came for them while later ones were reported (Kannel with dlr_mask including 8); shows them unless --yes; a completed campaign runs again"},
     {"campaign archive", cmd_campaign_archive, "CAMPAIGN [--json]", "move a completed or cancelled campaign's messages to the schema archive; its statistics stay"},
     {"campaign show", cmd_campaign_show, "CAMPAIGN [--by commune|group|channel] [--json]", "statistics of a campaign, or citizens targeted and reached per commune, group or channel"},
     {"campaign list", cmd_campaign_list, "[--json]", "every campaign with its main figures, one line each"},

@@ -45,6 +45,7 @@ int cmd_campaign_pause(struct cli *c, int argc, char **argv);
 int cmd_campaign_resume(struct cli *c, int argc, char **argv);
 int cmd_campaign_cancel(struct cli *c, int argc, char **argv);
 int cmd_campaign_archive(struct cli *c, int argc, char **argv);
+int cmd_campaign_resend(struct cli *c, int argc, char **argv);
 int cmd_campaign_show(struct cli *c, int argc, char **argv);
 int cmd_campaign_list(struct cli *c, int argc, char **argv);
 

@@ -123,6 +123,10 @@ struct gateway_type {
     /* The type's own keys that reload does not take (read once, when the gateway opens): a
      * changed one is logged as needing a restart. Ended by NULL; NULL when reload takes all. */
     const char *const *restart_keys;
+    /* True when gateway SECTION of CFG has every message that reached the SMSC reported within
+     * seconds (Kannel's dlr_mask with 8): then an in-doubt message with no report while later
+     * ones were reported provably never got there (loa campaign resend). May be NULL: never. */
+    bool (*acked)(const struct config *cfg, const char *section);
 };
 
 struct gateway {

@@ -457,8 +457,14 @@ static void kannel_webhook(struct gateway *gw, struct http_req *req, const char 
 
 static void kannel_close(struct gateway *gw) { gateway_impl_free(gw, sizeof(struct kannel_conf)); }
 
+/* Kannel reports DLR 8 when the SMSC has taken the message (gateways.md). */
+static bool kannel_acked(const struct config *cfg, const char *section)
+{
+    return (config_int(cfg, section, "dlr_mask") & 8) != 0;
+}
+
 const struct gateway_type kannel_type = {
     .name = "kannel", .channel = "sms", .keys = kannel_keys, .idempotent = false,
     .open = kannel_open, .submit = kannel_submit, .webhook = kannel_webhook, .close = kannel_close,
-    .reload = kannel_reload,
+    .reload = kannel_reload, .acked = kannel_acked,
 };

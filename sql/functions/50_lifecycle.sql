@@ -16,6 +16,7 @@ LANGUAGE sql AS $$
            started_at = CASE WHEN p_to = 'running' THEN coalesce(c.started_at, loa_now())
                              ELSE c.started_at END,
            completed_at = CASE WHEN p_to IN ('completed', 'cancelled') THEN loa_now()
+                               WHEN p_to = 'running' AND o.status = 'completed' THEN NULL
                                ELSE c.completed_at END
       FROM (SELECT k.id, k.status FROM campaigns k WHERE k.id = p_id FOR UPDATE) o
      WHERE c.id = o.id AND o.status = ANY (p_from)
@@ -124,4 +125,49 @@ LANGUAGE sql AS $$
         RETURNING 1
     )
     SELECT count(*) FROM c
+$$;
+
+-- The in-doubt messages of campaign P_CAMPAIGN that provably never reached their gateway's
+-- SMSC, for `loa campaign resend --in-doubt`. A Kannel message whose request was cut (smsbox
+-- stopped with it in hand) is in doubt: it may or may not have reached bearerbox. On a gateway
+-- that asks for the SMSC's acknowledgement (dlr_mask with 8, P_ACKED), every message that
+-- reached the SMSC is reported within seconds; so one with no report of any kind, older than
+-- P_SETTLE_S, while a message of the same campaign handed to the same gateway after it was
+-- reported, never got there. With P_APPLY those go back to 'pending' (the daemon sends them
+-- once more, leased as any other, opt-outs and caps checked again). Answers how the in-doubt
+-- messages divide: reported (a report came: the SMSC has it), recent, unprovable (no SMSC
+-- acknowledgement asked for, nothing reported after it, or not SMS), opted_out, and resend.
+CREATE OR REPLACE FUNCTION loa_resend_in_doubt(p_campaign bigint, p_acked text[], p_settle_s int, p_apply boolean)
+RETURNS TABLE (in_doubt bigint, reported bigint, recent bigint, unprovable bigint, opted_out bigint,
+               resend bigint)
+LANGUAGE sql AS $$
+    WITH pick AS (
+        SELECT m.id,
+               CASE WHEN EXISTS (SELECT 1 FROM delivery_events e
+                                  WHERE e.campaign_id = m.campaign_id AND e.message_id = m.id) THEN 'reported'
+                    WHEN loa_opted_out(m.citizen_id, m.channel) THEN 'opted_out'
+                    WHEN m.submitted_at > loa_now() - make_interval(secs => p_settle_s) THEN 'recent'
+                    WHEN m.channel <> 'sms' OR NOT (m.gateway = ANY (p_acked)) THEN 'unprovable'
+                    WHEN EXISTS (SELECT 1 FROM messages x
+                                  WHERE x.campaign_id = m.campaign_id AND x.gateway = m.gateway
+                                    AND x.submitted_at > m.submitted_at AND x.id <> m.id
+                                    AND EXISTS (SELECT 1 FROM delivery_events e
+                                                 WHERE e.campaign_id = x.campaign_id AND e.message_id = x.id))
+                         THEN 'resend'
+                    ELSE 'unprovable' END AS verdict
+          FROM messages m
+         WHERE m.campaign_id = p_campaign AND m.state = 'in_doubt'
+           FOR UPDATE OF m
+    ), upd AS (
+        UPDATE messages m
+           SET state = 'pending', due_at = loa_now(), final_at = NULL, lease_owner = NULL, lease_until = NULL,
+               reason = 'resent: in doubt, never reported while later messages were'
+          FROM pick p
+         WHERE p_apply AND p.verdict = 'resend' AND m.campaign_id = p_campaign AND m.id = p.id
+        RETURNING 1
+    )
+    SELECT count(*), count(*) FILTER (WHERE p.verdict = 'reported'), count(*) FILTER (WHERE p.verdict = 'recent'),
+           count(*) FILTER (WHERE p.verdict = 'unprovable'), count(*) FILTER (WHERE p.verdict = 'opted_out'),
+           count(*) FILTER (WHERE p.verdict = 'resend')
+      FROM pick p
 $$;

@@ -194,6 +194,21 @@ def samples(loa, psql):
             psql, "SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
                   " WHERE c.name = 'may' AND m.state = 'cancelled'")
 
+    def paused_mid_send():
+        psql("UPDATE campaigns SET status = 'paused', paused_from = 'running' WHERE name = 'may'")
+
+    def resend(out, text):
+        """A dry run over the one in-doubt message, which names no gateway: nothing proves it
+        unsent. Every figure of the human lines against the JSON."""
+        assert (out["id"], out["name"], out["status"]) == (int(campaign(out)[0]), "may", "paused")
+        assert (out["in_doubt"], out["unprovable"], out["resend"], out["resent"]) == (1, 1, 0, False), out
+        assert re.search(rf"^campaign {out['id']} 'may': {out['in_doubt']} in doubt$", text, re.M), text
+        for key, words in (("resend", "never reached the gateway"), ("reported", "reported"),
+                           ("recent", "in doubt for less than"), ("unprovable", "cannot be proven unsent"),
+                           ("opted_out", "opted out since")):
+            assert re.search(rf"^  {out[key]} {words}", text, re.M), (key, text)
+        assert "nothing to resend" in text
+
     def archive(out):
         assert campaign(out)[3] == "t" and out["archived"] is True
         assert out["messages"] == ival(psql, "SELECT count(*) FROM messages_all m JOIN campaigns c"
@@ -329,6 +344,7 @@ def samples(loa, psql):
         Run("campaign resume", "may", check=status("scheduled")),
         Run("campaign show", "may", check=check_show, human=True, before=messages),
         Run("campaign list", check=check_list, human=True),
+        Run("campaign resend", "may", "--in-doubt", check=resend, human=True, before=paused_mid_send),
         Run("campaign cancel", "may", check=cancel),
         Run("campaign archive", "may", check=archive),
         Run("replies answer", lambda: reply_id(psql), "Tại bưu điện xã.", "--by", "lan", check=replies_answer),

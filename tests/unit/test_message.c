@@ -31,6 +31,7 @@ static void test_the_main_path_is_legal(void **state)
     assert_true(message_transition_ok(MSG_RETRY_WAIT, MSG_LEASED));
     assert_true(message_transition_ok(MSG_LEASED, MSG_IN_DOUBT));
     assert_true(message_transition_ok(MSG_IN_DOUBT, MSG_LEASED));
+    assert_true(message_transition_ok(MSG_IN_DOUBT, MSG_PENDING));   /* loa campaign resend */
     assert_true(message_transition_ok(MSG_LEASED, MSG_FALLBACK));
     assert_true(message_transition_ok(MSG_SUBMITTED, MSG_FALLBACK));
     assert_true(message_transition_ok(MSG_FALLBACK, MSG_DELIVERED));

@@ -74,7 +74,7 @@ static const char GROUPS_SQL[] =
     "   count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered'),"
     "   round(100.0 * count(DISTINCT m.citizen_id) FILTER (WHERE m.state = 'delivered')"
     "         / greatest(count(DISTINCT m.citizen_id), 1), 1)"
-    " FROM messages m JOIN camp ON camp.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
+    " FROM messages_all m JOIN camp ON camp.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
     " LEFT JOIN target_groups g ON g.code = c.group_code GROUP BY 1, 2 ORDER BY 3 DESC, 1";
 
 /* Per channel, with the definitions of `campaign show`, archived campaigns included. */
@@ -100,7 +100,7 @@ static const char REPLIES_SQL[] =
  * message delivered in the period (as the coverage API counts them). */
 static const char COVERAGE_SQL[] =
     "WITH reached AS (SELECT ca.topic, c.commune_code, count(DISTINCT m.citizen_id) AS n"
-    "   FROM messages m JOIN campaigns ca ON ca.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
+    "   FROM messages_all m JOIN campaigns ca ON ca.id = m.campaign_id JOIN citizens c ON c.id = m.citizen_id"
     "   WHERE m.state = 'delivered'"
     "     AND coalesce(m.final_at, m.submitted_at) >= ($1::date::timestamp AT TIME ZONE $3::text)"
     "     AND coalesce(m.final_at, m.submitted_at) < (($2::date + 1)::timestamp AT TIME ZONE $3::text)"
@@ -121,7 +121,7 @@ static const char COVERAGE_SQL[] =
 static const char CONVERSIONS_SQL[] =
     PERIOD_CTE ","
     " reached AS (SELECT m.campaign_id, m.citizen_id, m.channel, min(coalesce(m.final_at, m.submitted_at)) AS at"
-    "   FROM messages m JOIN camp ON camp.id = m.campaign_id WHERE m.state = 'delivered' GROUP BY 1, 2, 3),"
+    "   FROM messages_all m JOIN camp ON camp.id = m.campaign_id WHERE m.state = 'delivered' GROUP BY 1, 2, 3),"
     " conv AS (SELECT DISTINCT ON (r.campaign_id, r.citizen_id) r.campaign_id, r.citizen_id, r.channel"
     "   FROM reached r JOIN participation_changes p ON p.citizen_id = r.citizen_id"
     "    AND p.changed_at >= r.at AND p.changed_at < r.at + make_interval(days => $4::int)"

@@ -1,7 +1,8 @@
 /* /api/v1/campaigns/ID/conversions?days=N (default [report] conversion_days, 90): the citizens
  * a campaign reached (a delivered message) whose participation then changed from none or
  * stopped to voluntary or compulsory within N days (participation_changes, written by every
- * import), per channel, commune and target group. A citizen counts once, for the channel that reached them first. */
+ * import), per channel, commune and target group. A citizen counts once, for the channel that reached them first.
+ * An archived campaign's messages are read from messages_all, as the report reads them. */
 #include "web/api.h"
 #include "core/config.h"
 
@@ -16,7 +17,7 @@ static const char CONVERSIONS_SQL[] =
     "WITH joined AS (SELECT DISTINCT citizen_id FROM participation_changes"
     "   WHERE old_value IN ('none','stopped') AND new_value IN ('voluntary','compulsory')),"
     " reached AS (SELECT m.citizen_id, m.channel, min(coalesce(m.final_at, m.submitted_at)) AS at"
-    "   FROM joined j JOIN messages m ON m.campaign_id = $1::bigint AND m.citizen_id = j.citizen_id"
+    "   FROM joined j JOIN messages_all m ON m.campaign_id = $1::bigint AND m.citizen_id = j.citizen_id"
     "   WHERE m.state = 'delivered' GROUP BY 1, 2),"
     " conv AS (SELECT DISTINCT ON (r.citizen_id) r.citizen_id, r.channel FROM reached r"
     "   JOIN participation_changes p ON p.citizen_id = r.citizen_id"

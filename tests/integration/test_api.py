@@ -592,6 +592,12 @@ def test_api_conversions_count_participation_changes_after_delivery(loa, psql, u
     assert api.call("GET", f"campaigns/{cid}/conversions?days=0", token=users["officer"])[0] == 400
     assert api.call("GET", "campaigns/999999/conversions", token=users["officer"])[0] == 404
     assert api.call("GET", f"campaigns/{cid}/conversions")[0] == 401
+    # Archived, the campaign still has its conversions.
+    loa.ok("campaign", "cancel", str(cid))
+    loa.ok("campaign", "archive", str(cid))
+    assert psql(f"SELECT count(*) FROM messages WHERE campaign_id = {cid}") == [("0",)]
+    status, conv = api.call("GET", f"campaigns/{cid}/conversions?days=120", token=users["officer"])
+    assert status == 200 and conv["converted"] == 5, conv
 
 
 def test_api_campaign_create_checks_like_the_cli(loa, psql, users, api):

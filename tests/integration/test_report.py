@@ -271,3 +271,37 @@ def test_report_csv_has_every_sheet_with_vietnamese_headers_and_the_conversion_w
     assert dict((r["figure"], r["value"]) for r in read_csv(res["files"][7]))["campaigns"] == "1"
     p = loa.run("report", "--year", "2025", "--format", "csv", "--out", out, "--csv-header", "english")
     assert p.returncode == 2 and "--csv-header" in p.stderr
+
+
+def test_archiving_the_campaigns_changes_no_figure_of_the_report(loa, psql, seeded):
+    """The yearly report is made in January, after the year's campaigns may have been archived:
+    every table reads their messages where they are (messages_all), so each CSV file is the same
+    before and after `loa campaign archive`."""
+    psql("UPDATE messages SET final_at = '2025-05-03 10:00+07' WHERE state = 'delivered'")
+    loa.ok("targets", "import", loa.write_file("t.csv", "year,commune_code,population,target_pct\n"
+                                                "2025,23200,10,30\n2025,23203,10,50\n"))
+    reached = [r[0] for r in psql("SELECT DISTINCT m.citizen_id FROM messages m JOIN campaigns c"
+                                  " ON c.id = m.campaign_id WHERE m.state = 'delivered'"
+                                  " AND c.name = 'Tháng vận động 2025' ORDER BY 1 LIMIT 2")]
+    psql(f"""INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value) VALUES
+             ({reached[0]}, '2025-05-10', 'none', 'voluntary')""")
+
+    def tables(name):
+        res = loa.json("report", "--year", "2025", "--format", "csv", "--out", loa.dir / name)
+        out = {}
+        for path in res["files"]:
+            with open(path, newline="", encoding="utf-8-sig") as f:
+                rows = list(csv.reader(f))
+            out[path.rsplit("/", 1)[1][len(name) - 4:]] = rows
+        return out
+
+    before = tables("a.csv")
+    # Something to lose in every table that reads messages.
+    assert len(before[".csv"]) > 1 and len(before["-groups.csv"]) > 1 and len(before["-channels.csv"]) > 1
+    assert [r[6] for r in before["-coverage.csv"][1:]] != ["0", "0"]
+    assert [r[6] for r in before["-conversions.csv"][1:]] == ["1"]
+    for key in ("may", "tet", "old"):
+        loa.ok("campaign", "archive", str(seeded[key]))
+    assert psql("SELECT count(*) FROM messages")[0][0] == "0"
+    after = tables("b.csv")
+    assert after == before

@@ -190,18 +190,25 @@ def sheet_rows(z, n):
     return rows
 
 
-def test_report_year_has_groups_channels_replies_and_coverage(loa, psql, seeded):
-    """`--year` is the calendar year; the sheets added for the yearly report hold numbers, with
-    the figures of `campaign show` per channel and the targets against citizens reached."""
+def delivered_and_joined(loa, psql, targets=True):
+    """The May campaign's deliveries on 3 May 2025; of the citizens it reached, one joins a week
+    later and another after 121 days; with TARGETS, the 2025 targets of the two communes."""
     psql("UPDATE messages SET final_at = '2025-05-03 10:00+07' WHERE state = 'delivered'")
-    loa.ok("targets", "import", loa.write_file("t.csv", "year,commune_code,population,target_pct\n"
-                                                "2025,23200,10,30\n2025,23203,10,50\n"))
-    # One citizen reached on 3 May joins a week later; another only after 90 days.
+    if targets:
+        loa.ok("targets", "import", loa.write_file("t.csv", "year,commune_code,population,target_pct\n"
+                                                    "2025,23200,10,30\n2025,23203,10,50\n"))
     reached = [r[0] for r in psql("SELECT DISTINCT m.citizen_id FROM messages m JOIN campaigns c"
                                   " ON c.id = m.campaign_id WHERE m.state = 'delivered'"
                                   " AND c.name = 'Tháng vận động 2025' ORDER BY 1 LIMIT 2")]
     psql(f"""INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value) VALUES
              ({reached[0]}, '2025-05-10', 'none', 'voluntary'), ({reached[1]}, '2025-09-01', 'none', 'voluntary')""")
+
+
+def test_report_year_has_groups_channels_replies_and_coverage(loa, psql, seeded):
+    """`--year` is the calendar year; the sheets added for the yearly report hold numbers, with
+    the figures of `campaign show` per channel and the targets against citizens reached."""
+    # One citizen reached on 3 May joins a week later; another only after 90 days.
+    delivered_and_joined(loa, psql)
     out = loa.dir / "nam.xlsx"
     loa.ok("report", "--year", "2025", "--format", "xlsx", "--out", out)
     show = loa.json("campaign", "show", "Tháng vận động 2025")
@@ -237,12 +244,7 @@ def test_report_csv_has_every_sheet_with_vietnamese_headers_and_the_conversion_w
     """`--format csv` writes one file per sheet of the workbook, headed as the workbook is, with
     the same rows; `--csv-header codes` gives scripts the columns' codes. The conversions' window
     is [report] conversion_days (90): one of the two citizens who joined did so after 121 days."""
-    psql("UPDATE messages SET final_at = '2025-05-03 10:00+07' WHERE state = 'delivered'")
-    reached = [r[0] for r in psql("SELECT DISTINCT m.citizen_id FROM messages m JOIN campaigns c"
-                                  " ON c.id = m.campaign_id WHERE m.state = 'delivered'"
-                                  " AND c.name = 'Tháng vận động 2025' ORDER BY 1 LIMIT 2")]
-    psql(f"""INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value) VALUES
-             ({reached[0]}, '2025-05-10', 'none', 'voluntary'), ({reached[1]}, '2025-09-01', 'none', 'voluntary')""")
+    delivered_and_joined(loa, psql, targets=False)
     xlsx, out = loa.dir / "nam.xlsx", loa.dir / "nam.csv"
     loa.ok("report", "--year", "2025", "--format", "xlsx", "--out", xlsx)
     res = loa.json("report", "--year", "2025", "--format", "csv", "--out", out)
@@ -277,14 +279,7 @@ def test_archiving_the_campaigns_changes_no_figure_of_the_report(loa, psql, seed
     """The yearly report is made in January, after the year's campaigns may have been archived:
     every table reads their messages where they are (messages_all), so each CSV file is the same
     before and after `loa campaign archive`."""
-    psql("UPDATE messages SET final_at = '2025-05-03 10:00+07' WHERE state = 'delivered'")
-    loa.ok("targets", "import", loa.write_file("t.csv", "year,commune_code,population,target_pct\n"
-                                                "2025,23200,10,30\n2025,23203,10,50\n"))
-    reached = [r[0] for r in psql("SELECT DISTINCT m.citizen_id FROM messages m JOIN campaigns c"
-                                  " ON c.id = m.campaign_id WHERE m.state = 'delivered'"
-                                  " AND c.name = 'Tháng vận động 2025' ORDER BY 1 LIMIT 2")]
-    psql(f"""INSERT INTO participation_changes (citizen_id, changed_at, old_value, new_value) VALUES
-             ({reached[0]}, '2025-05-10', 'none', 'voluntary')""")
+    delivered_and_joined(loa, psql)
 
     def tables(name):
         res = loa.json("report", "--year", "2025", "--format", "csv", "--out", loa.dir / name)

@@ -22,7 +22,8 @@ MESSAGE_EDGES = {
     "submitted": {"delivered", "undelivered", "fallback"},
     "retry_wait": {"leased", "suppressed", "expired", "cancelled", "delivered", "fallback",
                    "failed"},
-    "in_doubt": {"leased", "delivered", "undelivered", "failed", "expired"},
+    "in_doubt": {"leased", "delivered", "undelivered", "failed", "expired",
+                 "pending"},     # loa campaign resend --in-doubt
     "undelivered": {"fallback"},
     "fallback": {"delivered"},
 }
@@ -31,6 +32,7 @@ CAMPAIGN_EDGES = {
     "scheduled": {"running", "paused", "completed", "cancelled"},
     "running": {"paused", "completed", "cancelled"},
     "paused": {"scheduled", "running", "completed", "cancelled"},
+    "completed": {"running"},    # loa campaign resend --in-doubt
 }
 
 

@@ -41,12 +41,20 @@ END $$;
 -- daemon that has not renewed for P_TTL_S seconds (it died or lost its database), or P_DEAD: an
 -- owner the caller knows has ended (a process of its own host that is gone). One row per
 -- gateway: its owner after the call and whether that is P_INSTANCE. The expiry is in real
--- time, by the database's clock, so the daemons' clocks need not agree.
+-- time, by the database's clock, so the daemons' clocks need not agree. The leases P_DEAD held
+-- end now rather than after their time (two minutes by default): its process is gone, so it
+-- will send none of them, and the scheduler's next pass settles them as any expired lease
+-- (in_doubt, or pending again on a gateway that de-duplicates).
 CREATE OR REPLACE FUNCTION loa_gateway_own(p_gateways text[], p_instance text, p_ttl_s int,
                                            p_dead text DEFAULT NULL)
 RETURNS TABLE (gateway text, owner text, mine boolean)
 LANGUAGE sql AS $$
-    WITH took AS (
+    WITH gone AS (
+        UPDATE messages m SET lease_until = loa_now() - interval '1 second'
+         WHERE p_dead IS NOT NULL AND m.state = 'leased' AND m.lease_owner = p_dead
+           AND m.lease_until >= loa_now()
+        RETURNING 1
+    ), took AS (
         INSERT INTO gateway_state AS s (gateway, key, value, updated_at)
         SELECT g, 'owner', p_instance, now() FROM unnest(p_gateways) g
         ON CONFLICT (gateway, key) DO UPDATE

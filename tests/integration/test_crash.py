@@ -63,3 +63,43 @@ def test_daemon_killed_repeatedly_mid_campaign_sends_nobody_twice(loa, kannel, d
     s = show(loa, "c")
     assert s["outcomes"]["in_doubt"] == len(in_doubt)
     assert sum(s["outcomes"][k] for k in OUTCOME_KEYS) == s["targeted"] == n
+
+
+@pytest.mark.plain_only
+def test_a_killed_daemons_leases_are_settled_at_its_restart_not_after_the_lease_time(loa, kannel, daemon, psql):
+    """With the default lease time (120 s): the daemon started after a SIGKILL sees that the
+    gateways' owner was a process of its host that is gone, and ends that process's leases at
+    once, so the campaign goes on and completes within seconds, nobody reached twice."""
+    n = 60
+    phones = seed(psql, loa, n)
+    # Slow, with a wide window: many messages leased ahead and waiting when the kill comes.
+    loa.sections["gateway.kannel"]["rate"] = "10"
+    loa.sections["gateway.kannel"]["concurrency"] = "20"
+    loa.set("engine", "settle_seconds", "1")
+    daemon.stop()
+    daemon.start()
+    loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:nhac")
+    loa.ok("campaign", "start", "c")
+    wait_for(lambda: len(kannel.received()) >= 5, timeout=30, what="sending to start")
+    daemon.kill()
+    owner, leased = psql("SELECT lease_owner, count(*) FROM messages WHERE state = 'leased' GROUP BY 1")[0]
+    assert int(leased) >= 5, leased
+    assert float(psql("SELECT min(extract(epoch FROM lease_until - now())) FROM messages"
+                    " WHERE state = 'leased'")[0][0]) > 60, "the leases would last over a minute more"
+    t0 = time.monotonic()
+    daemon.start()
+    wait_for(lambda: psql("SELECT count(*) FROM messages WHERE state = 'leased' AND lease_owner = :'o'",
+                          o=owner)[0][0] == "0", timeout=20, what="the dead daemon's leases settled")
+    settled = time.monotonic() - t0
+    assert settled < 20
+    assert f'event=gateway_owner_gone owner="{owner}"' in daemon.log()
+    assert psql("SELECT DISTINCT reason FROM messages WHERE state = 'in_doubt'") == \
+        [("lease expired: the gateway may have taken it",)]
+    wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=60, what="completion")
+    assert time.monotonic() - t0 < 60, "completed well within the lease time"
+    time.sleep(1)
+    got = collections.Counter(m["to"] for m in kannel.messages())
+    assert max(got.values()) == 1, "nobody twice"
+    rows = dict(psql("SELECT c.phone, m.state FROM messages m JOIN citizens c ON c.id = m.citizen_id"))
+    assert set(rows.values()) <= {"submitted", "delivered", "in_doubt"}, rows
+    assert set(phones) - set(got) <= {p for p, st in rows.items() if st == "in_doubt"}

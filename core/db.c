@@ -18,7 +18,14 @@ static void set_err(char *err, size_t errlen, const char *msg)
 
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 {
-    PGconn *c = PQconnectdb(conninfo);
+    /* A command must not hang on a server that does not answer: the connection gives up after
+     * 10 s, and TCP keepalives end one whose server vanished mid-query (a failover, a firewall
+     * dropping the flow) within about a minute instead of the kernel's two hours. The defaults
+     * come first, so that the URL's own values override them. */
+    static const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "dbname", NULL};
+    const char *vals[] = {"10", "30", "10", "3", conninfo, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c) != CONNECTION_OK) {
         set_err(err, errlen, PQerrorMessage(c));
         PQfinish(c);

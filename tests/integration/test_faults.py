@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -342,3 +343,26 @@ def test_hung_smsbox_opens_the_circuit_in_doubt_only_in_flight_nobody_twice(loa,
     assert "event=breaker gw=kannel from=half_open to=closed" in log
     assert show(loa, "c")["outcomes"]["failed"] == 0
     resend_in_doubt_and_reach_everyone(loa, kannel, psql, phones)
+
+
+def test_a_command_gives_up_on_a_database_that_never_answers(loa):
+    """A server that takes the connection and then says nothing (hung, or a firewall that lets
+    the handshake through): `loa campaign list` fails with the reason after the connection's
+    10 s, instead of waiting for ever; the URL's own connect_timeout wins."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)            # the kernel completes the handshakes; nobody ever reads
+    port = hole.getsockname()[1]
+    try:
+        loa.set("database", "url", f"postgresql://loa@127.0.0.1:{port}/loa")
+        t0 = time.monotonic()
+        p = loa.run("campaign", "list", timeout=60)
+        took = time.monotonic() - t0
+        assert p.returncode == 1 and "timeout expired" in p.stderr, (p.returncode, p.stderr)
+        assert 9 <= took < 20, took
+        loa.set("database", "url", f"postgresql://loa@127.0.0.1:{port}/loa?connect_timeout=3")
+        t0 = time.monotonic()
+        p = loa.run("campaign", "list", timeout=60)
+        assert p.returncode == 1 and time.monotonic() - t0 < 8, (p.returncode, p.stderr)
+    finally:
+        hole.close()

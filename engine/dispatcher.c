@@ -98,6 +98,8 @@ void dispatcher_settings_changed(struct dispatcher *d)
     for (size_t i = 0; i < d->ng; i++) {
         struct dispatch_gw *g = &d->g[i];
         throttle_set_rate(&g->th, g->set->rate, g->set->concurrency, g->set->daily_quota, now);
+        breaker_configure(&g->br, g->set->breaker_failures, g->set->breaker_probe_min_s,
+                          g->set->breaker_probe_max_s);
     }
     dispatcher_kick(d);
 }

@@ -39,7 +39,7 @@ static int gateways_reload(struct engine *e, const struct config *cfg, bool appl
 }
 
 /* Keys read once, at start, by parts a reload does not rebuild (the pool, the HTTP server, the
- * log, the answers to replies, the circuit breakers): a changed value is said, never silently
+ * log, the answers to replies): a changed value is said, never silently
  * ignored. The policy's forms of address and opt-out hint are read again by each campaign the
  * dispatcher loads, but the campaigns already running and the answers keep the old ones. */
 #define CAMPAIGNS_KEEP "campaigns already running keep the old value; a restart gives it to them"
@@ -58,10 +58,6 @@ static const struct {
     {"policy", "opt_out_keyword", CAMPAIGNS_KEEP},
     {"policy", "opt_out_number", CAMPAIGNS_KEEP},
 };
-/* Every gateway's: its circuit breaker is set up once. */
-static const char *const restart_gateway_keys[] = {"breaker_failures", "breaker_probe_min_seconds",
-                                                   "breaker_probe_max_seconds", NULL};
-
 static void log_restart_key(const struct config *was, const struct config *now, const char *section,
                             const char *key, const char *note)
 {
@@ -76,8 +72,6 @@ static void log_restart_keys(const struct engine *e, const struct config *was, c
         log_restart_key(was, now, restart_keys[i].section, restart_keys[i].key, restart_keys[i].note);
     for (size_t i = 0; i < e->ngateways; i++) {
         const struct gateway *gw = e->gateways[i];
-        for (const char *const *k = restart_gateway_keys; *k; k++)
-            log_restart_key(was, now, gw->section, *k, NULL);
         for (const char *const *k = gw->type->restart_keys; k && *k; k++)
             log_restart_key(was, now, gw->section, *k, NULL);
     }

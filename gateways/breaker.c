@@ -30,6 +30,19 @@ void breaker_init(struct breaker *b, int threshold, int probe_min_s, int probe_m
     b->probe_delay_s = b->probe_min_s;
 }
 
+void breaker_configure(struct breaker *b, int threshold, int probe_min_s, int probe_max_s)
+{
+    struct breaker n;
+    breaker_init(&n, threshold, probe_min_s, probe_max_s);
+    b->threshold = n.threshold;
+    b->probe_min_s = n.probe_min_s;
+    b->probe_max_s = n.probe_max_s;
+    if (b->probe_delay_s < b->probe_min_s)
+        b->probe_delay_s = b->probe_min_s;
+    if (b->probe_delay_s > b->probe_max_s)
+        b->probe_delay_s = b->probe_max_s;
+}
+
 static void open_until(struct breaker *b, const char *reason, int64_t now_ms)
 {
     b->state = BREAKER_OPEN;

@@ -35,6 +35,10 @@ struct breaker {
 };
 
 void breaker_init(struct breaker *b, int threshold, int probe_min_s, int probe_max_s);
+/* New settings (SIGHUP) for B in whatever state it is: an open circuit stays open and keeps its
+ * next probe; the next back-off is brought within the new bounds, and a closed one opens at
+ * the new threshold (at the next fault, if the faults in a row already reach it). */
+void breaker_configure(struct breaker *b, int threshold, int probe_min_s, int probe_max_s);
 
 /* "closed", "open", "half_open": for logs, the table and the CLI. */
 const char *breaker_state_name(enum breaker_state s);

@@ -7,6 +7,8 @@ with its faults."""
 import collections
 import json
 import re
+import signal
+import time
 
 import pytest
 
@@ -236,3 +238,47 @@ def test_kannel_503_with_its_queue_full_shrinks_the_rate_nobody_fails_and_all_de
     assert metric(daemon, "loa_throttle_rate", "kannel") > 2 * slowest
     assert sorted(kannel.sent_to_smsc()) == sorted(phones), "every citizen sent to the SMSC exactly once"
     assert max(collections.Counter(m["to"] for m in kannel.messages()).values()) == 1
+
+
+def test_sighup_takes_new_breaker_settings_and_a_mended_password(loa, kannel, daemon, psql):
+    """The circuit's settings are taken by SIGHUP like the rest of a gateway's: with a wrong
+    password and a threshold of 500 faults nothing opens; the threshold brought to 2 opens the
+    circuit at the next fault; the mended password closes it at the next probe. Nobody
+    failed, everyone reached once, the daemon never restarted."""
+    phones = seed(psql, loa, 30)
+    k = loa.sections["gateway.kannel"]
+    good, k["password"] = k["password"], "not-the-password"
+    k.update(rate="10", concurrency="2", breaker_failures="500", breaker_probe_min_seconds="1",
+             breaker_probe_max_seconds="2")
+    fast_retries(loa)
+    daemon.stop()
+    daemon.start()
+    start_may(loa)
+    wait_for(lambda: daemon.log().count("smsbox 403") >= 6, timeout=30, what="refusals")
+    assert "event=breaker gw=kannel" not in daemon.log()
+
+    def hangup(**keys):
+        k.update(keys)
+        loa.write_config()
+        before = daemon.log().count("event=reloaded")
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: daemon.log().count("event=reloaded") > before, timeout=10, what="the reload")
+
+    t0 = time.monotonic()
+    hangup(breaker_failures="2")
+    wait_for(lambda: "event=breaker gw=kannel from=closed to=open" in daemon.log(), timeout=10,
+             what="the circuit to open")
+    assert time.monotonic() - t0 < 10
+    assert "reload_needs_restart key=gateway.kannel.breaker_failures" not in daemon.log()
+    opened = re.search(r"event=breaker gw=kannel from=closed to=open failures=(\d+)", daemon.log())
+    assert int(opened.group(1)) < 500
+    assert circuit(loa, "kannel")["circuit"] in ("open", "half_open")
+
+    hangup(password=good)
+    wait_for(lambda: show(loa, "may")["status"] == "completed", timeout=60, what="the campaign to complete")
+    assert "event=breaker gw=kannel from=half_open to=closed" in daemon.log()
+    s = show(loa, "may")
+    assert s["outcomes"]["failed"] == 0
+    got = kannel.wait_messages(30)
+    assert sorted(m["to"] for m in got) == sorted(phones), "every citizen exactly once"
+    assert daemon.log().count("event=started") == 2, "one start for the test, none after"

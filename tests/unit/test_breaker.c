@@ -85,12 +85,48 @@ static void test_breaker_restored_open_is_probed_at_once(void **state)
     assert_int_equal(b.state, BREAKER_CLOSED);
 }
 
+static void test_breaker_configured_anew_keeps_its_state(void **state)
+{
+    struct breaker b;
+    breaker_init(&b, 5, 5, 300);
+    breaker_record(&b, true, "x", T0);
+    breaker_record(&b, true, "x", T0);
+    /* Two faults in a row, then the threshold comes down to two: the next fault opens it. */
+    breaker_configure(&b, 2, 1, 4);
+    assert_int_equal(b.state, BREAKER_CLOSED);
+    assert_int_equal(b.failures, 2);
+    assert_true(breaker_record(&b, true, "x", T0));
+    assert_int_equal(b.state, BREAKER_OPEN);
+    assert_int_equal(breaker_wait_ms(&b, T0), 1000);
+    /* Open, with a back-off grown past the new maximum: the probe already set stays, the next
+     * back-off is within the new bounds. */
+    for (int i = 0; i < 3; i++) {
+        breaker_probe_started(&b);
+        breaker_record(&b, true, "x", T0);
+    }
+    assert_int_equal(b.probe_delay_s, 4);
+    breaker_configure(&b, 2, 1, 2);
+    assert_int_equal(b.state, BREAKER_OPEN);
+    assert_int_equal(breaker_wait_ms(&b, T0), 4000);
+    assert_int_equal(b.probe_delay_s, 2);
+    breaker_probe_started(&b);
+    breaker_record(&b, true, "x", T0);
+    assert_int_equal(breaker_wait_ms(&b, T0), 2000);
+    /* Bad values are brought to the nearest sane ones, as at start. */
+    breaker_configure(&b, 0, 10, 3);
+    assert_int_equal(b.threshold, 1);
+    assert_int_equal(b.probe_min_s, 10);
+    assert_int_equal(b.probe_max_s, 10);
+    assert_int_equal(b.probe_delay_s, 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_breaker_opens_after_n_faults_in_a_row),
         cmocka_unit_test(test_breaker_probes_one_at_a_time_with_back_off),
         cmocka_unit_test(test_breaker_restored_open_is_probed_at_once),
+        cmocka_unit_test(test_breaker_configured_anew_keeps_its_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

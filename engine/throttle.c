@@ -26,7 +26,10 @@ static void refill(struct throttle *t, int64_t now_ms);
 void throttle_set_rate(struct throttle *t, double rate, int concurrency, long daily_quota, int64_t now_ms)
 {
     refill(t, now_ms);
+    /* The new rate is the new ceiling too: successes grow a slowed rate back to it, never to
+     * the one configured before. */
     t->rate = rate > 0 ? rate : 1;
+    t->rate_max = t->rate;
     t->burst = fmax(1.0, t->rate / 10.0);
     t->tokens = fmin(t->tokens, t->burst);
     t->window_max = concurrency > 0 ? concurrency : 1;

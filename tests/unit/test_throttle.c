@@ -58,6 +58,22 @@ static void test_throttle_set_rate_applies_at_once_and_keeps_what_is_in_flight(v
     assert_true(t.window <= 4);
 }
 
+static void test_throttle_rate_lowered_by_a_reload_stays_lowered(void **state)
+{
+    struct throttle t;
+    throttle_init(&t, 50, 10, 0, T0);
+    /* A reload to 7 a second: the successes that follow never grow it back toward 50, and a
+     * cut grows back to 7, not beyond. */
+    throttle_set_rate(&t, 7, 10, 0, T0);
+    long n = run_sender(&t, T0 + 1000, 10000, 1);
+    assert_true(t.rate == 7);
+    assert_in_range(n, 69, 71);
+    assert_true(throttle_slow_down(&t, T0 + 11000));
+    assert_true(t.rate == 3.5);
+    run_sender(&t, T0 + 12000, 30000, 1);
+    assert_true(t.rate == 7);
+}
+
 static void test_throttle_rate_counts_parts(void **state)
 {
     struct throttle t;
@@ -254,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_throttle_rate_over_one_second),
         cmocka_unit_test(test_throttle_rate_counts_parts),
         cmocka_unit_test(test_throttle_set_rate_applies_at_once_and_keeps_what_is_in_flight),
+        cmocka_unit_test(test_throttle_rate_lowered_by_a_reload_stays_lowered),
         cmocka_unit_test(test_throttle_burst_is_a_tenth_of_the_rate),
         cmocka_unit_test(test_throttle_long_message_borrows),
         cmocka_unit_test(test_throttle_window_limits_in_flight),

@@ -141,21 +141,24 @@ CREATE OR REPLACE FUNCTION loa_resend_in_doubt(p_campaign bigint, p_acked text[]
 RETURNS TABLE (in_doubt bigint, reported bigint, recent bigint, unprovable bigint, opted_out bigint,
                resend bigint)
 LANGUAGE sql AS $$
-    WITH pick AS (
+    -- Per gateway, the latest submission of the campaign that a report came for: one pass over
+    -- the campaign's reports, not one scan of its messages per in-doubt row.
+    WITH reported_until AS (
+        SELECT m.gateway, max(m.submitted_at) AS at
+          FROM delivery_events e
+          JOIN messages m ON m.campaign_id = e.campaign_id AND m.id = e.message_id
+         WHERE e.campaign_id = p_campaign
+         GROUP BY 1
+    ), pick AS (
         SELECT m.id,
                CASE WHEN EXISTS (SELECT 1 FROM delivery_events e
                                   WHERE e.campaign_id = m.campaign_id AND e.message_id = m.id) THEN 'reported'
                     WHEN loa_opted_out(m.citizen_id, m.channel) THEN 'opted_out'
                     WHEN m.submitted_at > loa_now() - make_interval(secs => p_settle_s) THEN 'recent'
                     WHEN m.channel <> 'sms' OR NOT (m.gateway = ANY (p_acked)) THEN 'unprovable'
-                    WHEN EXISTS (SELECT 1 FROM messages x
-                                  WHERE x.campaign_id = m.campaign_id AND x.gateway = m.gateway
-                                    AND x.submitted_at > m.submitted_at AND x.id <> m.id
-                                    AND EXISTS (SELECT 1 FROM delivery_events e
-                                                 WHERE e.campaign_id = x.campaign_id AND e.message_id = x.id))
-                         THEN 'resend'
+                    WHEN r.at > m.submitted_at THEN 'resend'
                     ELSE 'unprovable' END AS verdict
-          FROM messages m
+          FROM messages m LEFT JOIN reported_until r ON r.gateway = m.gateway
          WHERE m.campaign_id = p_campaign AND m.state = 'in_doubt'
            FOR UPDATE OF m
     ), upd AS (

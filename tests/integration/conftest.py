@@ -166,6 +166,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def reserve_port():
+    """free_port(), held until the caller closes the returned socket: bound with SO_REUSEADDR
+    and not listening, so that another test process's free_port() cannot pick it before its
+    server binds it (the plain and sanitized passes run side by side; once, a daemon found its
+    port taken and the test talked to another test's daemon). `loa serve` sets SO_REUSEADDR
+    too, and Linux lets it bind beside a socket that does not listen. (port, socket)."""
+    for _ in range(20):
+        port = free_port()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port, s
+        except OSError:
+            s.close()
+    pytest.fail("no free port to reserve")
+
+
 def http_get(url, timeout=5):
     """(status, body text) of a GET; HTTP errors are answers, not exceptions."""
     try:
@@ -387,7 +405,7 @@ class Loa:
         self.bin = loa_bin()
         self.dir = Path(workdir)
         self.db_url = db_url
-        self.http_port = free_port()
+        self.http_port, self._port_hold = reserve_port()
         self.base_url = f"http://127.0.0.1:{self.http_port}"
         self.config_path = self.dir / "loa.conf"
         self.sections = {
@@ -443,8 +461,11 @@ class Loa:
 def loa(db_url):
     d = _tmpdir("loa-it-")
     try:
-        yield Loa(d, db_url)
+        cli = Loa(d, db_url)
+        yield cli
     finally:
+        if "cli" in locals():
+            cli._port_hold.close()
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import Daemon, Loa, _tmpdir, free_port, show, wait_for
+from conftest import Daemon, Loa, _tmpdir, show, wait_for
 from test_campaign_kannel import OUTCOME_KEYS, seed
 
 RATE = 20
@@ -20,8 +20,6 @@ RATE = 20
 def second_daemon(loa):
     other = Loa(_tmpdir("loa-it-b-"), loa.db_url)
     other.sections = copy.deepcopy(loa.sections)
-    other.http_port = free_port()
-    other.base_url = f"http://127.0.0.1:{other.http_port}"
     other.url = other.base_url
     other.sections["http"].update(listen=f"127.0.0.1:{other.http_port}", public_url=other.base_url)
     return Daemon(other)

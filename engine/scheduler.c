@@ -275,7 +275,12 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         log_error("event=materialise_refused campaign=%" PRId64 " reason=\"segment filter: %s\"", id, err);
         return -1;
     }
-    /* Each chunk costs the same wherever the cursor is: the cursor is a scalar subquery, so it
+    /* The frequency cap's count, one lookup of the citizen's messages in every live partition
+     * (6 µs a citizen, a quarter of a chunk), runs only when some citizen could have reached the
+     * cap: a citizen has at most one message per campaign and step (the unique key), so with
+     * fewer steps than the cap in all the campaigns that may have sent within its days (not
+     * finished, or finished within them), nobody can (`capped`).
+     * Each chunk costs the same wherever the cursor is: the cursor is a scalar subquery, so it
      * bounds the index scan of citizens (a join with `cur` only filtered, and every chunk read
      * the table from its first citizen: a 1,000,000-citizen campaign read 25 million rows, twice).
      * seg keeps what the reasons need, so citizens are not read again, and the chunk's opt-outs
@@ -291,11 +296,15 @@ static int mat_build(struct scheduler *s, int64_t id, const char *filter_json, c
         " chosen AS (SELECT DISTINCT ON (c.phone) c.phone, c.id FROM citizens c"
         "   WHERE $8::text = 'one' AND c.phone IN (SELECT x.phone FROM seg x) AND (%s) AND %s"
         "   ORDER BY c.phone, %s),"
+        " capped AS MATERIALIZED (SELECT count(*) >= $6::int AS may FROM campaign_channels cc"
+        "   JOIN campaigns o ON o.id = cc.campaign_id"
+        "  WHERE o.completed_at IS NULL OR o.status IN ('running', 'paused')"
+        "     OR o.completed_at >= loa_now() - make_interval(days => $7::int)),"
         " batch AS MATERIALIZED (SELECT g.id, CASE"
         "   WHEN g.opted THEN 'opted out'"
         "   WHEN NOT g.sendable THEN 'no usable address'"
         "   WHEN h.id <> g.id THEN 'same phone as citizen ' || h.id"
-        "   WHEN (SELECT count(*) FROM messages x WHERE x.citizen_id = g.id"
+        "   WHEN (SELECT may FROM capped) AND (SELECT count(*) FROM messages x WHERE x.citizen_id = g.id"
         "           AND x.state IN ('submitted', 'delivered', 'undelivered', 'in_doubt')"
         "           AND x.submitted_at >= loa_now() - make_interval(days => $7::int)) >= $6::int"
         "        THEN 'frequency cap' END AS reason"

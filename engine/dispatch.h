@@ -86,6 +86,9 @@ struct dispatch_gw {
      * it full while the next lease is on its way (dispatch_pump.c). */
     struct inflight *ready_head, *ready_tail;
     int n_ready;
+    /* Opt-outs too many to name ('*') committed while a lease was running: its rows may be of
+     * citizens who opted out (its snapshot is older), so they go back unsent when it returns. */
+    bool lease_held_back;
     int64_t handover_until_ms;  /* a pause that handed the gateway's messages over ends then */
     bool owned;                 /* this daemon sends through the gateway (dispatch_owner.c) */
     bool owner_known;           /* the first answer about its owner has come */

@@ -14,7 +14,8 @@
  * with NOTIFY loa_opt_outs; the ready queues drop those messages as suppressed. A lease that was
  * running when the opt-out committed may bring their rows after the notification: the citizens
  * are therefore remembered for one lease time, and dispatch_row() checks arriving rows against
- * them. A message already handed to the gateway cannot be called back. */
+ * them; when they are too many to be named, what such a lease brings goes back unsent
+ * (lease_held_back). A message already handed to the gateway cannot be called back. */
 
 struct recent_optout {
     int64_t citizen_id;
@@ -122,8 +123,11 @@ static void on_notify(void *arg, const char *channel, const char *payload)
             dispatch_ready_drop(g, opted_out, &m, MSG_SUPPRESSED, "opted out while leased");
         } else {
             /* Who is not known: everything waiting goes back unsent, its attempt given back,
-             * and the next lease skips whoever is opted out. */
+             * and the next lease skips whoever is opted out; so does what a lease running now
+             * brings (its statement may have started before the opt-outs committed). */
             dispatch_ready_drop(g, NULL, NULL, MSG_PENDING, "held back: opt-outs arrived");
+            if (g->state == PUMP_LEASING)
+                g->lease_held_back = true;
         }
         dropped += (unsigned)(n - g->n_ready);
     }

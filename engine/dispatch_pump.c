@@ -79,6 +79,8 @@ static void lease_done(void *arg, PGresult *res, const char *err)
 {
     struct dispatch_gw *g = arg;
     struct dispatcher *d = g->d;
+    bool held_back = g->lease_held_back;
+    g->lease_held_back = false;
     if (err) {
         log_warn("event=lease_failed gw=%s error=\"%s\"", g->gw->name, err);
         pump_set_state(g, PUMP_IDLE);
@@ -99,6 +101,10 @@ static void lease_done(void *arg, PGresult *res, const char *err)
     long day = dispatch_today(d, now);
     for (int i = 0; i < n; i++)
         dispatch_row(g, res, i, now, day);
+    /* The queue was empty when the '*' came (dispatch_optout.c dropped it): what is in it now is
+     * this lease's, and goes back for the next lease, which suppresses whoever opted out. */
+    if (held_back && n > 0)
+        dispatch_ready_drop(g, NULL, NULL, MSG_PENDING, "held back: opt-outs arrived");
     /* Nothing leased: nothing more is due now; wait for the next tick or kick. */
     if (n == 0)
         pump_set_state(g, PUMP_IDLE);

@@ -4,11 +4,13 @@ an import reaches a running campaign; an in-doubt message is never resent to a c
 opted out since; opting out of one channel leaves the other. The confirmation is never eaten by
 the flood limit, goes back on the channel the citizen used (Zalo included), and comes within
 seconds while a 10,000-citizen campaign holds the gateway. A reply from a number not on file is
-stored, matched to nobody."""
+stored, matched to nobody. Opt-outs too many to name in one notification hold back what is
+waiting, and what a lease running as they commit brings."""
 
+import subprocess
 import time
 
-from conftest import show, wait_for
+from conftest import _pg_bindir, show, wait_for
 from test_answers import closed_window, send_mos, seed, serving, settled, to
 
 
@@ -243,3 +245,45 @@ def test_more_opt_outs_at_once_than_one_notification_names_hold_every_waiting_me
         assert late <= 1, f"{late} messages were recorded sent after the opt-outs committed"
         states = dict(psql("SELECT state, count(*) FROM messages GROUP BY 1"))
         assert int(states["suppressed"]) >= 300 and set(states) <= {"suppressed", "submitted", "delivered"}, states
+
+
+def test_a_lease_running_when_more_opt_outs_than_one_notification_names_commit_sends_none(loa, kannel, psql):
+    """The '*' notification can come while a lease is running whose statement began before the
+    opt-outs committed: what that lease brings back goes back unsent too, and the next lease
+    suppresses them. The lease is held in the middle: its counters trigger waits for the
+    campaign's 'pending' counter row, locked here, after the lease has read and locked its rows."""
+    loa.sections["gateway.kannel"]["rate"] = "50"
+    with serving(loa) as d:
+        seed(psql, loa, 320)
+        loa.ok("campaign", "create", "c", "--segment", "all", "--channels", "sms:nhac",
+               "--window", closed_window())
+        loa.ok("campaign", "start", "c")
+        wait_for(lambda: psql("SELECT count(*) FROM messages WHERE state = 'pending'")[0][0] == "320",
+                 what="the messages materialised")
+        holder = subprocess.Popen([str(_pg_bindir() / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                   "-d", loa.db_url],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            holder.stdin.write("BEGIN;\nSELECT 1 FROM campaign_counters WHERE state = 'pending' FOR UPDATE;\n"
+                               "\\echo held\n")
+            holder.stdin.flush()
+            assert holder.stdout.readline().strip() == "1"
+            assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+            psql("UPDATE campaigns SET window_start = NULL, window_end = NULL WHERE name = 'c'")
+            loa.ok("campaign", "pause", "c")
+            loa.ok("campaign", "resume", "c")
+            wait_for(lambda: psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                  " AND query LIKE '%loa_lease%'")[0][0] == "1", what="a lease waiting")
+            psql("INSERT INTO opt_outs (citizen_id, channel, source) SELECT id, 'all', 'officer' FROM citizens")
+            wait_for(lambda: "event=opt_outs_seen citizens=0 named=no" in d.log(), what="the '*' notification")
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            assert holder.wait(timeout=30) == 0, holder.stderr.read()
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+        wait_for(lambda: show(loa, "c")["status"] == "completed", timeout=60, what="the campaign completed")
+        time.sleep(1)
+        assert kannel.messages() == [], "a message went to a citizen who had opted out"
+        assert psql("SELECT state, reason, count(*) FROM messages GROUP BY 1, 2") == [("suppressed", "opted out", "320")]
+        assert int(psql("SELECT max(attempts) FROM messages")[0][0]) == 0, "an attempt was not given back"

@@ -48,6 +48,8 @@ static const struct msg_transition edges[] = {
     {MSG_RETRY_WAIT, MSG_FAILED,
      "its step was stopped (its template refused, say) and no further channel remains: it never will be sent"},
     {MSG_IN_DOUBT, MSG_LEASED, "resent with the same idempotency key"},
+    {MSG_IN_DOUBT, MSG_SUBMITTED,
+     "a report that is not final (the SMSC's acknowledgement, Kannel type 8) shows the gateway took it"},
     {MSG_IN_DOUBT, MSG_DELIVERED, "a late report settles it"},
     {MSG_IN_DOUBT, MSG_UNDELIVERED, "a late report settles it"},
     {MSG_IN_DOUBT, MSG_FAILED, "settled as failed: no resend can help"},

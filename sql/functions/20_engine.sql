@@ -395,6 +395,12 @@ BEGIN
         RETURN 'unknown';
     END IF;
     IF p_final IS NULL THEN
+        -- Not final, but from the gateway about this message (the SMSC's acknowledgement): an
+        -- in-doubt message did reach it, and is sent.
+        IF st = 'in_doubt' THEN
+            UPDATE messages SET state = 'submitted', submitted_at = COALESCE(submitted_at, loa_now())
+             WHERE campaign_id = cid AND id = mid;
+        END IF;
         RETURN 'recorded';
     END IF;
     -- A delivery for a message waiting to be resent: an earlier attempt reached the citizen
@@ -470,6 +476,16 @@ BEGIN
           FROM apply a
          WHERE m.campaign_id = a.cid AND m.id = a.mid
         RETURNING a.ord
+    ), acked AS (
+        -- As loa_apply_dlr(): a report that is not final shows an in-doubt message reached the
+        -- gateway. Not for a message a final report of the group settles (apply): one
+        -- statement cannot update a row twice.
+        UPDATE messages m SET state = 'submitted', submitted_at = COALESCE(m.submitted_at, loa_now())
+          FROM (SELECT DISTINCT t.cid, t.mid FROM t
+                 WHERE t.cid IS NOT NULL AND t.final IS NULL AND t.st = 'in_doubt'
+                   AND NOT EXISTS (SELECT 1 FROM apply a WHERE a.cid = t.cid AND a.mid = t.mid)) k
+         WHERE m.campaign_id = k.cid AND m.id = k.mid
+        RETURNING 1
     ), park AS (
         INSERT INTO dlr_parked (campaign_id, message_id, final_state)
         SELECT DISTINCT ON (t.cid, t.mid) t.cid, t.mid, t.final

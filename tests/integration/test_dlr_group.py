@@ -10,7 +10,8 @@ from conftest import psql_command, wait_for
 
 # Each message: (state, gateway_msg_id). Reports: (message index or None, gwid, status, final).
 MESSAGES = [("submitted", None), ("submitted", None), ("in_doubt", None), ("leased", None),
-            ("retry_wait", None), ("retry_wait", None), ("delivered", None), ("submitted", "g-7")]
+            ("retry_wait", None), ("retry_wait", None), ("delivered", None), ("submitted", "g-7"),
+            ("in_doubt", None), ("in_doubt", None)]
 REPORTS = [
     (0, None, "1", "delivered"),      # applied
     (0, None, "2", "undelivered"),    # duplicate after final: recorded
@@ -23,6 +24,9 @@ REPORTS = [
     (4, None, "1", "delivered"),      # then a delivery applies
     (5, None, "2", "undelivered"),    # recorded
     (6, None, "1", "delivered"),      # already final: recorded
+    (8, None, "8", None),             # in_doubt, the SMSC's acknowledgement: submitted
+    (9, None, "8", None),             # in_doubt acknowledged ...
+    (9, None, "1", "delivered"),      # ... and delivered, in the same group
     (None, "g-7", "1", "delivered"),  # found by the gateway's id
     (None, "g-none", "1", "delivered"),  # unknown
     ("missing", None, "1", "delivered"),  # no such message: unknown
@@ -117,8 +121,9 @@ def test_a_group_means_what_its_reports_meant_one_by_one(psql):
     assert grouped == single
     assert grouped[:3] == ["applied", "recorded", "recorded"]
     assert grouped[5:7] == ["parked", "parked"]
-    assert grouped[-3:] == ["applied", "unknown", "unknown"]
+    assert grouped[-6:] == ["recorded", "recorded", "applied", "applied", "unknown", "unknown"]
     sa, pa, ea = outcome(psql, ga)
+    assert [(st, state) for st, state, _ in sa[8:]] == [("8", "submitted"), ("9", "delivered")]
     sb, pb, eb = outcome(psql, gb)
     assert sa == sb
     assert pa == pb == [("3", "delivered")]

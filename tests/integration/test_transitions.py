@@ -22,7 +22,7 @@ MESSAGE_EDGES = {
     "submitted": {"delivered", "undelivered", "fallback"},
     "retry_wait": {"leased", "suppressed", "expired", "cancelled", "delivered", "fallback",
                    "failed"},
-    "in_doubt": {"leased", "delivered", "undelivered", "failed", "expired",
+    "in_doubt": {"leased", "submitted", "delivered", "undelivered", "failed", "expired",
                  "pending"},     # loa campaign resend --in-doubt
     "undelivered": {"fallback"},
     "fallback": {"delivered"},

@@ -12,6 +12,16 @@ LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM opt_outs o WHERE o.citizen_id = p_citizen AND o.channel IN ('all', p_channel))
 $$;
 
+-- Whether a delivery report or receipt of any kind has come for the message. One whose
+-- submission's answer was lost is then 'submitted', not 'in_doubt' (loa_flush): the gateway had
+-- it. Kannel reports the SMSC's acknowledgement within milliseconds, usually while the message
+-- is still leased, before its answer is written. A lease that expires stays 'in_doubt' either
+-- way (loa_expire_leases); loa_resend_in_doubt counts such a one as reported, never resent.
+CREATE OR REPLACE FUNCTION loa_reported(p_campaign bigint, p_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM delivery_events e WHERE e.campaign_id = p_campaign AND e.message_id = p_id)
+$$;
+
 -- Why a citizen cannot be sent to on CHANNEL, or NULL when they can.
 CREATE OR REPLACE FUNCTION loa_unsendable_reason(p_citizen bigint, p_channel text) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -206,7 +216,8 @@ END $$;
 -- next step the message is 'failed' with the reason. FLAGS: 1 = Zalo says no account
 -- (citizens.has_zalo = false), 2 = phone invalid. 'pending' is a message held back unsent
 -- (its campaign stopped running while it waited in the dispatcher's queue): its attempt is given
--- back, and it is cancelled or expired instead when its campaign was cancelled or has ended. Accepted, delivered and in_doubt messages count
+-- back, and it is cancelled or expired instead when its campaign was cancelled or has ended. An
+-- 'in_doubt' for a message already reported is 'submitted' (see loa_apply_dlr()). Accepted, delivered and in_doubt messages count
 -- against the gateway's daily quota, kept in gateway_state under quota:YYYY-MM-DD (P_TZ), and
 -- against their campaign's daily cap when it has one (campaign_daily_sent, 018_daily_cap.sql).
 CREATE OR REPLACE FUNCTION loa_flush(p_gateway text, p_tz text, p_sms text, p_zalo text,
@@ -236,7 +247,8 @@ BEGIN
         -- arrays for ten rows) read every leased row through messages_leased for each result.
         SELECT v.*, m.citizen_id, m.state AS cur_state, nx.position AS next_pos, nx.channel AS next_channel,
                COALESCE(nx.gateway, CASE nx.channel WHEN 'sms' THEN p_sms ELSE p_zalo END) AS next_gw,
-               CASE WHEN v.state <> 'pending' THEN v.state
+               CASE WHEN v.state = 'in_doubt' AND loa_reported(v.campaign_id, v.id) THEN 'submitted'
+                    WHEN v.state <> 'pending' THEN v.state
                     WHEN ks.status = 'cancelled' THEN 'cancelled'
                     WHEN ks.status = 'completed' THEN 'expired' ELSE 'pending' END AS held
           FROM v

@@ -151,8 +151,7 @@ LANGUAGE sql AS $$
          GROUP BY 1
     ), pick AS (
         SELECT m.id,
-               CASE WHEN EXISTS (SELECT 1 FROM delivery_events e
-                                  WHERE e.campaign_id = m.campaign_id AND e.message_id = m.id) THEN 'reported'
+               CASE WHEN loa_reported(m.campaign_id, m.id) THEN 'reported'
                     WHEN loa_opted_out(m.citizen_id, m.channel) THEN 'opted_out'
                     WHEN m.submitted_at > loa_now() - make_interval(secs => p_settle_s) THEN 'recent'
                     WHEN m.channel <> 'sms' OR NOT (m.gateway = ANY (p_acked)) THEN 'unprovable'

@@ -245,3 +245,24 @@ def test_a_parked_report_is_kept_when_its_message_is_leased_again_during_the_rec
     assert psql("SELECT loa_dlr_reconcile()") == [("1",)]
     assert psql(f"SELECT state FROM messages WHERE id = {mid}") == [("delivered",)]
     assert psql("SELECT count(*) FROM dlr_parked") == [("0",)]
+
+
+def test_a_message_reported_while_leased_is_submitted_when_its_answer_is_lost(psql):
+    """Kannel reports the SMSC's acknowledgement within milliseconds, usually while the message is
+    still leased (the report is recorded only). When the submission's answer is then lost
+    (loa_flush is told in_doubt), the report shows the gateway had it: the message is submitted,
+    not in doubt. Without a report it stays in doubt."""
+    citizen, cid = one_citizen_campaign(psql, "acked")
+    ids = [int(r[0]) for r in psql(f"""
+        INSERT INTO messages (campaign_id, citizen_id, step, channel, gateway, state, lease_owner, lease_until)
+        SELECT {cid}, {citizen}, s, 'sms', 'k', 'leased', 'me', now() + interval '1 hour'
+          FROM generate_series(0, 1) s ORDER BY s RETURNING id""")]
+    assert psql(f"SELECT loa_apply_dlr('k', {cid}, {ids[0]}, NULL, 'dlr', '8', '', NULL)")[-1][0] == "recorded"
+    a = ", ".join(str(i) for i in ids)
+    assert psql(f"SELECT loa_flush('k', 'Asia/Ho_Chi_Minh', 'k', NULL, ARRAY[{cid}, {cid}]::bigint[],"
+                f" ARRAY[{a}]::bigint[], ARRAY['in_doubt', 'in_doubt'], ARRAY['answer lost', 'answer lost'],"
+                f" ARRAY[NULL, NULL]::text[], ARRAY[1, 1], ARRAY[0, 0], ARRAY[0, 0], ARRAY[0, 0])")[-1][0] == "2"
+    assert psql(f"SELECT step, state, submitted_at IS NOT NULL FROM messages WHERE campaign_id = {cid}"
+                " ORDER BY step") == [("0", "submitted", "t"), ("1", "in_doubt", "t")]
+    assert psql(f"SELECT state, n FROM campaign_counters WHERE campaign_id = {cid} AND n <> 0 ORDER BY 1") == \
+        [("in_doubt", "1"), ("submitted", "1")]

@@ -710,7 +710,12 @@ class Daemon(Background):
     def start(self, timeout=30):
         self.loa.write_config()
         super().start()
-        wait_http(f"{self.url}/healthz", timeout=timeout, proc=self.proc)
+        try:
+            wait_http(f"{self.url}/healthz", timeout=timeout, proc=self.proc)
+        except BaseException:
+            # Why it did not come up (a refused port, a bad setting) is in its own log only.
+            print(f"--- daemon log (start failed)\n{self.log()}")
+            raise
         return self
 
     def get(self, path, timeout=10):

@@ -10,7 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (256 * 1024)
+/* Rows go to the server in pieces of this size. A piece larger than the socket's buffer (about
+ * 200 KB) makes the import wait for the server to read most of it before it parses the next,
+ * and the two took turns on the two cores: with 256 KB pieces, the COPY of 1,000,000 rows took
+ * 6.4 s, with 64 KB (or 8 KB) 3.9 s, the server's own time. */
+#define COPY_CHUNK (64 * 1024)
 #define PROGRESS_EVERY 100000
 #define SHOWN_REJECTS 10
 

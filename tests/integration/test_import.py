@@ -252,7 +252,14 @@ def schema_of_citizens(psql):
     idx = psql("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'citizens' ORDER BY 1")
     fks = psql("SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint"
                " WHERE conrelid = 'citizens'::regclass AND contype = 'f' ORDER BY 1")
-    return idx, fks
+    trg = psql("SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'citizens'::regclass"
+               " AND NOT tgisinternal ORDER BY 1")
+    return idx, fks, trg
+
+
+def citizen_counts_are_true(psql):
+    return psql("SELECT commune_code, group_code, n FROM citizen_counts WHERE n <> 0 ORDER BY 1, 2") == psql(
+        "SELECT commune_code, coalesce(group_code, ''), count(*) FROM citizens GROUP BY 1, 2 ORDER BY 1, 2")
 
 
 def test_import_bulk_load_rebuilds_indexes_and_keys(loa, psql):
@@ -261,6 +268,7 @@ def test_import_bulk_load_rebuilds_indexes_and_keys(loa, psql):
     second import of the same file is no bulk load and changes nothing."""
     before = schema_of_citizens(psql)
     assert len(before[1]) == 4
+    assert ("citizens_count_ins", "O") in before[2]
     f = loa.dir / "big.csv"
     loa.ok("demo-data", "--citizens", "60000", "--seed", "9", "--today", "2026-05-01", "--out", f)
     out = loa.json("import", "citizens", f)
@@ -271,11 +279,18 @@ def test_import_bulk_load_rebuilds_indexes_and_keys(loa, psql):
     after = schema_of_citizens(psql)
     assert after == before
     assert all(v for _, _, v in after[1])
+    # The load counts the citizens on file once, with its trigger off, and turns it on again.
+    assert psql("SELECT sum(n) FROM citizen_counts") == [(str(out["imported"]),)]
+    assert citizen_counts_are_true(psql)
     again = loa.json("import", "citizens", f)
     assert again["bulk"] is False
     assert again["imported"] == 0 and again["updated"] == 0
     assert again["unchanged"] == 60000
     assert schema_of_citizens(psql) == before
+    # A citizen added after the load is counted by the trigger again.
+    loa.ok("demo-data", "--citizens", "1", "--seed", "77", "--today", "2026-05-01", "--out", loa.dir / "one.csv")
+    assert loa.json("import", "citizens", loa.dir / "one.csv")["imported"] == 1
+    assert citizen_counts_are_true(psql)
 
 
 def test_import_bulk_load_failure_leaves_the_schema_whole(loa, psql):
@@ -293,9 +308,10 @@ def test_import_bulk_load_failure_leaves_the_schema_whole(loa, psql):
     assert p.returncode == 1, p.stderr
     assert "citizens_commune_code_fkey" in p.stderr
     assert citizens(psql) == 1
-    idx, fks = schema_of_citizens(psql)
+    idx, fks, trg = schema_of_citizens(psql)
     assert idx == before[0]
     assert [n for n, _, _ in fks] == [n for n, _, _ in before[1]]
+    assert trg == before[2]
 
 
 def test_import_same_phone_and_name_with_and_without_code_is_one_person(loa, psql):

@@ -45,16 +45,27 @@ class Double:
 
 def _start(loa, script, args, logname):
     # A free port can be taken by another test worker before the double binds it: the double
-    # then exits at once, and is started again on another port.
+    # then exits, and is started again on another port. It is waited for until it answers or
+    # exits, not for a fixed time: on a loaded machine the interpreter takes longer than any
+    # short sleep to start and find the port taken.
     for attempt in range(3):
         port = harness.free_port()
         bg = harness.Background([sys.executable, harness.REPO / "tests" / "doubles" / script,
                                  "--port", port, *args], loa.dir / logname).start()
-        time.sleep(0.2)
-        if bg.proc.poll() is None or attempt == 2:
-            break
-    harness.wait_http(f"http://127.0.0.1:{port}/healthz", proc=bg.proc)
-    return Double(bg, port)
+        url = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and bg.proc.poll() is None:
+            try:
+                if harness.http_get(url, timeout=1)[0] == 200:
+                    return Double(bg, port)
+            except OSError:
+                pass
+            time.sleep(0.05)
+        if bg.proc.poll() is None:
+            bg.stop()
+            pytest.fail(f"{script} did not answer {url} within 20 s:\n" + bg.log()[-2000:])
+    pytest.fail(f"{script} exited with status {bg.proc.returncode} three times before it answered:\n"
+                + bg.log()[-2000:])
 
 
 @pytest.fixture

@@ -467,11 +467,11 @@ static int merge(PGconn *db, struct import_stats *st, char *err, size_t errlen)
         return -1;
     /* Only rows that are new count towards a bulk load: a file imported again is all
      * unchanged rows and must not rebuild anything. */
-    if (db_exec(db, err, errlen, new_rows_sql, 0, NULL) < 0)
+    PGresult *r = db_query(db, err, errlen, new_rows_sql, 0, NULL);
+    if (!r)
         return -1;
-    long fresh = count_of(db, "SELECT count(*) FROM import_new", err, errlen);
-    if (fresh < 0)
-        return -1;
+    long fresh = strtol(PQcmdTuples(r), NULL, 10);   /* CREATE TABLE AS says how many rows */
+    PQclear(r);
     bool bulk = fresh >= BULK_MIN_ROWS && fresh >= existing / 4;
     if (bulk) {
         long running = count_of(db, "SELECT count(*) FROM campaigns WHERE status = 'running'", err, errlen);

@@ -11,7 +11,6 @@ Both return a ``Double``: ``.url``, ``.control(**settings)``, ``.state()``, ``.l
 import json
 import secrets
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -52,20 +51,13 @@ def _start(loa, script, args, logname):
         port = harness.free_port()
         bg = harness.Background([sys.executable, harness.REPO / "tests" / "doubles" / script,
                                  "--port", port, *args], loa.dir / logname).start()
-        url = f"http://127.0.0.1:{port}/healthz"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and bg.proc.poll() is None:
-            try:
-                if harness.http_get(url, timeout=1)[0] == 200:
-                    return Double(bg, port)
-            except OSError:
-                pass
-            time.sleep(0.05)
-        if bg.proc.poll() is None:
-            bg.stop()
-            pytest.fail(f"{script} did not answer {url} within 20 s:\n" + bg.log()[-2000:])
-    pytest.fail(f"{script} exited with status {bg.proc.returncode} three times before it answered:\n"
-                + bg.log()[-2000:])
+        try:
+            harness.wait_http(f"http://127.0.0.1:{port}/healthz", proc=bg.proc)
+            return Double(bg, port)
+        except pytest.fail.Exception as e:
+            if bg.proc.poll() is None or attempt == 2:
+                bg.stop()
+                pytest.fail(f"{script}: {e}\n" + bg.log()[-2000:])
 
 
 @pytest.fixture

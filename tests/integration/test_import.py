@@ -293,6 +293,29 @@ def test_import_bulk_load_rebuilds_indexes_and_keys(loa, psql):
     assert citizen_counts_are_true(psql)
 
 
+def test_import_of_many_new_rows_into_a_filled_table_is_a_bulk_load(loa, psql):
+    """50,000 new rows or more, and a quarter of the table, go in with the secondary indexes and
+    keys dropped and rebuilt: only the new rows are inserted, each once, the schema ends as it
+    began, and the citizens on file are counted right."""
+    before = schema_of_citizens(psql)
+    small, big = loa.dir / "small.csv", loa.dir / "big.csv"
+    loa.ok("demo-data", "--citizens", "20000", "--seed", "5", "--today", "2026-05-01", "--out", small)
+    loa.ok("demo-data", "--citizens", "60000", "--seed", "6", "--today", "2026-05-01", "--out", big)
+    first = loa.json("import", "citizens", small)
+    assert first["bulk"] is False
+    out = loa.json("import", "citizens", big)
+    check_invariant(out)
+    assert out["bulk"] is True
+    assert out["imported"] > 50000
+    assert citizens(psql) == first["imported"] + out["imported"]
+    assert schema_of_citizens(psql) == before
+    assert citizen_counts_are_true(psql)
+    again = loa.json("import", "citizens", big)
+    assert again["bulk"] is False
+    assert (again["imported"], again["updated"]) == (0, 0)
+    assert citizens(psql) == first["imported"] + out["imported"]
+
+
 def test_import_bulk_load_failure_leaves_the_schema_whole(loa, psql):
     """A bulk load that fails after the indexes were dropped rolls them back with the rows."""
     before = schema_of_citizens(psql)
